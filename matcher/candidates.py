@@ -1,0 +1,164 @@
+"""Candidate generation: which member can serve which demand in which free interval.
+
+A *candidate* is a triple (member, demand, availability interval) for which a start on the demand's
+time grid exists with the whole task inside both the demand's window and the interval, the member is
+within range, and (for a one-person task) holds every required skill. Crews take any member in range
+and free; the model makes the crew cover the skills together.
+
+Generation is vectorised: members indexed per skill in KD-trees of unit vectors (so a demand meets
+only the members that hold its rarest skill and live within reach), skills compared as bitmasks,
+free intervals expanded per pair with ``np.repeat`` and clipped to the window in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from matcher.arrays import FloatArray, IntArray, ProblemArrays
+from matcher.geo import chord_for_km, haversine_km
+
+_CHUNK_PAIRS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Parallel arrays, one row per candidate triple, sorted by (demand, member, interval)."""
+
+    member: IntArray
+    demand: IntArray
+    interval: IntArray  # row in the availability arrays
+    first_start: IntArray  # earliest start on the demand's grid inside window and interval
+    last_start: IntArray  # latest such start
+    distance_km: FloatArray
+    cost: FloatArray  # objective contribution of this member serving this demand
+
+    def __len__(self) -> int:
+        return len(self.member)
+
+    @property
+    def pair_count(self) -> int:
+        if len(self.member) == 0:
+            return 0
+        keys = self.demand * (int(self.member.max()) + 1) + self.member
+        return int(np.unique(keys).size)
+
+
+def covers(held: NDArray[np.uint64], required: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """Row-wise: does ``held`` contain every bit of ``required``?"""
+    return np.all((held & required) == required, axis=-1)
+
+
+def pair_cost(arr: ProblemArrays, member: IntArray, demand: IntArray, km: FloatArray) -> FloatArray:
+    """The objective's per-member term for each (member, demand) pair."""
+    w = arr.problem.options.weights
+    prefers = np.any((arr.m_prefs[member] & arr.d_category[demand]) != 0, axis=-1)
+    keys = demand * arr.n_members + member
+    partner = np.isin(keys, arr.preferred_keys, assume_unique=False)
+    return (
+        w.distance * km
+        - w.preference * prefers
+        - w.continuity * partner
+        + w.reliability * arr.d_priority[demand] * (1.0 - arr.m_reliability[member])
+    )
+
+
+def _pairs_in_range(
+    arr: ProblemArrays, demands: IntArray, pool: IntArray
+) -> tuple[IntArray, IntArray]:
+    """All (member in pool, demand) pairs within the members' own distance limits."""
+    if len(demands) == 0 or len(pool) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    radius = chord_for_km(float(arr.m_max_km[pool].max()) + 1e-6)
+    tree = cKDTree(arr.m_xyz[pool])
+    hits = tree.query_ball_point(arr.d_xyz[demands], radius, return_sorted=False)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    flat = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(counts.sum()))
+    return pool[flat], np.repeat(demands, counts)
+
+
+def _expand_intervals(
+    arr: ProblemArrays, member: IntArray, demand: IntArray, km: FloatArray
+) -> Candidates:
+    """Clip every free interval of each pair to the demand window; keep those with a start."""
+    first_row = arr.av_ptr[member]
+    n_rows = arr.av_ptr[member + 1] - first_row
+    pair = np.repeat(np.arange(len(member)), n_rows)
+    offsets = np.arange(len(pair)) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    row = first_row[pair] + offsets
+    d = demand[pair]
+    ws, step, dur = arr.d_window_start[d], arr.step_s, arr.d_duration_s[d]
+    lo = np.maximum(ws, arr.av_start[row])
+    hi = np.minimum(arr.d_window_end[d], arr.av_end[row]) - dur
+    k_lo = -((ws - lo) // step)  # ceil((lo - ws) / step)
+    k_hi = (hi - ws) // step
+    ok = (k_lo <= k_hi) & (hi >= lo)
+    pair, row, d = pair[ok], row[ok], d[ok]
+    m = member[pair]
+    return Candidates(
+        member=m,
+        demand=d,
+        interval=row,
+        first_start=ws[ok] + k_lo[ok] * step,
+        last_start=ws[ok] + k_hi[ok] * step,
+        distance_km=km[pair],
+        cost=pair_cost(arr, m, d, km[pair]),
+    )
+
+
+def concat(parts: list[Candidates]) -> Candidates:
+    if not parts:
+        empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+        return Candidates(empty_i, empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
+    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
+    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+    order = np.lexsort((joined["interval"], joined["member"], joined["demand"]))
+    return Candidates(**{f: v[order] for f, v in joined.items()})
+
+
+def generate_candidates(arr: ProblemArrays) -> Candidates:
+    """Every feasible (member, demand, interval) triple for the demands not pinned."""
+    open_demands = np.flatnonzero(~arr.d_pinned)
+    solo = open_demands[arr.d_crew[open_demands] == 1]
+    crews = open_demands[arr.d_crew[open_demands] > 1]
+    parts: list[Candidates] = []
+
+    def add(member: IntArray, demand: IntArray, need_skills: bool) -> None:
+        for lo in range(0, len(member), _CHUNK_PAIRS):
+            m, d = member[lo : lo + _CHUNK_PAIRS], demand[lo : lo + _CHUNK_PAIRS]
+            keep = np.ones(len(m), dtype=bool)
+            if need_skills:
+                keep &= covers(arr.m_skills[m], arr.d_skills[d])
+            m, d = m[keep], d[keep]
+            km = haversine_km(arr.m_lat[m], arr.m_lon[m], arr.d_lat[d], arr.d_lon[d])
+            near = km <= arr.m_max_km[m] + 1e-9
+            if near.any():
+                parts.append(_expand_intervals(arr, m[near], d[near], km[near]))
+
+    # one-person tasks: search only among holders of the demand's rarest skill
+    if len(solo):
+        bits = _bit_columns(arr.m_skills)
+        holders = bits.sum(axis=0)
+        req = _bit_columns(arr.d_skills[solo])
+        rarity = np.where(req, holders[None, :], np.iinfo(np.int64).max)
+        rarest = np.argmin(rarity, axis=1)
+        for bit in np.unique(rarest):
+            group = solo[rarest == bit]
+            pool = np.flatnonzero(bits[:, bit])
+            add(*_pairs_in_range(arr, group, pool), need_skills=True)
+    if len(crews):
+        add(*_pairs_in_range(arr, crews, np.arange(arr.n_members)), need_skills=False)
+    return concat(parts)
+
+
+def _bit_columns(masks: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """Expand bitmask rows into boolean columns, one per bit."""
+    words = masks.shape[1]
+    shifts = np.arange(64, dtype=np.uint64)
+    cols = ((masks[:, :, None] >> shifts[None, None, :]) & np.uint64(1)).astype(bool)
+    return cols.reshape(len(masks), words * 64)

@@ -1,0 +1,139 @@
+"""The greedy construction: highest priority first, cheapest member who can still fit it.
+
+It is the floor under every answer (the solver never returns worse) and the fill step after the
+model's plan is repaired. It keeps every rule by construction: each task is placed at the earliest
+legal start of the chosen member(s) in the current timetable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.arrays import IntArray, ProblemArrays
+from matcher.candidates import Candidates
+from matcher.plan import Plan, Task, fairness_step
+
+_CREW_START_TRIES = 24
+
+
+def demand_rows(cands: Candidates, n_demands: int) -> IntArray:
+    """``rows[d]:rows[d+1]`` are the candidate rows of demand ``d``."""
+    return np.searchsorted(cands.demand, np.arange(n_demands + 1)).astype(np.int64)
+
+
+def greedy_order(arr: ProblemArrays, cands: Candidates, demands: IntArray) -> IntArray:
+    """Urgent first; among equals, the demand with fewer candidates and the earlier deadline."""
+    counts = np.bincount(cands.demand, minlength=arr.n_demands)[demands]
+    keys = (arr.d_window_end[demands], counts, -arr.d_priority[demands])
+    return demands[np.lexsort(keys)]
+
+
+def place_solo(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> bool:
+    """Give a one-person demand to its cheapest candidate that still fits; ``False`` if none."""
+    arr, tt = plan.arr, plan.timetable
+    dur = int(arr.d_duration_s[demand])
+    ws = int(arr.d_window_start[demand])
+    w_fair = arr.problem.options.weights.fairness
+    rows = np.arange(lo, hi)
+    score = cands.cost[rows].copy()
+    if w_fair:
+        score += w_fair * np.array(
+            [fairness_step(arr, int(m), tt.used_s[m], dur) for m in cands.member[rows]]
+        )
+    for r in rows[np.argsort(score, kind="stable")]:
+        m = int(cands.member[r])
+        if not tt.has_room(m, dur):
+            continue
+        s = tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
+        if s is not None:
+            plan.assign(demand, Task((m,), s))
+            return True
+    return False
+
+
+def _choose_crew(
+    arr: ProblemArrays, demand: int, members: list[int], scores: dict[int, float]
+) -> tuple[int, ...] | None:
+    """Cover the demand's skills, then fill the crew with the cheapest; ``None`` if impossible."""
+    need = int(arr.d_crew[demand])
+    if len(members) < need:
+        return None
+    required = arr.d_skills[demand]
+    missing = required.copy()
+    crew: list[int] = []
+    pool = sorted(members, key=lambda m: scores[m])
+    while missing.any():
+        gains = [
+            (int(np.bitwise_count(arr.m_skills[m] & missing).sum()), -scores[m], m)
+            for m in pool
+            if m not in crew
+        ]
+        if not gains:
+            return None
+        best = max(gains)
+        if best[0] == 0:
+            return None
+        crew.append(best[2])
+        missing &= ~arr.m_skills[best[2]]
+    for m in pool:
+        if len(crew) >= need:
+            break
+        if m not in crew:
+            crew.append(m)
+    if len(crew) != need:
+        return None
+    return tuple(crew)
+
+
+def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> bool:
+    """Place a crew demand at the cheapest of its early common starts; ``False`` if none."""
+    arr, tt = plan.arr, plan.timetable
+    dur = int(arr.d_duration_s[demand])
+    w_fair = arr.problem.options.weights.fairness
+    rows = np.arange(lo, hi)
+    if len(rows) == 0:
+        return False
+    best: tuple[float, int, tuple[int, ...], int | None] | None = None
+    for s in np.unique(cands.first_start[rows])[:_CREW_START_TRIES]:
+        s = int(s)
+        here = rows[(cands.first_start[rows] <= s) & (cands.last_start[rows] >= s)]
+        scores: dict[int, float] = {}
+        for r in here:
+            m = int(cands.member[r])
+            if tt.has_room(m, dur) and tt.fits_at(m, s, dur):
+                fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
+                scores[m] = float(cands.cost[r]) + w_fair * fair
+        groups: list[tuple[int | None, list[int]]]
+        if arr.d_team_only[demand]:
+            groups = [
+                (t, [m for m in team if m in scores]) for t, team in enumerate(arr.team_members)
+            ]
+        else:
+            groups = [(None, list(scores))]
+        for team, members in groups:
+            crew = _choose_crew(arr, demand, members, scores)
+            if crew is None:
+                continue
+            total = sum(scores[m] for m in crew)
+            if best is None or total < best[0] - 1e-9:
+                best = (total, s, crew, team)
+    if best is None:
+        return False
+    plan.assign(demand, Task(best[2], best[1], best[3]))
+    return True
+
+
+def fill(plan: Plan, cands: Candidates, demands: IntArray) -> None:
+    """Try to place each demand (in the given order) that the plan does not serve yet."""
+    rows = demand_rows(cands, plan.arr.n_demands)
+    for d in demands:
+        d = int(d)
+        if d in plan.tasks:
+            continue
+        lo, hi = int(rows[d]), int(rows[d + 1])
+        if lo == hi:
+            continue
+        if plan.arr.d_crew[d] > 1:
+            place_crew(plan, cands, lo, hi, d)
+        else:
+            place_solo(plan, cands, lo, hi, d)

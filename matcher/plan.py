@@ -1,0 +1,84 @@
+"""A plan under construction: who serves which demand when, with the engine's own objective."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.arrays import ProblemArrays
+from matcher.candidates import pair_cost
+from matcher.geo import haversine_km
+from matcher.timetable import Timetable
+
+
+@dataclass(frozen=True)
+class Task:
+    members: tuple[int, ...]
+    start: int  # seconds from the origin
+    team: int | None = None
+
+
+def fairness_hours(hours: float, capacity_hours: float) -> float:
+    """The load-balance term of one member (README, "Fairness")."""
+    if capacity_hours <= 0:
+        return 0.0
+    return max(0.0, hours - 0.5 * capacity_hours) + 2.0 * max(0.0, hours - 0.75 * capacity_hours)
+
+
+def fairness_step(arr: ProblemArrays, member: int, used_s: int, duration_s: int) -> float:
+    """Increase of the member's fairness term when ``duration_s`` more seconds are taken."""
+    cap_h = arr.problem.members[member].capacity_hours
+    before = fairness_hours(used_s / 3600.0, cap_h)
+    return fairness_hours((used_s + duration_s) / 3600.0, cap_h) - before
+
+
+class Plan:
+    """Tasks by demand index, kept consistent with a :class:`Timetable`."""
+
+    def __init__(self, arr: ProblemArrays):
+        self.arr = arr
+        self.tasks: dict[int, Task] = {}
+        self.timetable = Timetable(arr)
+
+    def copy(self) -> Plan:
+        other = Plan.__new__(Plan)
+        other.arr = self.arr
+        other.tasks = dict(self.tasks)
+        other.timetable = self.timetable.copy()
+        return other
+
+    def assign(self, demand: int, task: Task) -> None:
+        dur = int(self.arr.d_duration_s[demand])
+        for m in task.members:
+            self.timetable.add(m, demand, task.start, dur)
+        self.tasks[demand] = task
+
+    def unassign(self, demand: int) -> None:
+        task = self.tasks.pop(demand)
+        for m in task.members:
+            self.timetable.remove(m, demand)
+
+    def objective(self) -> float:
+        """The objective of ``shared/spec/dispatch.md`` with this project's fairness term."""
+        arr, w = self.arr, self.arr.problem.options.weights
+        served = np.zeros(arr.n_demands, dtype=bool)
+        served[list(self.tasks)] = True
+        total = float(w.unassigned * arr.d_priority[~served].sum())
+        if self.tasks:
+            demand = np.array([d for d, t in self.tasks.items() for _ in t.members], np.int64)
+            member = np.array([m for t in self.tasks.values() for m in t.members], np.int64)
+            km = haversine_km(
+                arr.m_lat[member], arr.m_lon[member], arr.d_lat[demand], arr.d_lon[demand]
+            )
+            total += float(pair_cost(arr, member, demand, km).sum())
+        if w.fairness:
+            hours = np.zeros(arr.n_members)
+            for d, t in self.tasks.items():
+                for m in t.members:
+                    hours[m] += arr.problem.demands[d].duration_hours
+            total += w.fairness * sum(
+                fairness_hours(float(hours[m]), arr.problem.members[m].capacity_hours)
+                for m in np.flatnonzero(hours)
+            )
+        return total

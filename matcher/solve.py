@@ -1,0 +1,256 @@
+"""``solve(problem)``: candidates, greedy floor, model per component batch, repair, answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from matcher.answer import Answer, Assignment, Load, Stats
+from matcher.arrays import IntArray, ProblemArrays, build_arrays
+from matcher.candidates import Candidates, generate_candidates, pair_cost
+from matcher.geo import haversine_km
+from matcher.greedy import fill, greedy_order
+from matcher.model import build_model, hint_from_plan, solve_model
+from matcher.plan import Plan, Task, fairness_hours
+from matcher.problem import Problem
+from matcher.reasons import explain_unassigned
+from matcher.repair import repair, team_of
+
+OPTIMAL_GAP = 1e-6
+_BATCH_COLUMNS = 40_000
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event: ``phase`` and what is known so far."""
+
+    phase: str
+    elapsed_s: float
+    objective: float | None = None
+    bound: float | None = None
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+StopFn = Callable[[], bool]
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+) -> Answer:
+    """Dispatch the open demands of a validated problem.
+
+    Parameters
+    ----------
+    problem
+        A validated problem (see :func:`matcher.validation.validate_problem`).
+    time_limit_s, seed, workers
+        Override ``problem.options``. The time limit covers the whole call.
+    progress
+        Called with :class:`Progress` events (phases, incumbent objective, bound).
+    stop
+        Polled while solving; when it returns ``True`` the best plan found so far is returned.
+
+    Returns
+    -------
+    Answer
+        Always a feasible plan (at worst the greedy one); ``bound`` is a proven lower bound.
+    """
+    opts = problem.options
+    limit = float(opts.time_limit_s if time_limit_s is None else time_limit_s)
+    seed = int(opts.seed if seed is None else seed)
+    t0 = time.perf_counter()
+    stop_fn: StopFn = stop or (lambda: False)
+
+    def elapsed() -> float:
+        return time.perf_counter() - t0
+
+    def tell(phase: str, **kw: object) -> None:
+        if progress is not None:
+            progress(Progress(phase, elapsed(), **kw))  # type: ignore[arg-type]
+
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    build_s = elapsed()
+    tell("candidates", message=f"{cands.pair_count} candidate pairs")
+
+    base = pinned_plan(arr)
+    open_demands = np.flatnonzero(~arr.d_pinned)
+    order = greedy_order(arr, cands, open_demands)
+    best = base.copy()
+    fill(best, cands, order)
+    best_obj = best.objective()
+    greedy_obj = best_obj
+    tell("greedy", objective=best_obj)
+
+    labels, n_components = components(arr, cands)
+    has_cands = np.zeros(arr.n_demands, dtype=bool)
+    has_cands[cands.demand] = True
+    outside = float(
+        opts.weights.unassigned * arr.d_priority[open_demands[~has_cands[open_demands]]].sum()
+    )
+    bound = fixed_part(arr, cands, base) + outside
+    method = "greedy"
+    model_plan = base.copy()
+    n_cols = n_rows = 0
+    batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
+    for i, (demands, weight) in enumerate(batches):
+        model = build_model(arr, cands, demands, base)
+        n_cols += model.n_vars
+        n_rows += model.n_rows
+        reserve = 0.1 * limit + 0.02 * arr.n_demands / 1000.0
+        left = limit - elapsed() - reserve
+        share = left * weight / max(1, sum(w for _, w in batches[i:]))
+        if stop_fn() or share <= 0.05:
+            bound += model.trivial_bound
+            continue
+        hint = hint_from_plan(model, arr, cands, best)
+        result = solve_model(model, time_limit_s=share, seed=seed, hint=hint, stop=stop_fn)
+        bound += result.bound
+        if result.values is not None:
+            model_plan = repair(arr, cands, model, result.values, model_plan)
+        tell("model", message=f"batch {i + 1}/{len(batches)} {result.status}", bound=bound)
+    if batches:
+        fill(model_plan, cands, order)
+        model_obj = model_plan.objective()
+        if model_obj < best_obj - 1e-9:
+            best, best_obj, method = model_plan, model_obj, "model+repair"
+    tell("done", objective=best_obj, bound=bound)
+
+    if bound > best_obj and bound - best_obj <= 1e-6 * max(1.0, abs(best_obj)):
+        bound = best_obj  # rounding noise only; a larger excess is a bug that verify reports
+    gap = (best_obj - bound) / max(abs(best_obj), 1.0)
+    answer = make_answer(arr, cands, best, best_obj, bound, gap)
+    stats = Stats(
+        candidates=cands.pair_count,
+        components=n_components,
+        build_s=round(build_s, 4),
+        solve_s=round(elapsed() - build_s, 4),
+        greedy_objective=greedy_obj,
+        method=method,
+    )
+    return replace(answer, stats=stats)
+
+
+def pinned_plan(arr: ProblemArrays) -> Plan:
+    """The plan holding only the pinned (already accepted) tasks."""
+    plan = Plan(arr)
+    for d, demand in enumerate(arr.problem.demands):
+        if demand.pinned is None:
+            continue
+        members = tuple(arr.member_index[m] for m in demand.pinned.members)
+        team = team_of(arr, members) if demand.team_only else None
+        plan.assign(d, Task(members, arr.seconds(demand.pinned.start), team))
+    return plan
+
+
+def fixed_part(arr: ProblemArrays, cands: Candidates, base: Plan) -> float:
+    """Objective of the pinned tasks that no choice changes (their member terms; idle fairness)."""
+    total = 0.0
+    if base.tasks:
+        demand = np.array([d for d, t in base.tasks.items() for _ in t.members], np.int64)
+        member = np.array([m for t in base.tasks.values() for m in t.members], np.int64)
+        km = haversine_km(
+            arr.m_lat[member], arr.m_lon[member], arr.d_lat[demand], arr.d_lon[demand]
+        )
+        total += float(pair_cost(arr, member, demand, km).sum())
+        w_f = arr.problem.options.weights.fairness
+        has_cols = np.zeros(arr.n_members, dtype=bool)
+        has_cols[cands.member] = True
+        for m in set(member.tolist()):
+            if not has_cols[m]:
+                hours = base.timetable.used_s[m] / 3600.0
+                total += w_f * fairness_hours(hours, arr.problem.members[m].capacity_hours)
+    return total
+
+
+def components(arr: ProblemArrays, cands: Candidates) -> tuple[IntArray, int]:
+    """Connected components of the member–demand candidate graph, as a label per demand."""
+    n = arr.n_members + arr.n_demands
+    graph = coo_matrix(
+        (np.ones(len(cands)), (cands.member, arr.n_members + cands.demand)), shape=(n, n)
+    )
+    _count, labels = connected_components(graph, directed=False)
+    used = np.unique(labels[arr.n_members + np.unique(cands.demand)]) if len(cands) else []
+    return labels[arr.n_members :], len(used)
+
+
+def make_batches(
+    arr: ProblemArrays, cands: Candidates, labels: IntArray, demands: IntArray
+) -> list[tuple[IntArray, int]]:
+    """Group whole components into batches of about ``_BATCH_COLUMNS`` candidate rows."""
+    if len(demands) == 0:
+        return []
+    rows_per_demand = np.bincount(cands.demand, minlength=arr.n_demands)
+    comp = labels[demands]
+    _uniq, inverse = np.unique(comp, return_inverse=True)
+    weight = np.bincount(inverse, weights=rows_per_demand[demands]).astype(np.int64)
+    batches: list[tuple[IntArray, int]] = []
+    current: list[int] = []
+    current_w = 0
+    for c in np.argsort(weight, kind="stable"):
+        current.append(int(c))
+        current_w += int(weight[c])
+        if current_w >= _BATCH_COLUMNS:
+            batches.append((demands[np.isin(inverse, current)], current_w))
+            current, current_w = [], 0
+    if current:
+        batches.append((demands[np.isin(inverse, current)], current_w))
+    return batches
+
+
+def make_answer(
+    arr: ProblemArrays, cands: Candidates, plan: Plan, objective: float, bound: float, gap: float
+) -> Answer:
+    """The contract's answer for a plan."""
+    problem = arr.problem
+    assignments = []
+    hours = np.zeros(arr.n_members)
+    tasks = np.zeros(arr.n_members, dtype=np.int64)
+    for d in sorted(plan.tasks):
+        task = plan.tasks[d]
+        demand = problem.demands[d]
+        members = np.array(task.members, dtype=np.int64)
+        km = haversine_km(
+            arr.m_lat[members], arr.m_lon[members], demand.location.lat, demand.location.lon
+        )
+        start = arr.origin + timedelta(seconds=task.start)
+        start = start.astimezone(demand.window.start.tzinfo)
+        assignments.append(
+            Assignment(
+                demand=demand.id,
+                members=tuple(problem.members[m].id for m in task.members),
+                start=start,
+                end=start + timedelta(hours=demand.duration_hours),
+                distance_km=tuple(round(float(k), 6) for k in km),
+                team=None if task.team is None else problem.teams[task.team].id,
+            )
+        )
+        hours[members] += demand.duration_hours
+        tasks[members] += 1
+    load = tuple(
+        Load(member=m.id, hours=round(float(hours[i]), 6), tasks=int(tasks[i]))
+        for i, m in enumerate(problem.members)
+    )
+    status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
+    return Answer(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        assignments=tuple(assignments),
+        unassigned=tuple(explain_unassigned(arr, cands, plan)),
+        load=load,
+    )
