@@ -26,7 +26,7 @@ _CHUNK_PAIRS = 2_000_000
 
 @dataclass(frozen=True)
 class Candidates:
-    """Parallel arrays, one row per candidate triple, sorted by (demand, member, interval)."""
+    """Parallel arrays, one row per candidate triple, sorted by (demand, cost, member, interval)."""
 
     member: IntArray
     demand: IntArray
@@ -117,7 +117,7 @@ def concat(parts: list[Candidates]) -> Candidates:
         return Candidates(empty_i, empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
     fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
     joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
-    order = np.lexsort((joined["interval"], joined["member"], joined["demand"]))
+    order = np.lexsort((joined["interval"], joined["member"], joined["cost"], joined["demand"]))
     return Candidates(**{f: v[order] for f, v in joined.items()})
 
 
@@ -162,3 +162,33 @@ def _bit_columns(masks: NDArray[np.uint64]) -> NDArray[np.bool_]:
     shifts = np.arange(64, dtype=np.uint64)
     cols = ((masks[:, :, None] >> shifts[None, None, :]) & np.uint64(1)).astype(bool)
     return cols.reshape(len(masks), words * 64)
+
+
+def shortlist(
+    arr: ProblemArrays, cands: Candidates, *, solo_k: int = 10, crew_k: tuple[int, int] = (12, 6)
+) -> Candidates:
+    """The rows of each demand's cheapest members: what construction and search look at.
+
+    A one-person demand keeps its ``solo_k`` cheapest members; a crew keeps the ``crew_k[0]``
+    cheapest members holding one of its skills and the ``crew_k[1]`` cheapest others. The
+    bound always uses every candidate; only the search is narrowed.
+    """
+    if len(cands) == 0:
+        return cands
+    helpful = np.any((arr.m_skills[cands.member] & arr.d_skills[cands.demand]) != 0, axis=1)
+    crew = arr.d_crew[cands.demand] > 1
+    group = cands.demand * 2 + (crew & ~helpful)
+    keys = cands.demand * arr.n_members + cands.member
+    _, first = np.unique(keys, return_index=True)
+    first.sort()  # cheapest row of each (demand, member), in (demand, cost) order
+    g = group[first]
+    order = np.argsort(g, kind="stable")
+    g_sorted = g[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(first)) - np.repeat(starts, np.diff(np.r_[starts, len(first)]))
+    limit = np.where(crew[first], np.where(helpful[first], crew_k[0], crew_k[1]), solo_k)
+    kept_keys = keys[first[rank < limit]]
+    mask = np.isin(keys, kept_keys)
+    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
+    return Candidates(**{f: getattr(cands, f)[mask] for f in fields})

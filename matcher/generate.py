@@ -28,8 +28,8 @@ Availability
     weekday daytime blocks (09:00–11:30, 14:30–17:00) on 2–4 days and fewer evenings. Blocks of a
     day never overlap, intervals are sorted, everything is clipped to the horizon, and a member
     left with nothing gets one evening. Capacity is 2–12 h per horizon on a half-hour grid
-    (mean about 5 h); ``max_distance_km`` is unset (options default 3 km) for 70 % of members and
-    1.5–5 km for the rest; reliability is 0.85–1.0 for 90 %, 0.5–0.8 for the rest.
+    (mean about 5 h); ``max_distance_km`` is unset (options default 2 km) for 70 % of members and
+    1–3 km for the rest; reliability is 0.85–1.0 for 90 %, 0.5–0.8 for the rest.
 Residents and demands
     Demands come from residents (``r-00001``...) who live around grid centres, so communities
     receive demands in proportion to their size. About 30 % of demands come from repeat
@@ -52,7 +52,7 @@ Crews, teams, continuity, pins
     community; pins respect rules 2–7 of the contract (window, availability, skills, distance,
     no overlap with a 15 min changeover, capacity). If no member can take one, it is not pinned.
 Options
-    ``Options(time_limit_s=10, seed=seed, max_distance_km=3.0)`` with default weights.
+    ``Options(time_limit_s=10, seed=seed, max_distance_km=2.0)`` with default weights.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ CATEGORIES: dict[str, str] = {
 CENTRE_LAT, CENTRE_LON = 34.7466, 113.6253  # Zhengzhou
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_HORIZON_START = datetime(2026, 12, 7, tzinfo=timezone(timedelta(hours=8)))  # a Monday
-DEFAULT_MAX_DISTANCE_KM = 3.0
+DEFAULT_MAX_DISTANCE_KM = 2.0
 CHANGEOVER_MIN = 15
 PIN_SHARE = 0.01  # share of demands already accepted (tests raise it to stress the pins)
 TIME_STEP_MIN = 15
@@ -417,7 +417,7 @@ def _roster(rng: np.random.Generator, layout: _Layout, clock: _Clock) -> _Roster
     ]
 
     capacity = np.clip(np.rint((2.0 + rng.gamma(2.0, 1.6, n)) * 2) / 2, 2.0, 12.0)
-    max_km = np.where(rng.random(n) < 0.3, np.rint(rng.uniform(1.5, 5.0, n) * 2) / 2, np.nan)
+    max_km = np.where(rng.random(n) < 0.3, np.rint(rng.uniform(1.0, 3.0, n) * 2) / 2, np.nan)
     reliable = rng.random(n) < 0.9
     reliability = np.round(
         np.where(reliable, rng.uniform(0.85, 1.0, n), rng.uniform(0.5, 0.8, n)), 2

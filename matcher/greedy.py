@@ -14,6 +14,8 @@ from matcher.candidates import Candidates
 from matcher.plan import Plan, Task, fairness_step
 
 _CREW_START_TRIES = 24
+_CREW_POOL = 3  # members gathered per crew seat before choosing a crew
+_SOLO_COMPARE = 4  # feasible candidates compared (with fairness) before choosing
 
 
 def demand_rows(cands: Candidates, n_demands: int) -> IntArray:
@@ -29,26 +31,35 @@ def greedy_order(arr: ProblemArrays, cands: Candidates, demands: IntArray) -> In
 
 
 def place_solo(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> bool:
-    """Give a one-person demand to its cheapest candidate that still fits; ``False`` if none."""
+    """Give a one-person demand to the best of its cheapest candidates that still fit.
+
+    Rows are sorted by cost; the first few that fit are compared with their fairness step added.
+    """
     arr, tt = plan.arr, plan.timetable
     dur = int(arr.d_duration_s[demand])
     ws = int(arr.d_window_start[demand])
     w_fair = arr.problem.options.weights.fairness
-    rows = np.arange(lo, hi)
-    score = cands.cost[rows].copy()
-    if w_fair:
-        score += w_fair * np.array(
-            [fairness_step(arr, int(m), tt.used_s[m], dur) for m in cands.member[rows]]
-        )
-    for r in rows[np.argsort(score, kind="stable")]:
+    best: tuple[float, int, int] | None = None
+    found = 0
+    for r in range(lo, hi):
         m = int(cands.member[r])
         if not tt.has_room(m, dur):
             continue
         s = tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
-        if s is not None:
-            plan.assign(demand, Task((m,), s))
-            return True
-    return False
+        if s is None:
+            continue
+        score = float(cands.cost[r])
+        if w_fair:
+            score += w_fair * fairness_step(arr, m, tt.used_s[m], dur)
+        if best is None or score < best[0] - 1e-12:
+            best = (score, m, s)
+        found += 1
+        if found >= _SOLO_COMPARE or not w_fair:
+            break
+    if best is None:
+        return False
+    plan.assign(demand, Task((best[1],), best[2]))
+    return True
 
 
 def _choose_crew(
@@ -86,23 +97,33 @@ def _choose_crew(
 
 
 def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> bool:
-    """Place a crew demand at the cheapest of its early common starts; ``False`` if none."""
+    """Place a crew demand at the cheapest of its early common starts; ``False`` if none.
+
+    For each tried start, members are taken in cost order until enough are free to choose a
+    covering crew from (or the rows run out).
+    """
     arr, tt = plan.arr, plan.timetable
     dur = int(arr.d_duration_s[demand])
+    need = int(arr.d_crew[demand])
     w_fair = arr.problem.options.weights.fairness
-    rows = np.arange(lo, hi)
-    if len(rows) == 0:
+    if hi <= lo:
         return False
+    first, last = cands.first_start[lo:hi], cands.last_start[lo:hi]
     best: tuple[float, int, tuple[int, ...], int | None] | None = None
-    for s in np.unique(cands.first_start[rows])[:_CREW_START_TRIES]:
+    for s in np.unique(first)[:_CREW_START_TRIES]:
         s = int(s)
-        here = rows[(cands.first_start[rows] <= s) & (cands.last_start[rows] >= s)]
         scores: dict[int, float] = {}
-        for r in here:
+        held = np.zeros_like(arr.d_skills[demand])
+        for r in lo + np.flatnonzero((first <= s) & (last >= s)):
             m = int(cands.member[r])
-            if tt.has_room(m, dur) and tt.fits_at(m, s, dur):
-                fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
-                scores[m] = float(cands.cost[r]) + w_fair * fair
+            if m in scores or not (tt.has_room(m, dur) and tt.fits_at(m, s, dur)):
+                continue
+            fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
+            scores[m] = float(cands.cost[r]) + w_fair * fair
+            held |= arr.m_skills[m]
+            covered = bool(np.all((held & arr.d_skills[demand]) == arr.d_skills[demand]))
+            if covered and len(scores) >= _CREW_POOL * need and not arr.d_team_only[demand]:
+                break
         groups: list[tuple[int | None, list[int]]]
         if arr.d_team_only[demand]:
             groups = [

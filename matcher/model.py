@@ -233,25 +233,50 @@ def add_capacity(b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned_s: I
     _rows_for(b, mc.member, mc.col, hours, binding, cap_h[binding])
 
 
-def add_interval_time(b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned: Plan) -> None:
-    """Rule 6, relaxed: tasks plus changeovers inside one free interval fit in its usable span."""
+def interval_room_h(
+    arr: ProblemArrays,
+    member: IntArray,
+    interval: IntArray,
+    earliest_s: IntArray,
+    latest_end_s: IntArray,
+    pinned: Plan | None,
+    n_bins: int,
+) -> FloatArray:
+    """Hours of (task + changeover) each bin can hold: its usable span plus one changeover.
+
+    The span runs from the earliest start to the latest end any column or pinned task can have
+    in the bin; pinned tasks (and their changeovers) are taken off it.
+    """
     co = arr.changeover_s
-    n_iv = len(arr.av_start)
-    span_lo = np.full(n_iv, np.iinfo(np.int64).max, dtype=np.int64)
-    span_hi = np.full(n_iv, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(span_lo, mc.interval, mc.earliest_s)
-    np.maximum.at(span_hi, mc.interval, mc.latest_end_s)
-    used = np.zeros(n_iv, dtype=np.int64)
-    for m in np.unique(mc.member):
+    span_lo = np.full(n_bins, np.iinfo(np.int64).max, dtype=np.int64)
+    span_hi = np.full(n_bins, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(span_lo, interval, earliest_s)
+    np.maximum.at(span_hi, interval, latest_end_s)
+    used = np.zeros(n_bins, dtype=np.int64)
+    if pinned is not None and pinned.tasks:
         tt = pinned.timetable
-        for s, e in zip(tt.starts[m], tt.ends[m], strict=True):
-            row = _interval_of(arr, int(m), s)
-            span_lo[row] = min(span_lo[row], s)
-            span_hi[row] = max(span_hi[row], e)
-            used[row] += e - s + co
-    size_h = (mc.duration_s + co) / 3600.0
-    potential = np.bincount(mc.interval, weights=size_h, minlength=n_iv)
-    rhs = np.where(span_hi > span_lo, (span_hi - span_lo + co - used) / 3600.0, 0.0)
+        for m in np.unique(member):
+            for s, e in zip(tt.starts[m], tt.ends[m], strict=True):
+                row = _interval_of(arr, int(m), s)
+                span_lo[row] = min(span_lo[row], s)
+                span_hi[row] = max(span_hi[row], e)
+                used[row] += e - s + co
+    return np.where(span_hi > span_lo, (span_hi - span_lo + co - used) / 3600.0, 0.0)
+
+
+def add_interval_time(
+    b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned: Plan | None, n_bins: int
+) -> None:
+    """Rule 6, relaxed: tasks plus changeovers inside one free interval fit in its usable span.
+
+    ``mc.interval`` indexes ``n_bins`` bins: the members' free intervals (with the ``pinned``
+    tasks inside them), or, for a neighbourhood model, free gaps with nothing fixed inside.
+    """
+    rhs = interval_room_h(
+        arr, mc.member, mc.interval, mc.earliest_s, mc.latest_end_s, pinned, n_bins
+    )
+    size_h = (mc.duration_s + arr.changeover_s) / 3600.0
+    potential = np.bincount(mc.interval, weights=size_h, minlength=n_bins)
     binding = np.flatnonzero((potential > rhs + 1e-9) & (potential > 0))
     _rows_for(b, mc.interval, mc.col, size_h, binding, rhs[binding])
 
@@ -319,9 +344,19 @@ def _bits_rows(masks: np.ndarray) -> np.ndarray:
 
 
 def build_model(
-    arr: ProblemArrays, cands: Candidates, demands: IntArray, pinned: Plan
+    arr: ProblemArrays,
+    cands: Candidates,
+    demands: IntArray,
+    pinned: Plan,
+    *,
+    gap_bins: int | None = None,
 ) -> DispatchModel:
-    """The model for a set of open demands (a union of components), pinned tasks held fixed."""
+    """The model for a set of open demands, the tasks of ``pinned`` held fixed.
+
+    By default ``cands.interval`` are the members' free intervals and ``pinned`` tasks sit
+    inside them. With ``gap_bins``, ``cands.interval`` index that many free *gaps* between the
+    fixed tasks (a neighbourhood model); only hours and loads of the fixed tasks then count.
+    """
     b = _Builder()
     in_batch = np.zeros(arr.n_demands, dtype=bool)
     in_batch[demands] = True
@@ -342,7 +377,10 @@ def build_model(
     mc = _member_columns(arr, cands, solo_rows, solo_x, crews)
     pinned_s = np.array(pinned.timetable.used_s, dtype=np.int64)
     add_capacity(b, arr, mc, pinned_s)
-    add_interval_time(b, arr, mc, pinned)
+    if gap_bins is None:
+        add_interval_time(b, arr, mc, pinned, len(arr.av_start))
+    else:
+        add_interval_time(b, arr, mc, None, gap_bins)
     fairness = add_fairness(b, arr, mc, pinned_s)
 
     w_u = arr.problem.options.weights.unassigned
@@ -437,6 +475,7 @@ def solve_model(
     seed: int = 0,
     hint: FloatArray | None = None,
     stop: Callable[[], bool] | None = None,
+    relax: bool = False,
     log: bool = False,
 ) -> ModelResult:
     """Solve with HiGHS (single thread, fixed seed); the bound is never below the trivial one.
@@ -465,7 +504,7 @@ def solve_model(
     lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data
-    integer = np.concatenate(b.integer)
+    integer = np.concatenate(b.integer) & (not relax)
     lp.integrality_ = [
         highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
         for flag in integer
@@ -478,7 +517,7 @@ def solve_model(
     h.setOptionValue("mip_rel_gap", 1e-6)
     h.setOptionValue("time_limit", max(0.05, float(time_limit_s)))
     h.passModel(lp)
-    if hint is not None:
+    if hint is not None and not relax:
         solution = highspy.HighsSolution()
         solution.col_value = np.asarray(hint, dtype=np.float64).tolist()
         solution.value_valid = True
@@ -500,22 +539,16 @@ def solve_model(
     status = h.getModelStatus()
     info = h.getInfo()
     bound = model.trivial_bound
-    raw_bound = float(info.mip_dual_bound)
-    if status == highspy.HighsModelStatus.kOptimal:
-        raw_bound = (
-            max(
-                raw_bound,
-                float(info.objective_function_value)
-                - 1e-6 * max(1.0, abs(float(info.objective_function_value))) * 10,
-            )
-            if not np.isfinite(raw_bound)
-            else raw_bound
-        )
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    if relax:  # only a solved LP gives a bound
+        raw_bound = float(info.objective_function_value) if optimal else -np.inf
+    else:
+        raw_bound = float(info.mip_dual_bound)
     if np.isfinite(raw_bound):
         # HiGHS works to feasibility tolerances; keep the bound on the safe side
         safe = raw_bound - 1e-7 * max(1.0, abs(raw_bound))
         bound = max(bound, model.constant + safe)
-    if int(info.primal_solution_status) != 2:  # no feasible solution
+    if relax or int(info.primal_solution_status) != 2:  # no integer solution
         return ModelResult("not_solved", None, None, bound)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
     objective = model.constant + float(info.objective_function_value)

@@ -59,6 +59,26 @@ class Plan:
         for m in task.members:
             self.timetable.remove(m, demand)
 
+    def part_objective(self, demands: np.ndarray) -> float:
+        """The objective restricted to some demands and the members serving them."""
+        arr, w = self.arr, self.arr.problem.options.weights
+        served = [int(d) for d in demands if int(d) in self.tasks]
+        total = float(w.unassigned * arr.d_priority[demands].sum())
+        total -= float(w.unassigned * arr.d_priority[served].sum()) if served else 0.0
+        members: set[int] = set()
+        for d in served:
+            task = self.tasks[d]
+            ms = np.array(task.members, dtype=np.int64)
+            dd = np.full(len(ms), d, dtype=np.int64)
+            km = haversine_km(arr.m_lat[ms], arr.m_lon[ms], arr.d_lat[d], arr.d_lon[d])
+            total += float(pair_cost(arr, ms, dd, km).sum())
+            members.update(task.members)
+        for m in members:
+            hours = self.timetable.used_s[m] / 3600.0
+            cap = arr.problem.members[m].capacity_hours
+            total += w.fairness * fairness_hours(hours, cap)
+        return total
+
     def objective(self) -> float:
         """The objective of ``shared/spec/dispatch.md`` with this project's fairness term."""
         arr, w = self.arr, self.arr.problem.options.weights

@@ -13,9 +13,11 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.answer import Answer, Assignment, Load, Stats
 from matcher.arrays import IntArray, ProblemArrays, build_arrays
-from matcher.candidates import Candidates, generate_candidates, pair_cost
+from matcher.bound import lagrangian_bound
+from matcher.candidates import Candidates, generate_candidates, pair_cost, shortlist
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
+from matcher.lns import improve
 from matcher.model import build_model, hint_from_plan, solve_model
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.problem import Problem
@@ -24,6 +26,9 @@ from matcher.repair import repair, team_of
 
 OPTIMAL_GAP = 1e-6
 _BATCH_COLUMNS = 40_000
+_EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
+_EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
+_ANSWER_RESERVE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def solve(
 
     arr = build_arrays(problem)
     cands = generate_candidates(arr)
+    search = shortlist(arr, cands)
     build_s = elapsed()
     tell("candidates", message=f"{cands.pair_count} candidate pairs")
 
@@ -103,30 +109,51 @@ def solve(
     )
     bound = fixed_part(arr, cands, base) + outside
     method = "greedy"
-    model_plan = base.copy()
-    n_cols = n_rows = 0
     batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
+    exact_until = t0 + _EXACT_SHARE * limit
     for i, (demands, weight) in enumerate(batches):
+        remaining = sum(w for _, w in batches[i:])
+        left = (exact_until - time.perf_counter()) * weight / max(1, remaining)
+        if weight > _EXACT_COLUMNS:
+            bound += lagrangian_bound(
+                arr,
+                cands,
+                demands,
+                base,
+                upper=best.part_objective(demands),
+                deadline=time.perf_counter() + max(0.0, left),
+                stop=stop_fn,
+            )
+            continue
         model = build_model(arr, cands, demands, base)
-        n_cols += model.n_vars
-        n_rows += model.n_rows
-        reserve = 0.1 * limit + 0.02 * arr.n_demands / 1000.0
-        left = limit - elapsed() - reserve
-        share = left * weight / max(1, sum(w for _, w in batches[i:]))
-        if stop_fn() or share <= 0.05:
+        if stop_fn() or left <= 0.05:
             bound += model.trivial_bound
             continue
         hint = hint_from_plan(model, arr, cands, best)
-        result = solve_model(model, time_limit_s=share, seed=seed, hint=hint, stop=stop_fn)
+        result = solve_model(model, time_limit_s=left, seed=seed, hint=hint, stop=stop_fn)
         bound += result.bound
         if result.values is not None:
-            model_plan = repair(arr, cands, model, result.values, model_plan)
-        tell("model", message=f"batch {i + 1}/{len(batches)} {result.status}", bound=bound)
-    if batches:
-        fill(model_plan, cands, order)
-        model_obj = model_plan.objective()
-        if model_obj < best_obj - 1e-9:
-            best, best_obj, method = model_plan, model_obj, "model+repair"
+            trial = repair(arr, cands, model, result.values, best_without(best, demands))
+            fill(trial, cands, greedy_order(arr, cands, demands))
+            trial_obj = trial.objective()
+            if trial_obj < best_obj - 1e-9:
+                best, best_obj, method = trial, trial_obj, "mip"
+        tell("bound", message=f"batch {i + 1}/{len(batches)}", objective=best_obj, bound=bound)
+
+    if best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj)) and not stop_fn():
+        deadline = t0 + limit - _ANSWER_RESERVE_S - 2e-6 * arr.n_demands
+        best, lns_obj, moves = improve(
+            arr,
+            cands,
+            search,
+            best,
+            deadline=deadline,
+            seed=seed,
+            stop=stop_fn,
+            on_better=lambda _p, obj: tell("improve", objective=obj, bound=bound),
+        )
+        if moves:
+            best_obj, method = lns_obj, method + "+lns"
     tell("done", objective=best_obj, bound=bound)
 
     if bound > best_obj and bound - best_obj <= 1e-6 * max(1.0, abs(best_obj)):
@@ -142,6 +169,15 @@ def solve(
         method=method,
     )
     return replace(answer, stats=stats)
+
+
+def best_without(plan: Plan, demands: IntArray) -> Plan:
+    """A copy of ``plan`` with these demands taken out."""
+    out = plan.copy()
+    for d in demands:
+        if int(d) in out.tasks:
+            out.unassign(int(d))
+    return out
 
 
 def pinned_plan(arr: ProblemArrays) -> Plan:

@@ -1,0 +1,176 @@
+"""Large-neighbourhood search: free a cluster of demands, re-solve it exactly-ish, keep if better.
+
+A neighbourhood grows from a seed demand (mostly one left out) through the members who could
+serve it to the demands those members hold and the left-out demands they could take. Everything
+else stays fixed. The sub-model sees each member's *free gaps* between fixed tasks, so the knapsack
+relaxation of rule 6 is nearly exact there, and the sub-MIP is small enough for HiGHS to solve in
+a fraction of a second. Its solution is repaired against the fixed tasks and accepted only if the
+plan's true objective improves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from matcher.arrays import IntArray, ProblemArrays
+from matcher.candidates import Candidates
+from matcher.greedy import fill, greedy_order
+from matcher.model import build_model, hint_from_plan, solve_model
+from matcher.plan import Plan
+from matcher.repair import repair
+from matcher.timetable import snap_up
+
+
+def gap_candidates(
+    arr: ProblemArrays, cands: Candidates, rows: IntArray, base: Plan
+) -> tuple[Candidates, int]:
+    """Split candidate rows along the free gaps left by ``base``'s tasks; number the gaps."""
+    co, step = arr.changeover_s, arr.step_s
+    tt = base.timetable
+    out: dict[str, list] = {k: [] for k in ("member", "demand", "interval", "first", "last", "i")}
+    gap_id: dict[tuple[int, int], int] = {}
+    for r in rows:
+        m, d, iv = int(cands.member[r]), int(cands.demand[r]), int(cands.interval[r])
+        a_lo, a_hi = int(arr.av_start[iv]), int(arr.av_end[iv])
+        starts, ends = tt.starts[m], tt.ends[m]
+        bounds = [a_lo - co]
+        for s, e in zip(starts, ends, strict=True):
+            if e > a_lo and s < a_hi:
+                bounds.extend((s, e))
+        bounds.append(a_hi + co)
+        ws, dur = int(arr.d_window_start[d]), int(arr.d_duration_s[d])
+        first, last = int(cands.first_start[r]), int(cands.last_start[r])
+        for k in range(0, len(bounds), 2):
+            g_lo, g_hi = bounds[k] + co, bounds[k + 1] - co  # the gap, changeovers kept clear
+            lo = snap_up(max(first, g_lo), ws, step)
+            hi = min(last, g_hi - dur)
+            hi = ws + ((hi - ws) // step) * step
+            if lo > hi:
+                continue
+            gid = gap_id.setdefault((m, g_lo), len(gap_id))
+            for key, val in zip(out, (m, d, gid, lo, hi, int(r)), strict=True):
+                out[key].append(val)
+    src = np.array(out["i"], dtype=np.int64)
+    sub = Candidates(
+        member=np.array(out["member"], dtype=np.int64),
+        demand=np.array(out["demand"], dtype=np.int64),
+        interval=np.array(out["interval"], dtype=np.int64),
+        first_start=np.array(out["first"], dtype=np.int64),
+        last_start=np.array(out["last"], dtype=np.int64),
+        distance_km=cands.distance_km[src] if len(src) else np.empty(0),
+        cost=cands.cost[src] if len(src) else np.empty(0),
+    )
+    order = np.lexsort((sub.interval, sub.member, sub.cost, sub.demand))
+    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
+    return Candidates(**{f: getattr(sub, f)[order] for f in fields}), len(gap_id)
+
+
+class Neighbourhoods:
+    """Index of candidates by demand and by member, for growing neighbourhoods."""
+
+    def __init__(self, arr: ProblemArrays, cands: Candidates, rng: np.random.Generator):
+        self.arr, self.cands, self.rng = arr, cands, rng
+        self.d_ptr = np.searchsorted(cands.demand, np.arange(arr.n_demands + 1))
+        self.by_member = np.argsort(cands.member, kind="stable")
+        self.m_ptr = np.searchsorted(cands.member[self.by_member], np.arange(arr.n_members + 1))
+        self.open = np.flatnonzero((self.d_ptr[1:] > self.d_ptr[:-1]) & ~arr.d_pinned)
+
+    def rows_of(self, demands: IntArray) -> IntArray:
+        parts = [np.arange(self.d_ptr[d], self.d_ptr[d + 1]) for d in demands]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def grow(self, plan: Plan, max_demands: int) -> IntArray:
+        """A connected cluster of open demands around a seed, mostly a left-out one."""
+        arr, cands, rng = self.arr, self.cands, self.rng
+        left_out = (
+            self.open[[int(d) not in plan.tasks for d in self.open]] if len(self.open) else []
+        )
+        if len(left_out) and rng.random() < 0.8:
+            weights = arr.d_priority[left_out].astype(np.float64)
+            seed = int(rng.choice(left_out, p=weights / weights.sum()))
+        elif len(self.open):
+            seed = int(rng.choice(self.open))
+        else:
+            return np.empty(0, np.int64)
+        chosen = {seed}
+        queue = [seed]
+        seen_members: set[int] = set()
+        while queue and len(chosen) < max_demands:
+            d = queue.pop(0)
+            rows = np.arange(self.d_ptr[d], self.d_ptr[d + 1])
+            members = np.unique(cands.member[rows])
+            rng.shuffle(members)
+            for m in members[:6]:
+                m = int(m)
+                if m in seen_members:
+                    continue
+                seen_members.add(m)
+                held = [x for x in plan.timetable.demands[m] if not arr.d_pinned[x]]
+                mrows = self.by_member[self.m_ptr[m] : self.m_ptr[m + 1]]
+                others = np.unique(cands.demand[mrows])
+                waiting = [int(x) for x in others if int(x) not in plan.tasks]
+                rng.shuffle(waiting)
+                for x in held + waiting[:3]:
+                    if x not in chosen and len(chosen) < max_demands:
+                        chosen.add(x)
+                        queue.append(x)
+        return np.array(sorted(chosen), dtype=np.int64)
+
+
+def improve(
+    arr: ProblemArrays,
+    cands: Candidates,
+    search: Candidates,
+    plan: Plan,
+    *,
+    deadline: float,
+    seed: int,
+    stop: Callable[[], bool],
+    on_better: Callable[[Plan, float], None] | None = None,
+    max_demands: int = 60,
+    sub_limit_s: float = 1.0,
+) -> tuple[Plan, float, int]:
+    """Improve ``plan`` until ``deadline`` (perf_counter seconds); returns plan, objective, moves.
+
+    Sub-models use the ``search`` rows (each demand's cheapest members); demands the repaired
+    sub-solution leaves out are offered to every candidate in ``cands`` afterwards.
+    """
+    rng = np.random.default_rng(seed)
+    hoods = Neighbourhoods(arr, search, rng)
+    best_obj = plan.objective()
+    accepted = 0
+    while time.perf_counter() < deadline - 0.05 and not stop():
+        demands = hoods.grow(plan, max_demands)
+        if len(demands) == 0:
+            break
+        base = plan.copy()
+        for d in demands:
+            if int(d) in base.tasks:
+                base.unassign(int(d))
+        sub, n_gaps = gap_candidates(arr, cands, hoods.rows_of(demands), base)
+        if len(sub) == 0:
+            continue
+        model = build_model(arr, sub, demands, base, gap_bins=n_gaps)
+        hint = hint_from_plan(model, arr, sub, plan)
+        left = deadline - time.perf_counter()
+        result = solve_model(
+            model,
+            time_limit_s=min(sub_limit_s, left),
+            seed=int(rng.integers(1 << 30)),
+            hint=hint,
+            stop=stop,
+        )
+        if result.values is None:
+            continue
+        trial = repair(arr, sub, model, result.values, base)
+        fill(trial, cands, greedy_order(arr, cands, demands))
+        obj = trial.objective()
+        if obj < best_obj - 1e-9:
+            plan, best_obj = trial, obj
+            accepted += 1
+            if on_better is not None:
+                on_better(plan, best_obj)
+    return plan, best_obj, accepted
