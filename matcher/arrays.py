@@ -49,6 +49,7 @@ class ProblemArrays:
     m_skills: MaskArray
     m_prefs: MaskArray
     m_capacity_s: IntArray
+    m_capacity_h: FloatArray  # exact, for the objective
     m_max_km: FloatArray
     m_reliability: FloatArray
     # availability, sorted by (member, start); member i owns rows av_ptr[i]:av_ptr[i+1]
@@ -66,6 +67,7 @@ class ProblemArrays:
     d_window_start: IntArray
     d_window_end: IntArray
     d_duration_s: IntArray
+    d_duration_h: FloatArray  # exact, for the objective
     d_priority: IntArray
     d_crew: IntArray
     d_team_only: NDArray[np.bool_]
@@ -74,6 +76,7 @@ class ProblemArrays:
     preferred_keys: IntArray  # sorted demand * n_members + member for hand-in-hand partners
     # teams: team t holds members team_members[t]
     team_members: tuple[tuple[int, ...], ...]
+    member_teams: tuple[tuple[int, ...], ...]  # teams of each member
 
     @property
     def n_members(self) -> int:
@@ -127,6 +130,13 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         if mid in member_index
     )
     category_rows = [(d.category,) for d in demands]
+    team_members = tuple(
+        tuple(member_index[mid] for mid in t.members if mid in member_index) for t in problem.teams
+    )
+    member_teams: list[list[int]] = [[] for _ in members]
+    for t, team in enumerate(team_members):
+        for m in team:
+            member_teams[m].append(t)
     return ProblemArrays(
         problem=problem,
         origin=origin,
@@ -141,6 +151,7 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         m_capacity_s=np.array(
             [math.floor(m.capacity_hours * 3600 + 1e-6) for m in members], dtype=np.int64
         ),
+        m_capacity_h=np.array([m.capacity_hours for m in members], dtype=np.float64),
         m_max_km=np.array(
             [
                 options.max_distance_km if m.max_distance_km is None else m.max_distance_km
@@ -164,14 +175,13 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         d_duration_s=np.array(
             [math.ceil(d.duration_hours * 3600 - 1e-6) for d in demands], dtype=np.int64
         ),
+        d_duration_h=np.array([d.duration_hours for d in demands], dtype=np.float64),
         d_priority=np.array([d.priority for d in demands], dtype=np.int64),
         d_crew=np.array([d.crew_size for d in demands], dtype=np.int64),
         d_team_only=np.array([d.team_only for d in demands], dtype=bool),
         d_pinned=np.array([d.pinned is not None for d in demands], dtype=bool),
         skill_index=skill_index,
         preferred_keys=np.array(preferred, dtype=np.int64),
-        team_members=tuple(
-            tuple(member_index[mid] for mid in t.members if mid in member_index)
-            for t in problem.teams
-        ),
+        team_members=team_members,
+        member_teams=tuple(tuple(ts) for ts in member_teams),
     )

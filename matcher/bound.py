@@ -14,13 +14,135 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.arrays import FloatArray, IntArray, ProblemArrays
 from matcher.candidates import Candidates
-from matcher.model import interval_room_h
+from matcher.model import DispatchModel, build_model, interval_room_h, solve_model
 from matcher.plan import Plan
+
+
+@dataclass(frozen=True)
+class Multipliers:
+    """Prices of the relaxed rules: hours per member, interval time, fairness thresholds."""
+
+    capacity: FloatArray  # per member, >= 0
+    interval: FloatArray  # per availability interval, >= 0
+    fairness: tuple[FloatArray, FloatArray]  # per member, in [0, w.fairness] and [0, 2 w.fairness]
+
+    @staticmethod
+    def zeros(arr: ProblemArrays) -> Multipliers:
+        n, k = arr.n_members, len(arr.av_start)
+        return Multipliers(np.zeros(n), np.zeros(k), (np.zeros(n), np.zeros(n)))
+
+    @staticmethod
+    def from_duals(arr: ProblemArrays, model: DispatchModel, duals: FloatArray) -> Multipliers:
+        """Read the LP's row duals (HiGHS sign: <= rows of a minimisation have duals <= 0)."""
+        out = Multipliers.zeros(arr)
+        w_f = arr.problem.options.weights.fairness
+        targets = {
+            "capacity": (out.capacity, np.inf),
+            "interval": (out.interval, np.inf),
+            "fairness0.5": (out.fairness[0], w_f),
+            "fairness0.75": (out.fairness[1], 2.0 * w_f),
+        }
+        for kind, (row0, keys) in model.builder.tags.items():
+            if kind not in targets:
+                continue
+            target, cap = targets[kind]
+            target[keys] = np.clip(-duals[row0 : row0 + len(keys)], 0.0, cap)
+        return out
+
+
+def lp_lagrangian_bound(
+    arr: ProblemArrays,
+    cands: Candidates,
+    search: Candidates,
+    demands: IntArray,
+    pinned: Plan,
+    *,
+    upper: float,
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
+    rounds: int = 6,
+) -> float:
+    """Column generation on the LP, then its duals as Lagrange multipliers over every candidate.
+
+    The LP starts from each demand's cheapest members (``search``); each round prices every
+    candidate with the LP's duals and adds, per demand, the few with negative reduced cost. The
+    last duals, used as multipliers over *all* candidates, give a valid bound (close to the full
+    LP's when the pricing found little left to add), which subgradient steps then polish.
+    """
+    in_set = np.zeros(arr.n_demands, dtype=bool)
+    in_set[demands] = True
+    all_rows = np.flatnonzero(in_set[cands.demand])
+    keys_all = cands.demand[all_rows] * arr.n_members + cands.member[all_rows]
+    chosen = np.isin(keys_all, search.demand * arr.n_members + search.member)
+    start: Multipliers | None = None
+    for _ in range(rounds):
+        left = deadline - time.perf_counter()
+        if left < 0.2 or stop():
+            break
+        sub = _take(cands, all_rows[chosen])
+        model = build_model(arr, sub, demands, pinned)
+        result = solve_model(model, time_limit_s=0.8 * left, relax=True, stop=stop)
+        if result.row_duals is None:
+            break
+        start = Multipliers.from_duals(arr, model, result.row_duals)
+        serve = np.zeros(arr.n_demands)
+        if "serve" in model.builder.tags:
+            row0, keys = model.builder.tags["serve"]
+            serve[keys] = result.row_duals[row0 : row0 + len(keys)]
+        rc = _reduced_costs(arr, cands, all_rows, start) - serve[cands.demand[all_rows]]
+        solo = arr.d_crew[cands.demand[all_rows]] == 1
+        new = solo & ~chosen & (rc < -1e-6)
+        if not new.any():
+            break
+        chosen |= _best_per_demand(cands.demand[all_rows], rc, new, per_demand=5)
+    return lagrangian_bound(
+        arr,
+        cands,
+        demands,
+        pinned,
+        upper=upper,
+        deadline=deadline,
+        stop=stop,
+        start=start,
+        theta0=0.05 if start is not None else 2.0,
+    )
+
+
+def _take(cands: Candidates, rows: IntArray) -> Candidates:
+    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
+    return Candidates(**{f: getattr(cands, f)[rows] for f in fields})
+
+
+def _reduced_costs(
+    arr: ProblemArrays, cands: Candidates, rows: IntArray, mult: Multipliers
+) -> FloatArray:
+    """Cost of each row minus the penalty it saves, plus the priced hours and interval time."""
+    m, d = cands.member[rows], cands.demand[rows]
+    dur_h = arr.d_duration_s[d] / 3600.0
+    size_h = (arr.d_duration_s[d] + arr.changeover_s) / 3600.0
+    price = mult.capacity[m] + mult.fairness[0][m] + mult.fairness[1][m]
+    penalty = arr.problem.options.weights.unassigned * arr.d_priority[d]
+    return cands.cost[rows] - penalty + price * dur_h + mult.interval[cands.interval[rows]] * size_h
+
+
+def _best_per_demand(
+    demand: IntArray, rc: FloatArray, eligible: np.ndarray, *, per_demand: int
+) -> np.ndarray:
+    """Mask of the ``per_demand`` most negative eligible rows of each demand."""
+    idx = np.flatnonzero(eligible)
+    order = idx[np.lexsort((rc[idx], demand[idx]))]
+    d = demand[order]
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    out = np.zeros(len(demand), dtype=bool)
+    out[order[rank < per_demand]] = True
+    return out
 
 
 def lagrangian_bound(
@@ -32,7 +154,10 @@ def lagrangian_bound(
     upper: float,
     deadline: float,
     stop: Callable[[], bool] = lambda: False,
-    max_iterations: int = 400,
+    max_iterations: int = 2000,
+    theta0: float = 1.0,
+    patience: int = 8,
+    start: Multipliers | None = None,
 ) -> float:
     """A lower bound on the part of the objective that depends on ``demands``.
 
@@ -70,58 +195,56 @@ def lagrangian_bound(
     constant = float(penalty[demands].sum())
 
     crew = arr.d_crew[demand] > 1
-    solo_rows = np.flatnonzero(~crew)
-    crew_rows = np.flatnonzero(crew)
-    solo_d = demand[solo_rows]
-    solo_starts = np.flatnonzero(np.r_[True, solo_d[1:] != solo_d[:-1]]) if len(solo_d) else []
-    solo_first_d = solo_d[solo_starts] if len(solo_d) else np.empty(0, np.int64)
+    solo = np.flatnonzero(~crew)
+    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], dur_h[solo], size_h[solo]
+    s_demand = demand[solo]
+    s_base = cands.cost[rows][solo] - penalty[s_demand]
+    s_starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
+    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew])
 
     members_used = np.unique(member)
     bins_used = np.unique(bins)
-    lam = np.zeros(arr.n_members)
-    mu = np.zeros(len(arr.av_start))
-    nu = [np.zeros(arr.n_members), np.zeros(arr.n_members)]
-    cost = cands.cost[rows]
+    if start is None:
+        start = Multipliers.zeros(arr)
+    lam, mu, nu = start.capacity.copy(), start.interval.copy(), [x.copy() for x in start.fairness]
 
-    def evaluate() -> tuple[float, FloatArray]:
-        """Lagrangian value and, per row, 1 if the row is chosen in the relaxed problem."""
-        rc = cost + (lam[member] + nu[0][member] + nu[1][member]) * dur_h + mu[bins] * size_h
-        chosen = np.zeros(len(rows))
+    def evaluate() -> tuple[float, FloatArray, FloatArray]:
+        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
+        price = lam + nu[0] + nu[1]
         value = constant
-        if len(solo_rows):
-            vals = rc[solo_rows] - penalty[solo_d]
-            mins = np.minimum.reduceat(vals, solo_starts)
+        hours = np.zeros(arr.n_members)
+        used = np.zeros(len(arr.av_start))
+        if len(solo):
+            vals = s_base + price[s_member] * s_dur + mu[s_bins] * s_size
+            mins = np.minimum.reduceat(vals, s_starts)
             value += float(np.minimum(mins, 0.0).sum())
-            best_of_d = np.full(arr.n_demands, np.inf)
-            best_of_d[solo_first_d] = mins
-            hit = (vals <= best_of_d[solo_d]) & (vals < 0)
-            first_hit = np.unique(solo_d[hit], return_index=True)[1]
-            chosen[solo_rows[np.flatnonzero(hit)[first_hit]]] = 1.0
-        if len(crew_rows):
-            value += _crew_terms(arr, demand, member, crew_rows, rc, penalty, chosen)
+            seg = np.repeat(np.arange(len(s_starts)), np.diff(np.r_[s_starts, len(solo)]))
+            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
+            np.add.at(hours, s_member[picked], s_dur[picked])
+            np.add.at(used, s_bins[picked], s_size[picked])
+        value += crews.terms(price, penalty, hours)
         value -= float((lam[members_used] * cap_left[members_used]).sum())
         value -= float((mu[bins_used] * room_h[bins_used]).sum())
         for k in (0, 1):
             value -= float((nu[k][members_used] * fair_rhs[k][members_used]).sum())
-        return value, chosen
+        return value, hours, used
 
     best = -np.inf
-    theta, stall = 1.0, 0
+    theta, stall = theta0, 0
     for _ in range(max_iterations):
         if time.perf_counter() >= deadline or stop():
             break
-        value, chosen = evaluate()
-        if value > best + 1e-9 * max(1.0, abs(best)):
+        value, hours, used = evaluate()
+        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, stall = value, 0
         else:
             stall += 1
-            if stall >= 8:
+            if stall >= patience:
                 theta, stall = theta / 2.0, 0
                 if theta < 1e-4:
                     break
-        hours = np.bincount(member, weights=chosen * dur_h, minlength=arr.n_members)
         g_lam = hours - cap_left
-        g_mu = np.bincount(bins, weights=chosen * size_h, minlength=len(arr.av_start)) - room_h
+        g_mu = used - room_h
         g_nu = [hours - fair_rhs[0], hours - fair_rhs[1]]
         norm = float(
             (g_lam[members_used] ** 2).sum()
@@ -138,29 +261,62 @@ def lagrangian_bound(
     return float(best) if np.isfinite(best) else float(evaluate()[0])
 
 
-def _crew_terms(
-    arr: ProblemArrays,
-    demand: IntArray,
-    member: IntArray,
-    crew_rows: IntArray,
-    rc: FloatArray,
-    penalty: FloatArray,
-    chosen: FloatArray,
-) -> float:
-    """Each crew demand: its ``crew_size`` cheapest distinct members, if that beats leaving it."""
-    d, m, v = demand[crew_rows], member[crew_rows], rc[crew_rows]
-    order = np.lexsort((v, m, d))
-    d, m, v, r = d[order], m[order], v[order], crew_rows[order]
-    first = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])]  # cheapest row per member
-    d, m, v, r = d[first], m[first], v[first], r[first]
-    order = np.lexsort((v, d))
-    d, v, r = d[order], v[order], r[order]
-    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    rank = np.arange(len(d)) - np.repeat(starts, np.diff(np.r_[starts, len(d)]))
-    in_crew = rank < arr.d_crew[d]
-    sums = np.bincount(d[in_crew], weights=v[in_crew], minlength=arr.n_demands)
-    counts = np.bincount(d[in_crew], minlength=arr.n_demands)
-    value = sums - penalty
-    served = (counts >= arr.d_crew) & (value < 0)  # too few members: it cannot be served
-    chosen[r[in_crew & served[d]]] = 1.0
-    return float(value[served].sum())
+def _first_in_segment(positions: IntArray, segment: IntArray) -> IntArray:
+    """Of sorted positions, the first one in each segment."""
+    if len(positions) == 0:
+        return positions
+    seg = segment[positions]
+    return positions[np.r_[True, seg[1:] != seg[:-1]]]
+
+
+@dataclass(frozen=True)
+class _CrewPairs:
+    """Crew demands relaxed to "``crew_size`` distinct members", one entry per (demand, member).
+
+    Interval time is not priced for crews (a zero price is a valid multiplier), so each member's
+    cheapest row stands for the pair and the grouping is fixed across iterations.
+    """
+
+    demand: IntArray
+    member: IntArray
+    cost: FloatArray  # cheapest member cost of the pair
+    dur_h: FloatArray
+    starts: IntArray  # first entry of each demand
+    seats: IntArray  # crew size of each demand
+
+    @staticmethod
+    def build(
+        arr: ProblemArrays, demand: IntArray, member: IntArray, cost: FloatArray
+    ) -> _CrewPairs:
+        order = np.lexsort((cost, member, demand))
+        d, m, c = demand[order], member[order], cost[order]
+        first = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])] if len(d) else np.empty(0, bool)
+        d, m, c = d[first], m[first], c[first]
+        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.empty(0, np.int64)
+        seats = arr.d_crew[d[starts]] if len(d) else np.empty(0, np.int64)
+        return _CrewPairs(d, m, c, arr.d_duration_s[d] / 3600.0, starts, seats)
+
+    def terms(self, price: FloatArray, penalty: FloatArray, hours: FloatArray) -> float:
+        """Sum over crew demands of min(0, cheapest crew - penalty); adds the crews' hours."""
+        if len(self.demand) == 0:
+            return 0.0
+        vals = self.cost + price[self.member] * self.dur_h
+        seg = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(vals)]))
+        counts = np.diff(np.r_[self.starts, len(vals)])
+        total = np.zeros(len(self.starts))
+        taken: list[IntArray] = []
+        work = vals.copy()
+        for seat in range(int(self.seats.max())):
+            mins = np.minimum.reduceat(work, self.starts)
+            active = (seat < self.seats) & np.isfinite(mins)
+            total += np.where(active, mins, 0.0)
+            pick = _first_in_segment(np.flatnonzero(work <= mins[seg]), seg)
+            pick = pick[active[seg[pick]]]
+            work[pick] = np.inf
+            taken.append(pick)
+        value = total - penalty[self.demand[self.starts]]
+        served = (counts >= self.seats) & (value < 0)
+        for pick in taken:
+            pick = pick[served[seg[pick]]]
+            np.add.at(hours, self.member[pick], self.dur_h[pick])
+        return float(value[served].sum())

@@ -132,6 +132,9 @@ def generate_candidates(arr: ProblemArrays) -> Candidates:
         for lo in range(0, len(member), _CHUNK_PAIRS):
             m, d = member[lo : lo + _CHUNK_PAIRS], demand[lo : lo + _CHUNK_PAIRS]
             keep = np.ones(len(m), dtype=bool)
+            if arr.d_team_only.any():  # a team-only task goes to standing teams' members only
+                in_team = np.array([bool(ts) for ts in arr.member_teams], dtype=bool)
+                keep &= ~arr.d_team_only[d] | in_team[m]
             if need_skills:
                 keep &= covers(arr.m_skills[m], arr.d_skills[d])
             m, d = m[keep], d[keep]

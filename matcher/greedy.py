@@ -56,10 +56,14 @@ def place_solo(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
         found += 1
         if found >= _SOLO_COMPARE or not w_fair:
             break
-    if best is None:
-        return False
+    if best is None or best[0] >= _penalty(arr, demand):
+        return False  # nobody fits, or serving costs more than leaving it out
     plan.assign(demand, Task((best[1],), best[2]))
     return True
+
+
+def _penalty(arr: ProblemArrays, demand: int) -> float:
+    return float(arr.problem.options.weights.unassigned * arr.d_priority[demand])
 
 
 def _choose_crew(
@@ -116,6 +120,8 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
         held = np.zeros_like(arr.d_skills[demand])
         for r in lo + np.flatnonzero((first <= s) & (last >= s)):
             m = int(cands.member[r])
+            if arr.d_team_only[demand] and not arr.member_teams[m]:
+                continue
             if m in scores or not (tt.has_room(m, dur) and tt.fits_at(m, s, dur)):
                 continue
             fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
@@ -126,9 +132,11 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
                 break
         groups: list[tuple[int | None, list[int]]]
         if arr.d_team_only[demand]:
-            groups = [
-                (t, [m for m in team if m in scores]) for t, team in enumerate(arr.team_members)
-            ]
+            by_team: dict[int, list[int]] = {}
+            for m in scores:
+                for t in arr.member_teams[m]:
+                    by_team.setdefault(t, []).append(m)
+            groups = [(t, ms) for t, ms in by_team.items() if len(ms) >= need]
         else:
             groups = [(None, list(scores))]
         for team, members in groups:
@@ -138,7 +146,7 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
             total = sum(scores[m] for m in crew)
             if best is None or total < best[0] - 1e-9:
                 best = (total, s, crew, team)
-    if best is None:
+    if best is None or best[0] >= _penalty(arr, demand):
         return False
     plan.assign(demand, Task(best[2], best[1], best[3]))
     return True

@@ -18,9 +18,9 @@ import numpy as np
 from matcher.arrays import IntArray, ProblemArrays
 from matcher.candidates import Candidates
 from matcher.greedy import fill, greedy_order
-from matcher.model import build_model, hint_from_plan, solve_model
-from matcher.plan import Plan
-from matcher.repair import repair
+from matcher.model import DispatchModel, build_model, hint_from_plan, solve_model
+from matcher.plan import Plan, Task, fairness_hours
+from matcher.repair import repair_into
 from matcher.timetable import snap_up
 
 
@@ -132,6 +132,7 @@ def improve(
     on_better: Callable[[Plan, float], None] | None = None,
     max_demands: int = 60,
     sub_limit_s: float = 1.0,
+    max_rounds: int | None = None,
 ) -> tuple[Plan, float, int]:
     """Improve ``plan`` until ``deadline`` (perf_counter seconds); returns plan, objective, moves.
 
@@ -142,35 +143,90 @@ def improve(
     hoods = Neighbourhoods(arr, search, rng)
     best_obj = plan.objective()
     accepted = 0
+    plan = plan.copy()
+    rounds = 0
     while time.perf_counter() < deadline - 0.05 and not stop():
+        if max_rounds is not None and rounds >= max_rounds:
+            break
+        rounds += 1
         demands = hoods.grow(plan, max_demands)
         if len(demands) == 0:
             break
-        base = plan.copy()
-        for d in demands:
-            if int(d) in base.tasks:
-                base.unassign(int(d))
-        sub, n_gaps = gap_candidates(arr, cands, hoods.rows_of(demands), base)
-        if len(sub) == 0:
-            continue
-        model = build_model(arr, sub, demands, base, gap_bins=n_gaps)
-        hint = hint_from_plan(model, arr, sub, plan)
-        left = deadline - time.perf_counter()
-        result = solve_model(
-            model,
-            time_limit_s=min(sub_limit_s, left),
-            seed=int(rng.integers(1 << 30)),
-            hint=hint,
-            stop=stop,
-        )
-        if result.values is None:
-            continue
-        trial = repair(arr, sub, model, result.values, base)
-        fill(trial, cands, greedy_order(arr, cands, demands))
-        obj = trial.objective()
-        if obj < best_obj - 1e-9:
-            plan, best_obj = trial, obj
+        listed = [int(d) for d in demands]
+        old = [plan.tasks.get(d) for d in listed]
+        for d, task in zip(listed, old, strict=True):
+            if task is not None:
+                plan.unassign(d)
+        sub, n_gaps = gap_candidates(arr, search, hoods.rows_of(demands), plan)
+        delta = None
+        if len(sub):
+            model = build_model(arr, sub, demands, plan, gap_bins=n_gaps)
+            hint = _hint_with(model, arr, sub, plan, listed, old)
+            left = deadline - time.perf_counter()
+            result = solve_model(
+                model,
+                time_limit_s=min(sub_limit_s, max(0.05, left)),
+                seed=int(rng.integers(1 << 30)),
+                hint=hint,
+                stop=stop,
+            )
+            if result.values is not None:
+                repair_into(plan, sub, model, result.values)
+                fill(plan, cands, greedy_order(arr, cands, demands))
+                new = [plan.tasks.get(d) for d in listed]
+                delta = _delta(plan, listed, old, new)
+        if delta is not None and delta < -1e-9:
+            best_obj += delta
             accepted += 1
             if on_better is not None:
                 on_better(plan, best_obj)
-    return plan, best_obj, accepted
+            continue
+        for d in listed:  # undo
+            if d in plan.tasks:
+                plan.unassign(d)
+        for d, task in zip(listed, old, strict=True):
+            if task is not None:
+                plan.assign(d, task)
+    return plan, plan.objective(), accepted
+
+
+def _hint_with(
+    model: DispatchModel,
+    arr: ProblemArrays,
+    sub: Candidates,
+    plan: Plan,
+    listed: list[int],
+    old: list[Task | None],
+) -> np.ndarray:
+    """The model point of the current tasks (put back only for the mapping, then taken out)."""
+    for d, task in zip(listed, old, strict=True):
+        if task is not None:
+            plan.assign(d, task)
+    try:
+        return hint_from_plan(model, arr, sub, plan)
+    finally:
+        for d, task in zip(listed, old, strict=True):
+            if task is not None:
+                plan.unassign(d)
+
+
+def _delta(plan: Plan, listed: list[int], old: list[Task | None], new: list[Task | None]) -> float:
+    """Objective change from ``old`` to ``new`` tasks of the listed demands."""
+    arr = plan.arr
+    delta = plan.task_terms(listed, new) - plan.task_terms(listed, old)
+    w_f = arr.problem.options.weights.fairness
+    if w_f:
+        change: dict[int, float] = {}
+        for d, o, n in zip(listed, old, new, strict=True):
+            h = float(arr.d_duration_h[d])
+            for m in o.members if o is not None else ():
+                change[m] = change.get(m, 0.0) - h
+            for m in n.members if n is not None else ():
+                change[m] = change.get(m, 0.0) + h
+        for m, dh in change.items():
+            if abs(dh) < 1e-12:
+                continue
+            now = plan.timetable.used_s[m] / 3600.0
+            cap = float(arr.m_capacity_h[m])
+            delta += w_f * (fairness_hours(now, cap) - fairness_hours(now - dh, cap))
+    return delta

@@ -43,6 +43,11 @@ class _Builder:
     vals: list[FloatArray] = field(default_factory=list)
     lo: list[float] = field(default_factory=list)
     hi: list[float] = field(default_factory=list)
+    tags: dict[str, tuple[int, IntArray]] = field(default_factory=dict)  # kind -> (row0, keys)
+
+    def tag(self, kind: str, keys: IntArray) -> None:
+        """Remember that the next ``len(keys)`` rows are ``kind`` rows for these keys."""
+        self.tags[kind] = (len(self.lo), np.asarray(keys, dtype=np.int64))
 
     def add_vars(self, obj: FloatArray, *, ub: float = 1.0, integer: bool = True) -> IntArray:
         n = len(obj)
@@ -147,8 +152,9 @@ def add_serve_once(b: _Builder, cands: Candidates, solo_rows: IntArray, solo_x: 
     """Rule 1 for one-person demands: at most one candidate is chosen."""
     if len(solo_rows) == 0:
         return
-    _, row_of = np.unique(cands.demand[solo_rows], return_inverse=True)
+    served, row_of = np.unique(cands.demand[solo_rows], return_inverse=True)
     n = int(row_of.max()) + 1
+    b.tag("serve", served)
     b.add_rows(row_of, solo_x, np.ones(len(solo_x)), np.full(n, -np.inf), np.ones(n))
 
 
@@ -230,6 +236,7 @@ def add_capacity(b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned_s: I
     cap_h = (arr.m_capacity_s - pinned_s) / 3600.0
     potential = np.bincount(mc.member, weights=hours, minlength=arr.n_members)
     binding = np.flatnonzero(potential > cap_h + 1e-9)
+    b.tag("capacity", binding)
     _rows_for(b, mc.member, mc.col, hours, binding, cap_h[binding])
 
 
@@ -278,6 +285,7 @@ def add_interval_time(
     size_h = (mc.duration_s + arr.changeover_s) / 3600.0
     potential = np.bincount(mc.interval, weights=size_h, minlength=n_bins)
     binding = np.flatnonzero((potential > rhs + 1e-9) & (potential > 0))
+    b.tag("interval", binding)
     _rows_for(b, mc.interval, mc.col, size_h, binding, rhs[binding])
 
 
@@ -307,6 +315,7 @@ def add_fairness(
         cols = np.concatenate((mc.col[sel], e))
         vals = np.concatenate((hours[sel], -np.ones(len(over))))
         rhs = share * cap_h[over] - pin_h[over]
+        b.tag(f"fairness{share}", over)
         b.add_rows(row_of, cols, vals, np.full(len(over), -np.inf), rhs)
         made.append((share, over, e))
     return made
@@ -402,10 +411,10 @@ def _member_columns(
     earliest = [cands.first_start[solo_rows]]
     latest = [cands.last_start[solo_rows]]
     for c in crews:
-        cls_lo = np.array([k.first_start for k in c.classes])[c.x_class]
-        cls_hi = np.array([k.last_start for k in c.classes])[c.x_class]
-        earliest.append(np.maximum(cls_lo, cands.first_start[c.x_rows]))
-        latest.append(np.minimum(cls_hi, cands.last_start[c.x_rows]))
+        # the row's own range, not the class's: classes dropped as dominated share the bins but
+        # not the start range, so a class range would make the interval spans too tight
+        earliest.append(cands.first_start[c.x_rows])
+        latest.append(cands.last_start[c.x_rows])
     r = np.concatenate(rows)
     dur = arr.d_duration_s[cands.demand[r]]
     return MemberColumns(
@@ -447,6 +456,7 @@ class ModelResult:
     values: FloatArray | None
     objective: float | None  # including the model's constant
     bound: float  # including the model's constant; always a valid lower bound
+    row_duals: FloatArray | None = None  # of a solved LP relaxation
 
 
 @contextmanager
@@ -546,9 +556,12 @@ def solve_model(
         raw_bound = float(info.mip_dual_bound)
     if np.isfinite(raw_bound):
         # HiGHS works to feasibility tolerances; keep the bound on the safe side
-        safe = raw_bound - 1e-7 * max(1.0, abs(raw_bound))
+        safe = raw_bound - 1e-8 * max(1.0, abs(raw_bound))
         bound = max(bound, model.constant + safe)
-    if relax or int(info.primal_solution_status) != 2:  # no integer solution
+    if relax:
+        duals = np.asarray(h.getSolution().row_dual, dtype=np.float64) if optimal else None
+        return ModelResult("not_solved", None, None, bound, duals)
+    if int(info.primal_solution_status) != 2:  # no integer solution
         return ModelResult("not_solved", None, None, bound)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
     objective = model.constant + float(info.objective_function_value)

@@ -79,6 +79,25 @@ class Plan:
             total += w.fairness * fairness_hours(hours, cap)
         return total
 
+    def task_terms(self, demands: list[int], tasks: list[Task | None]) -> float:
+        """Objective terms of these demands with these tasks (``None``: left out), no fairness."""
+        arr, w = self.arr, self.arr.problem.options.weights
+        total = 0.0
+        member: list[int] = []
+        demand: list[int] = []
+        for d, task in zip(demands, tasks, strict=True):
+            if task is None:
+                total += float(w.unassigned * arr.d_priority[d])
+            else:
+                member.extend(task.members)
+                demand.extend([d] * len(task.members))
+        if member:
+            m = np.array(member, dtype=np.int64)
+            dd = np.array(demand, dtype=np.int64)
+            km = haversine_km(arr.m_lat[m], arr.m_lon[m], arr.d_lat[dd], arr.d_lon[dd])
+            total += float(pair_cost(arr, m, dd, km).sum())
+        return total
+
     def objective(self) -> float:
         """The objective of ``shared/spec/dispatch.md`` with this project's fairness term."""
         arr, w = self.arr, self.arr.problem.options.weights
@@ -92,13 +111,13 @@ class Plan:
                 arr.m_lat[member], arr.m_lon[member], arr.d_lat[demand], arr.d_lon[demand]
             )
             total += float(pair_cost(arr, member, demand, km).sum())
-        if w.fairness:
-            hours = np.zeros(arr.n_members)
-            for d, t in self.tasks.items():
-                for m in t.members:
-                    hours[m] += arr.problem.demands[d].duration_hours
-            total += w.fairness * sum(
-                fairness_hours(float(hours[m]), arr.problem.members[m].capacity_hours)
-                for m in np.flatnonzero(hours)
-            )
+            if w.fairness:
+                hours = np.bincount(
+                    member, weights=arr.d_duration_h[demand], minlength=arr.n_members
+                )
+                cap = arr.m_capacity_h
+                fair = np.maximum(0.0, hours - 0.5 * cap) + 2.0 * np.maximum(
+                    0.0, hours - 0.75 * cap
+                )
+                total += w.fairness * float(fair[cap > 0].sum())
         return total

@@ -118,21 +118,37 @@ def _explain(
             )
     dur = int(arr.d_duration_s[d])
     tt = plan.timetable
+    if crew == 1:
+        ws = int(arr.d_window_start[d])
+        for r in range(lo, hi):
+            m = int(cands.member[r])
+            if (
+                tt.has_room(m, dur)
+                and tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
+                is not None
+            ):
+                penalty = arr.problem.options.weights.unassigned * demand.priority
+                return "priority", (
+                    f"{arr.problem.members[m].id} could serve it, but at a cost of "
+                    f"{float(cands.cost[r]):.1f} it costs more than leaving it out "
+                    f"({penalty:g} for priority {demand.priority}) under the current weights"
+                )
     full = [m for m in members if not tt.has_room(int(m), dur)]
     blockers = {b for m in members for b in tt.demands[int(m)]}
     prio = demand.priority
     if blockers and all(arr.problem.demands[b].priority > prio for b in blockers):
         top = max(arr.problem.demands[b].priority for b in blockers)
         return "priority", (
-            f"outranked: the {len(members)} member{'s' if len(members) != 1 else ''} who could "
-            f"serve it (priority {prio}) are busy with more urgent demands (priority up to {top})"
+            f"outranked: {_members(len(members))} who could serve it (priority {prio}) "
+            f"{'are' if len(members) != 1 else 'is'} busy with more urgent demands "
+            f"(priority up to {top})"
         )
     if len(full) == len(members):
         m = int(full[0])
         left_h = max(0.0, (arr.m_capacity_s[m] - tt.used_s[m]) / 3600.0)
         return "capacity", (
-            f"all {len(members)} member{'s' if len(members) != 1 else ''} who could serve it "
-            f"{'are' if len(members) != 1 else 'is'} full: e.g. "
+            f"{'all ' if len(members) != 1 else 'the '}{_members(len(members))} who could "
+            f"serve it {'are' if len(members) != 1 else 'is'} full: e.g. "
             f"{arr.problem.members[m].id} has {_fmt_h(round(left_h, 2))} left of "
             f"{_fmt_h(arr.problem.members[m].capacity_hours)}, the task needs "
             f"{_fmt_h(demand.duration_hours)}"
@@ -145,6 +161,10 @@ def _explain(
         f"but their free time clashes with tasks already given "
         f"(e.g. {arr.problem.members[m].id} serves {busy})"
     )
+
+
+def _members(n: int) -> str:
+    return f"{n} member{'s' if n != 1 else ''}" if n != 1 else "one member"
 
 
 def _no_skill_detail(arr: ProblemArrays, d: int, skills: list[str]) -> str:

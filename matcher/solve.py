@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from threading import Thread
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -24,11 +26,14 @@ from matcher.problem import Problem
 from matcher.reasons import explain_unassigned
 from matcher.repair import repair, team_of
 
-OPTIMAL_GAP = 1e-6
+OPTIMAL_GAP = 1e-5  # "optimal": proven within 0.001 % (solver tolerances)
 _BATCH_COLUMNS = 40_000
 _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
-_ANSWER_RESERVE_S = 0.3
+_BOUND_SHARE = 0.3  # on one core: share of the remaining time for the Lagrangian bound
+_ANSWER_RESERVE_S = 0.2
+_ROUNDS_PER_S = 8  # neighbourhood rounds per second of budget in deterministic (1-worker) mode
+_ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
 
 
 @dataclass(frozen=True)
@@ -110,23 +115,17 @@ def solve(
     bound = fixed_part(arr, cands, base) + outside
     method = "greedy"
     batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
-    exact_until = t0 + _EXACT_SHARE * limit
-    for i, (demands, weight) in enumerate(batches):
-        remaining = sum(w for _, w in batches[i:])
+    small = [(d, w) for d, w in batches if w <= _EXACT_COLUMNS]
+    large = [d for d, w in batches if w > _EXACT_COLUMNS]
+    deadline = t0 + limit - _ANSWER_RESERVE_S - _ANSWER_S_PER_DEMAND * arr.n_demands
+
+    # small batches: the exact model gives both the plan and the bound
+    exact_until = time.perf_counter() + _EXACT_SHARE * max(0.0, deadline - time.perf_counter())
+    for i, (demands, weight) in enumerate(small):
+        remaining = sum(w for _, w in small[i:])
         left = (exact_until - time.perf_counter()) * weight / max(1, remaining)
-        if weight > _EXACT_COLUMNS:
-            bound += lagrangian_bound(
-                arr,
-                cands,
-                demands,
-                base,
-                upper=best.part_objective(demands),
-                deadline=time.perf_counter() + max(0.0, left),
-                stop=stop_fn,
-            )
-            continue
         model = build_model(arr, cands, demands, base)
-        if stop_fn() or left <= 0.05:
+        if stop_fn() or left <= 0.02:
             bound += model.trivial_bound
             continue
         hint = hint_from_plan(model, arr, cands, best)
@@ -138,10 +137,45 @@ def solve(
             trial_obj = trial.objective()
             if trial_obj < best_obj - 1e-9:
                 best, best_obj, method = trial, trial_obj, "mip"
-        tell("bound", message=f"batch {i + 1}/{len(batches)}", objective=best_obj, bound=bound)
+    if small:
+        tell(
+            "bound",
+            message=f"{len(small)} small components solved",
+            objective=best_obj,
+            bound=bound,
+        )
 
-    if best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj)) and not stop_fn():
-        deadline = t0 + limit - _ANSWER_RESERVE_S - 2e-6 * arr.n_demands
+    # large batches: a Lagrangian bound, beside the search when a second core is allowed
+    large_bounds: list[float] = []
+    uppers = [best.part_objective(d) for d in large]
+
+    def bound_large(until: float) -> None:
+        for demands, upper in zip(large, uppers, strict=True):
+            share = (until - time.perf_counter()) / max(1, len(large) - len(large_bounds))
+            large_bounds.append(
+                lagrangian_bound(
+                    arr,
+                    cands,
+                    demands,
+                    base,
+                    upper=upper,
+                    deadline=time.perf_counter() + max(0.0, share),
+                    stop=stop_fn,
+                )
+            )
+
+    parallel = bool(large) and _cores(workers if workers is not None else opts.workers) >= 2
+    thread = None
+    if parallel:
+        thread = Thread(target=bound_large, args=(deadline,), daemon=True)
+        thread.start()
+    elif large:
+        bound_large(time.perf_counter() + _BOUND_SHARE * max(0.0, deadline - time.perf_counter()))
+
+    gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
+    if (large or gap_left) and not stop_fn():
+        # one worker: a round budget instead of the clock, so a seed gives one answer
+        single = _cores(workers if workers is not None else opts.workers) == 1
         best, lns_obj, moves = improve(
             arr,
             cands,
@@ -150,10 +184,15 @@ def solve(
             deadline=deadline,
             seed=seed,
             stop=stop_fn,
-            on_better=lambda _p, obj: tell("improve", objective=obj, bound=bound),
+            on_better=lambda _p, obj: tell("improve", objective=obj),
+            max_rounds=max(1, int(_ROUNDS_PER_S * 0.6 * limit)) if single else None,
+            sub_limit_s=3.0 if single else 1.0,
         )
         if moves:
             best_obj, method = lns_obj, method + "+lns"
+    if thread is not None:
+        thread.join()
+    bound += sum(large_bounds)
     tell("done", objective=best_obj, bound=bound)
 
     if bound > best_obj and bound - best_obj <= 1e-6 * max(1.0, abs(best_obj)):
@@ -169,6 +208,11 @@ def solve(
         method=method,
     )
     return replace(answer, stats=stats)
+
+
+def _cores(workers: int) -> int:
+    """Threads the solve may use: ``workers``, or every core when it is 0."""
+    return workers if workers > 0 else (os.cpu_count() or 1)
 
 
 def best_without(plan: Plan, demands: IntArray) -> Plan:
@@ -247,6 +291,14 @@ def make_batches(
     return batches
 
 
+def _team_name(arr: ProblemArrays, demand: int, task: Task) -> str | None:
+    """The team a task names: the crew's team for team-only demands, else none."""
+    if not arr.d_team_only[demand]:
+        return None
+    team = task.team if task.team is not None else team_of(arr, task.members)
+    return None if team is None else arr.problem.teams[team].id
+
+
 def make_answer(
     arr: ProblemArrays, cands: Candidates, plan: Plan, objective: float, bound: float, gap: float
 ) -> Answer:
@@ -271,7 +323,7 @@ def make_answer(
                 start=start,
                 end=start + timedelta(hours=demand.duration_hours),
                 distance_km=tuple(round(float(k), 6) for k in km),
-                team=None if task.team is None else problem.teams[task.team].id,
+                team=_team_name(arr, d, task),
             )
         )
         hours[members] += demand.duration_hours

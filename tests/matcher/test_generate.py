@@ -58,7 +58,7 @@ def test_sizes_and_options_match_the_request(members: int, demands: int) -> None
     p = generate_district(members=members, demands=demands, seed=3)
     assert len(p.members) == members
     assert len(p.demands) == demands
-    assert p.options.max_distance_km == 3.0
+    assert p.options.max_distance_km == 2.0
     assert p.options.time_limit_s == 10
     assert p.options.seed == 3
 
@@ -133,7 +133,7 @@ def test_member_profiles_are_in_range(district: Problem) -> None:
         assert 0 <= len(m.preferences) <= 3
         assert 2.0 <= m.capacity_hours <= 12.0
         assert (m.capacity_hours * 2).is_integer()
-        assert m.max_distance_km is None or 1.5 <= m.max_distance_km <= 5.0
+        assert m.max_distance_km is None or 1.0 <= m.max_distance_km <= 3.0
         assert 0.5 <= m.reliability <= 1.0
     prefs = [(c, m) for m in members for c in m.preferences]
     assert sum(c in m.skills for c, m in prefs) / len(prefs) > 0.8
