@@ -8,6 +8,7 @@ seconds, so a plan that fits in seconds also fits in exact time.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,7 @@ FloatArray = NDArray[np.float64]
 MaskArray = NDArray[np.uint64]
 
 
-def _masks(items: list[tuple[str, ...]], index: dict[str, int]) -> MaskArray:
+def _masks(items: Sequence[tuple[str, ...]], index: dict[str, int]) -> MaskArray:
     """Bitmask rows, shape ``(len(items), words)``, for sets of names."""
     words = max(1, math.ceil(len(index) / 64))
     out = np.zeros((len(items), words), dtype=np.uint64)

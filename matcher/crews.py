@@ -1,10 +1,12 @@
 """Start classes for crew demands.
 
-A crew must be free together. Starts on a demand's grid fall into classes by *which* free interval of
-each candidate member contains the task; within a class every start is interchangeable for the
-model (same members, same intervals, same bins). Only classes whose member set is maximal matter: a
-crew possible in a smaller class is possible, with the same bins, in the larger one. So the model
-needs one choice per maximal class, and that choice is exact, not a sample of starts.
+A crew must be free together. Starts on a demand's grid fall into classes by *which* free
+interval of each candidate member contains the task; within a class every start is
+interchangeable for the model (same members, same intervals, same bins). Only classes whose member
+set is maximal matter: a crew possible in a smaller class is possible, with the same bins, in the
+larger one (the model sizes each bin from the rows' own start ranges, not the class's, so this
+holds for the interval-time rows too). So the model needs one choice per maximal class, and that
+choice is exact, not a sample of starts.
 """
 
 from __future__ import annotations

@@ -85,9 +85,8 @@ class Neighbourhoods:
     def grow(self, plan: Plan, max_demands: int) -> IntArray:
         """A connected cluster of open demands around a seed, mostly a left-out one."""
         arr, cands, rng = self.arr, self.cands, self.rng
-        left_out = (
-            self.open[[int(d) not in plan.tasks for d in self.open]] if len(self.open) else []
-        )
+        waiting = np.array([int(d) not in plan.tasks for d in self.open], dtype=bool)
+        left_out: IntArray = self.open[waiting] if len(self.open) else self.open
         if len(left_out) and rng.random() < 0.8:
             weights = arr.d_priority[left_out].astype(np.float64)
             seed = int(rng.choice(left_out, p=weights / weights.sum()))
@@ -111,9 +110,9 @@ class Neighbourhoods:
                 held = [x for x in plan.timetable.demands[m] if not arr.d_pinned[x]]
                 mrows = self.by_member[self.m_ptr[m] : self.m_ptr[m + 1]]
                 others = np.unique(cands.demand[mrows])
-                waiting = [int(x) for x in others if int(x) not in plan.tasks]
-                rng.shuffle(waiting)
-                for x in held + waiting[:3]:
+                idle = [int(x) for x in others if int(x) not in plan.tasks]
+                rng.shuffle(idle)
+                for x in held + idle[:3]:
                     if x not in chosen and len(chosen) < max_demands:
                         chosen.add(x)
                         queue.append(x)

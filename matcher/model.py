@@ -23,6 +23,7 @@ from threading import Event, Lock, Thread
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from matcher.arrays import FloatArray, IntArray, ProblemArrays
 from matcher.candidates import Candidates
@@ -59,7 +60,7 @@ class _Builder:
         return idx
 
     def add_rows(
-        self, row_of: IntArray, col: IntArray, val: FloatArray, lo: FloatArray, hi: FloatArray
+        self, row_of: ArrayLike, col: ArrayLike, val: ArrayLike, lo: ArrayLike, hi: ArrayLike
     ) -> None:
         """Add ``len(lo)`` rows; entry k sits in new row ``row_of[k]`` (0-based among them)."""
         base = len(self.lo)

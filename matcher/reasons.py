@@ -101,9 +101,13 @@ def _explain(
     )
     if hi == lo:
         n_near = int(near.sum()) if crew == 1 else len(_members_in_range(arr, pool, d))
+        need = f"{_fmt_h(demand.duration_hours)} {window}"
+        if n_near == 1:
+            return "no_availability", (
+                f"1 member with the skills is within range, but not free for {need}"
+            )
         return "no_availability", (
-            f"{n_near} member{'s' if n_near != 1 else ''} with the skills {'are' if n_near != 1 else 'is'} "
-            f"within range, but none is free for {_fmt_h(demand.duration_hours)} {window}"
+            f"{n_near} members with the skills are within range, but none is free for {need}"
         )
 
     members = np.unique(cands.member[lo:hi])
@@ -164,7 +168,7 @@ def _explain(
 
 
 def _members(n: int) -> str:
-    return f"{n} member{'s' if n != 1 else ''}" if n != 1 else "one member"
+    return f"{n} member{'s' if n != 1 else ''}"
 
 
 def _no_skill_detail(arr: ProblemArrays, d: int, skills: list[str]) -> str:

@@ -263,7 +263,7 @@ def components(arr: ProblemArrays, cands: Candidates) -> tuple[IntArray, int]:
         (np.ones(len(cands)), (cands.member, arr.n_members + cands.demand)), shape=(n, n)
     )
     _count, labels = connected_components(graph, directed=False)
-    used = np.unique(labels[arr.n_members + np.unique(cands.demand)]) if len(cands) else []
+    used = np.unique(labels[arr.n_members + np.unique(cands.demand)])
     return labels[arr.n_members :], len(used)
 
 
