@@ -7,6 +7,8 @@ legal start of the chosen member(s) in the current timetable.
 
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
+
 import numpy as np
 
 from matcher.arrays import IntArray, ProblemArrays
@@ -109,20 +111,32 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
     arr, tt = plan.arr, plan.timetable
     dur = int(arr.d_duration_s[demand])
     need = int(arr.d_crew[demand])
+    ws = int(arr.d_window_start[demand])
     w_fair = arr.problem.options.weights.fairness
     if hi <= lo:
         return False
     first, last = cands.first_start[lo:hi], cands.last_start[lo:hi]
     best: tuple[float, int, tuple[int, ...], int | None] | None = None
-    for s in np.unique(first)[:_CREW_START_TRIES]:
-        s = int(s)
+    starts = [int(x) for x in np.unique(first)]
+    heapify(starts)
+    tried: set[int] = set()
+    while starts and len(tried) < _CREW_START_TRIES:
+        s = heappop(starts)
+        if s in tried:
+            continue
+        tried.add(s)
         scores: dict[int, float] = {}
         held = np.zeros_like(arr.d_skills[demand])
         for r in lo + np.flatnonzero((first <= s) & (last >= s)):
             m = int(cands.member[r])
             if arr.d_team_only[demand] and not arr.member_teams[m]:
                 continue
-            if m in scores or not (tt.has_room(m, dur) and tt.fits_at(m, s, dur)):
+            if m in scores or not tt.has_room(m, dur):
+                continue
+            if not tt.fits_at(m, s, dur):  # try again when this member is free
+                later = tt.earliest_fit(m, s, int(cands.last_start[r]), ws, dur)
+                if later is not None and later not in tried:
+                    heappush(starts, later)
                 continue
             fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
             scores[m] = float(cands.cost[r]) + w_fair * fair

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from matcher.arrays import IntArray, ProblemArrays
 from matcher.candidates import Candidates
@@ -22,6 +23,9 @@ from matcher.model import DispatchModel, build_model, hint_from_plan, solve_mode
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.repair import repair_into
 from matcher.timetable import snap_up
+
+_MEMBER_CLUSTER_SHARE = 0.5  # rounds that free the tasks of nearby members rather than a demand's
+_CLUSTER_MEMBERS = 12
 
 
 def gap_candidates(
@@ -71,23 +75,67 @@ def gap_candidates(
 class Neighbourhoods:
     """Index of candidates by demand and by member, for growing neighbourhoods."""
 
-    def __init__(self, arr: ProblemArrays, cands: Candidates, rng: np.random.Generator):
+    def __init__(
+        self,
+        arr: ProblemArrays,
+        cands: Candidates,
+        rng: np.random.Generator,
+        *,
+        left_out_share: float = 0.5,
+    ):
         self.arr, self.cands, self.rng = arr, cands, rng
+        self.left_out_share = left_out_share
         self.d_ptr = np.searchsorted(cands.demand, np.arange(arr.n_demands + 1))
         self.by_member = np.argsort(cands.member, kind="stable")
         self.m_ptr = np.searchsorted(cands.member[self.by_member], np.arange(arr.n_members + 1))
         self.open = np.flatnonzero((self.d_ptr[1:] > self.d_ptr[:-1]) & ~arr.d_pinned)
+        self.active = np.unique(cands.member)
+        self.tree = cKDTree(arr.m_xyz[self.active]) if len(self.active) else None
 
-    def rows_of(self, demands: IntArray) -> IntArray:
+    def rows_of(self, demands: IntArray, members: IntArray | None = None) -> IntArray:
         parts = [np.arange(self.d_ptr[d], self.d_ptr[d + 1]) for d in demands]
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+        rows = np.concatenate(parts) if parts else np.empty(0, np.int64)
+        if members is not None:
+            rows = rows[np.isin(self.cands.member[rows], members)]
+        return rows
+
+    def neighbours(self, plan: Plan, size: int, max_demands: int) -> tuple[IntArray, IntArray]:
+        """Members living near a random member, with the demands they hold or could take.
+
+        Re-solving it lets nearby members swap tasks: the moves that shorten trips and even out
+        loads, which neighbourhoods grown from a left-out demand rarely make.
+        """
+        arr, cands, rng = self.arr, self.cands, self.rng
+        if self.tree is None:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        seed = int(rng.choice(self.active))
+        k = min(size, len(self.active))
+        _, idx = self.tree.query(arr.m_xyz[seed], k=k)
+        members = self.active[np.atleast_1d(idx)]
+        chosen: list[int] = []
+        for m in members:
+            chosen.extend(x for x in plan.timetable.demands[int(m)] if not arr.d_pinned[x])
+        held = set(chosen)
+        waiting: list[int] = []
+        for m in members:
+            rows = self.by_member[self.m_ptr[m] : self.m_ptr[m + 1]]
+            waiting.extend(
+                int(x) for x in np.unique(cands.demand[rows]) if int(x) not in plan.tasks
+            )
+        rng.shuffle(waiting)
+        for x in waiting:
+            if len(held) >= max_demands:
+                break
+            if x not in held:
+                held.add(x)
+        return np.array(sorted(held), dtype=np.int64), np.sort(members)
 
     def grow(self, plan: Plan, max_demands: int) -> IntArray:
         """A connected cluster of open demands around a seed, mostly a left-out one."""
         arr, cands, rng = self.arr, self.cands, self.rng
         waiting = np.array([int(d) not in plan.tasks for d in self.open], dtype=bool)
         left_out: IntArray = self.open[waiting] if len(self.open) else self.open
-        if len(left_out) and rng.random() < 0.8:
+        if len(left_out) and rng.random() < self.left_out_share:
             weights = arr.d_priority[left_out].astype(np.float64)
             seed = int(rng.choice(left_out, p=weights / weights.sum()))
         elif len(self.open):
@@ -148,7 +196,11 @@ def improve(
         if max_rounds is not None and rounds >= max_rounds:
             break
         rounds += 1
-        demands = hoods.grow(plan, max_demands)
+        members = None
+        if rng.random() < _MEMBER_CLUSTER_SHARE:
+            demands, members = hoods.neighbours(plan, _CLUSTER_MEMBERS, 2 * max_demands)
+        else:
+            demands = hoods.grow(plan, max_demands)
         if len(demands) == 0:
             break
         listed = [int(d) for d in demands]
@@ -156,7 +208,7 @@ def improve(
         for d, task in zip(listed, old, strict=True):
             if task is not None:
                 plan.unassign(d)
-        sub, n_gaps = gap_candidates(arr, search, hoods.rows_of(demands), plan)
+        sub, n_gaps = gap_candidates(arr, search, hoods.rows_of(demands, members), plan)
         delta = None
         if len(sub):
             model = build_model(arr, sub, demands, plan, gap_bins=n_gaps)

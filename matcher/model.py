@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from heapq import heappop, heappush
 from threading import Event, Lock, Thread
 
 import numpy as np
@@ -290,6 +291,56 @@ def add_interval_time(
     _rows_for(b, mc.interval, mc.col, size_h, binding, rhs[binding])
 
 
+def compulsory_cliques(
+    member: IntArray,
+    earliest_s: IntArray,
+    latest_end_s: IntArray,
+    duration_s: IntArray,
+    changeover_s: int,
+) -> list[IntArray]:
+    """Sets of positions of which one member can take at most one (rule 6).
+
+    A task whose latest start comes before its earliest end occupies ``[latest start, earliest
+    end)`` whatever its start; with the changeover added, tasks whose such parts overlap cannot
+    both be one member's. The maximal sets overlapping at one moment are found per member by a
+    sweep over the parts (interval graphs: a clique closes just before its first part ends).
+    """
+    latest_start = latest_end_s - duration_s
+    earliest_end = earliest_s + duration_s
+    idx = np.flatnonzero(latest_start < earliest_end)
+    if len(idx) == 0:
+        return []
+    lo = latest_start[idx]
+    hi = earliest_end[idx] + changeover_s
+    order = np.lexsort((lo, member[idx]))
+    idx, lo, hi, who = idx[order], lo[order], hi[order], member[idx][order]
+    out: list[IntArray] = []
+    active: list[tuple[int, int]] = []  # heap of (end, position)
+    for k in range(len(idx)):
+        if k and who[k] != who[k - 1]:
+            active = []
+        while active and active[0][0] <= lo[k]:
+            heappop(active)
+        heappush(active, (int(hi[k]), int(idx[k])))
+        closes = k + 1 == len(idx) or who[k + 1] != who[k] or lo[k + 1] >= active[0][0]
+        if closes and len(active) >= 2:
+            out.append(np.array(sorted(p for _, p in active), dtype=np.int64))
+    return out
+
+
+def add_compulsory_cliques(b: _Builder, arr: ProblemArrays, mc: MemberColumns) -> None:
+    """Rule 6: columns whose compulsory parts clash cannot all be one member's (at most one)."""
+    cliques = compulsory_cliques(
+        mc.member, mc.earliest_s, mc.latest_end_s, mc.duration_s, arr.changeover_s
+    )
+    if not cliques:
+        return
+    row_of = np.repeat(np.arange(len(cliques)), [len(c) for c in cliques])
+    cols = mc.col[np.concatenate(cliques)]
+    n = len(cliques)
+    b.add_rows(row_of, cols, np.ones(len(cols)), np.full(n, -np.inf), np.ones(n))
+
+
 def add_fairness(
     b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned_s: IntArray
 ) -> list[tuple[float, IntArray, IntArray]]:
@@ -391,6 +442,7 @@ def build_model(
         add_interval_time(b, arr, mc, pinned, len(arr.av_start))
     else:
         add_interval_time(b, arr, mc, None, gap_bins)
+    add_compulsory_cliques(b, arr, mc)
     fairness = add_fairness(b, arr, mc, pinned_s)
 
     w_u = arr.problem.options.weights.unassigned

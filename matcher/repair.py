@@ -8,6 +8,7 @@ is released and offered again, to anyone, by the greedy fill that follows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
@@ -78,8 +79,10 @@ def repair_into(plan: Plan, cands: Candidates, model: DispatchModel, values: np.
         d = crew.demand
         if len(set(members)) != int(arr.d_crew[d]):
             continue
-        lo = max(crew.classes[c].first_start, int(cands.first_start[rows].max()))
-        hi = min(crew.classes[c].last_start, int(cands.last_start[rows].min()))
+        # the chosen rows' own common range, not the class's: a later start that only these
+        # members share may be the one that leaves room for their other tasks
+        lo = int(cands.first_start[rows].max())
+        hi = int(cands.last_start[rows].min())
         team = team_of(arr, tuple(members)) if arr.d_team_only[d] else None
         if arr.d_team_only[d] and team is None:
             continue
@@ -88,48 +91,56 @@ def repair_into(plan: Plan, cands: Candidates, model: DispatchModel, values: np.
         m, d = int(cands.member[r]), int(cands.demand[r])
         items.append((int(cands.last_start[r]), int(cands.first_start[r]), d, [m], None, 0))
     items.sort(key=lambda it: (it[0], it[1], -it[5], it[2]))
-    placed: dict[
-        int, list[tuple[int, int, int]]
-    ] = {}  # member -> solo (demand, lo, hi) placed here
-    for hi, lo, d, members, team, is_crew in items:
+    placed: list[_Item] = []  # tasks this repair has placed, for re-sequencing
+    for hi, lo, d, members, team, _is_crew in items:
+        item = _Item(d, tuple(members), lo, hi, team)
         dur = int(arr.d_duration_s[d])
         if d in plan.tasks or not all(tt.has_room(m, dur) for m in members):
             continue
-        s = common_start(tt, members, lo, hi, int(arr.d_window_start[d]), dur)
-        if s is not None:
-            plan.assign(d, Task(tuple(members), s, team))
-            if not is_crew:
-                placed.setdefault(members[0], []).append((d, lo, hi))
-        elif not is_crew and _reorder(
-            plan, members[0], placed.setdefault(members[0], []), (d, lo, hi)
-        ):
-            placed[members[0]].append((d, lo, hi))
+        if _place(plan, item) or _reorder(plan, placed, item):
+            placed.append(item)
 
 
-def _reorder(
-    plan: Plan, member: int, placed: list[tuple[int, int, int]], new: tuple[int, int, int]
-) -> bool:
-    """Fit ``new`` by re-sequencing the member's tasks placed by this repair (few: all orders)."""
-    if len(placed) >= _MAX_REORDER:
+@dataclass(frozen=True)
+class _Item:
+    demand: int
+    members: tuple[int, ...]
+    lo: int  # earliest start the model allows
+    hi: int  # latest start
+    team: int | None
+
+
+def _place(plan: Plan, item: _Item) -> bool:
+    """Put the task at its members' earliest common legal start in ``[lo, hi]``."""
+    arr = plan.arr
+    dur = int(arr.d_duration_s[item.demand])
+    ws = int(arr.d_window_start[item.demand])
+    s = common_start(plan.timetable, list(item.members), item.lo, item.hi, ws, dur)
+    if s is None:
         return False
-    arr, tt = plan.arr, plan.timetable
-    old = [(d, plan.tasks[d]) for d, _, _ in placed]
-    for d, _ in old:
-        plan.unassign(d)
-    tasks = [*placed, new]
-    for order in permutations(tasks):
-        done: list[int] = []
-        for d, lo, hi in order:
-            dur = int(arr.d_duration_s[d])
-            s = tt.earliest_fit(member, lo, hi, int(arr.d_window_start[d]), dur)
-            if s is None:
+    plan.assign(item.demand, Task(item.members, s, item.team))
+    return True
+
+
+def _reorder(plan: Plan, placed: list[_Item], new: _Item) -> bool:
+    """Fit ``new`` by re-sequencing the placed tasks that share a member with it (all orders)."""
+    shared = set(new.members)
+    related = [it for it in placed if shared & set(it.members)]
+    if len(related) > _MAX_REORDER:
+        return False
+    old = [(it, plan.tasks[it.demand]) for it in related]
+    for it, _ in old:
+        plan.unassign(it.demand)
+    for order in permutations([*related, new]):
+        done: list[_Item] = []
+        for it in order:
+            if not _place(plan, it):
                 break
-            plan.assign(d, Task((member,), s))
-            done.append(d)
-        if len(done) == len(tasks):
+            done.append(it)
+        if len(done) == len(related) + 1:
             return True
-        for d in done:
-            plan.unassign(d)
-    for d, task in old:
-        plan.assign(d, task)
+        for it in done:
+            plan.unassign(it.demand)
+    for it, task in old:
+        plan.assign(it.demand, task)
     return False

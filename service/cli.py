@@ -248,6 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="no progress lines")
     demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service (gunicorn)",
+        description="Run the HTTP API for production with gunicorn. The database is "
+        "LINLI_DATABASE_URL (default: SQLite in the instance folder); migrations run first. "
+        "For development use `flask --app service.app run`.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_integer(1), default=8000, metavar="PORT", help="TCP port (default 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_integer(1),
+        default=2,
+        metavar="K",
+        help="gunicorn worker processes (default 2)",
+    )
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 
@@ -291,6 +311,16 @@ def _version() -> str:
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``linli serve``: gunicorn with the app factory until stopped."""
+    from service.server import run_server
+
+    if args.port > 65535:
+        raise CliError("--port", "must be at most 65535")
+    run_server(args.host, args.port, args.workers)
+    return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -517,6 +517,49 @@ def test_crew_bound_allows_the_crew_before_a_solo_task(solve_checked: SolveCheck
     assert answer.objective == pytest.approx(3.0)
 
 
+def test_two_crews_share_a_member_in_sequence(solve_checked: SolveChecked) -> None:
+    """Two crews sharing the one non-carer: the second must start after the first.
+
+    m1 (free 08:05-16:00, 2 h) and m2 (11:05-20:50, 3 h) hold 'elderly_care'; m3 (09:50-19:10)
+    does not. 'fixed' (1.5 h) fills 13:15-14:45; 'long' (2 h) has 12:00-17:30. The only plan
+    serving both: fixed = (m1, m3), long = (m2, m3) from 15:00. Objective: 4 km + fairness
+    0.5 (m1: 1.5 of 2 h) + 0.5 (m2: 2 of 3 h) = 5.
+    """
+    every = ["elderly_care", "mediation", "sanitation"]
+    members = [
+        make_member("m1", skills=every, availability=[(at(8, 5), at(16))], capacity_hours=2.0),
+        make_member("m2", skills=every, availability=[(at(11, 5), at(20, 50))], capacity_hours=3.0),
+        make_member(
+            "m3", skills=["mediation", "sanitation"], availability=[(at(9, 50), at(19, 10))]
+        ),
+    ]
+    demands = [
+        make_demand("fixed", window=(at(13, 15), at(14, 45)), duration_hours=1.5, crew_size=2),
+        make_demand("long", window=(at(12), at(17, 30)), duration_hours=2.0, crew_size=2),
+    ]
+    answer = solve_checked(make_problem(members, demands), time_limit_s=LIMIT)
+    plan = served(answer)
+    assert set(plan) == {"fixed", "long"}
+    assert set(plan["fixed"].members) == {"m1", "m3"}
+    assert set(plan["long"].members) == {"m2", "m3"}
+    assert answer.objective == pytest.approx(5.0)
+
+
+def test_short_task_goes_first_whatever_the_demand_order(solve_checked: SolveChecked) -> None:
+    """One member free 12:00-15:00; 'long' (2 h, priority 3, any time) and 'short' (0.5 h,
+    priority 2, done by 13:30). Only short at 12:00 then long from 12:45 serves both (2 km),
+    whichever demand the problem lists first."""
+    member = make_member("m1", availability=[(at(12), at(15))])
+    long = make_demand("long", window=(at(12), at(15)), duration_hours=2.0, priority=3)
+    short = make_demand("short", window=(at(12), at(13, 30)), duration_hours=0.5, priority=2)
+    for demands in ([long, short], [short, long]):
+        answer = solve_checked(make_problem([member], demands), time_limit_s=LIMIT)
+        plan = served(answer)
+        assert set(plan) == {"long", "short"}, [d.id for d in demands]
+        assert plan["short"].start == at(12)
+        assert answer.objective == pytest.approx(2.0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Soft terms: preferences, continuity, reliability, fairness
 

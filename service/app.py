@@ -1,0 +1,200 @@
+"""``create_app(config)``: the Linli HTTP service (Flask + flask-smorest).
+
+Start-up, in order: settings (environment, then ``config``), database engine, ``alembic upgrade
+head`` (unless ``LINLI_AUTO_MIGRATE`` is false: :func:`service.server.run_server` migrates once
+before starting its workers), start-up recovery (active jobs whose lease ran out become
+``interrupted``), the job runner (a process pool by default; ``config["EXECUTOR_FACTORY"]``
+replaces it, e.g. with a Dask executor), the reaper thread, then the API.
+
+Development: ``flask --app service.app run``; production: ``linli serve`` (gunicorn). A key:
+``flask --app service.app linli-create-key NAME``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask_smorest
+from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response
+
+from service.api.schemas import (
+    DispatchRequestSchema,
+    StoredAnswerSchema,
+    ValidationResultSchema,
+)
+from service.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
+from service.config import Settings, load_settings
+from service.db import make_engine, make_session_factory, upgrade_database
+from service.dispatching import DispatchService
+from service.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
+from service.errors import ErrorSchema, fail, register_error_handlers
+from service.jobs import JobRunner, Reaper, process_pool_factory, recover_jobs
+from service.keys import create_key_command
+from service.limits import RateLimiter
+from service.metrics import Metrics
+from service.worker import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+JSON_BODY_ENDPOINTS = frozenset({"dispatch.Dispatch"})
+
+API_DESCRIPTION = """\
+Linli (邻里) dispatches registered in-service Party members to residents' demands.
+
+Every endpoint needs an API key in the `X-API-Key` header, except `/healthz`, `/readyz` and this
+documentation. Errors always have the shape `{code, status, message, errors}`, where `errors` maps
+field paths such as `demands[17].window.end` to messages.
+"""
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+@dataclass
+class LinliState:
+    """What one app holds: settings, database, job runner, reaper, metrics, services."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    runner: JobRunner
+    reaper: Reaper
+    metrics: Metrics
+    rate_limiter: RateLimiter | None
+    dispatch: DispatchService
+
+    def close(self, *, cancel_running: bool = False, wait: bool = True) -> None:
+        """Stop the reaper and the executor; dispose of the engine."""
+        self.reaper.stop()
+        self.runner.close(cancel_running=cancel_running, wait=wait)
+        self.engine.dispose()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    Args:
+        config: ``LINLI_*`` settings (see :mod:`service.config`; they override the environment),
+            Flask settings, and optionally ``EXECUTOR_FACTORY``: a callable returning a
+            :class:`concurrent.futures.Executor` for the jobs.
+
+    Returns:
+        The Flask app; ``app.extensions["linli"]`` is its :class:`LinliState`.
+    """
+    config = dict(config or {})
+    app = Flask(__name__, static_folder=None)
+    default_url = f"sqlite:///{Path(app.instance_path) / 'linli.sqlite3'}"
+    settings = load_settings(config, default_database_url=default_url)
+
+    app.config.update(FLASK_SMOREST_CONFIG)
+    app.config.update(
+        API_TITLE="Linli dispatch service",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "security": [{SECURITY_SCHEME: []}],
+        },
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+    )
+    app.config.update(
+        {k: v for k, v in config.items() if not k.startswith("LINLI_") and k != "EXECUTOR_FACTORY"}
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    state = _start(settings, config.get("EXECUTOR_FACTORY"))
+    app.extensions["linli"] = state
+
+    api = Api(app)
+    api.spec.components.security_scheme(
+        SECURITY_SCHEME, {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+    )
+    api.spec.components.schema("Problem", schema=DispatchRequestSchema)
+    api.spec.components.schema("Answer", schema=StoredAnswerSchema)
+    api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
+    from service.api import dispatch, jobs, ops
+
+    api.register_blueprint(dispatch.blp)
+    api.register_blueprint(jobs.blp)
+    api.register_blueprint(ops.blp)
+    app.register_blueprint(docs_assets_blueprint())
+    register_error_handlers(app)
+
+    app.before_request(_start_timer)
+    app.before_request(authenticate)
+    app.before_request(_check_body)
+    app.after_request(_after)
+    app.cli.add_command(create_key_command)
+    return app
+
+
+def _start(settings: Settings, executor_factory: Any) -> LinliState:
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        upgrade_database(engine)
+    sessions = make_session_factory(engine)
+    recover_jobs(sessions)
+    metrics = Metrics(sessions, pool_size=settings.pool_size)
+    runner = JobRunner(
+        executor_factory or process_pool_factory(settings.pool_size, niceness=settings.solver_nice),
+        sessions=sessions,
+        worker_settings=WorkerSettings(
+            database_url=settings.database_url,
+            lease_ttl_s=settings.lease_ttl_s,
+            heartbeat_s=settings.heartbeat_s,
+            cancel_poll_s=settings.cancel_poll_s,
+        ),
+        on_finished=metrics.observe_solve,
+    )
+    reaper = Reaper(
+        runner,
+        interval_s=settings.reaper_interval_s,
+        idempotency_ttl_h=settings.idempotency_ttl_h,
+    )
+    reaper.start()
+    return LinliState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        runner=runner,
+        reaper=reaper,
+        metrics=metrics,
+        rate_limiter=None if settings.rate_limit is None else RateLimiter(settings.rate_limit),
+        dispatch=DispatchService(settings, sessions, runner, metrics),
+    )
+
+
+def _start_timer() -> None:
+    g.linli_t0 = time.perf_counter()
+
+
+def _check_body() -> None:
+    """413 for a body over the limit (before reading it), 415 for a body that is not JSON."""
+    if request.method != "POST" or request.endpoint not in JSON_BODY_ENDPOINTS:
+        return
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        fail(413, f"The body is larger than {limit} bytes.")
+    if not request.is_json:
+        fail(415, "The body must be JSON (Content-Type: application/json).")
+
+
+def _after(response: Response) -> ResponseReturnValue:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    metrics: Metrics = current_app.extensions["linli"].metrics
+    rule = request.url_rule
+    endpoint = rule.rule if rule is not None else "unmatched"
+    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+    t0 = g.get("linli_t0")
+    if t0 is not None:
+        metrics.request_seconds.labels(endpoint, request.method).observe(time.perf_counter() - t0)
+    return response

@@ -1,0 +1,245 @@
+"""What the dispatch and job endpoints do, between the views and the database/executor.
+
+The service never builds a model: it validates (:func:`matcher.validation.validate_problem`),
+applies the server's caps, stores the job and hands it to the :class:`~service.jobs.JobRunner`;
+the worker process solves.
+
+Sync or async: a request answers synchronously (200 with the answer) unless the client sent
+``Prefer: respond-async``, the problem has more than ``LINLI_SYNC_MAX_DEMANDS`` demands, or its
+(capped) time limit is above ``LINLI_SYNC_MAX_TIME_LIMIT_S``; then it answers 202 with the job.
+A sync request that is not answered within its time limit plus ``LINLI_SYNC_GRACE_S`` (a busy
+pool) also answers 202 with the job, which goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+from sqlalchemy.orm import Session, sessionmaker
+
+from matcher.problem import Problem
+from matcher.validation import validate_problem
+from service.api.schemas import JobSchema, present_job
+from service.config import Settings
+from service.errors import error_body, fail
+from service.idempotency import IdempotencyStore, IdempotentRequest, Outcome
+from service.job_store import NewJob, create_job, get_job, get_problem, request_cancel
+from service.jobs import JobRunner
+from service.limits import SolveLimits, apply_limits, clamp
+from service.metrics import Metrics
+from service.models import ACTIVE_STATUSES, Job
+from service.schemas.dispatch import dump_problem
+
+API_PREFIX = "/api/v1"
+_CANCEL_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Client:
+    """The authenticated API client of a request."""
+
+    id: int
+    name: str
+    communities: tuple[str, ...]
+
+
+def wants_async(prefer: str | None) -> bool:
+    """True if a ``Prefer`` header (RFC 7240) asks for ``respond-async``."""
+    if not prefer:
+        return False
+    tokens = (part.split(";")[0].strip().lower() for part in prefer.split(","))
+    return "respond-async" in tokens
+
+
+def job_location(job_id: uuid.UUID) -> str:
+    return f"{request.script_root}{API_PREFIX}/jobs/{job_id}"
+
+
+class DispatchService:
+    """Dispatch requests and job operations for one app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        runner: JobRunner,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.runner = runner
+        self.metrics = metrics
+        self.idempotency = IdempotencyStore(
+            sessions,
+            lock_s=settings.max_time_limit_s + settings.sync_grace_s + 60.0,
+        )
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def validate(self, problem: Problem) -> dict[str, bool]:
+        """Reference checks on a problem whose shape is valid; raises ``InvalidProblemError``."""
+        validate_problem(problem)
+        return {"valid": True}
+
+    def dispatch(
+        self,
+        client: Client,
+        problem: Problem,
+        *,
+        prefer_async: bool,
+        idempotency: IdempotentRequest | None,
+    ) -> Outcome:
+        """Store and run a problem: 200 with the answer, or 202 with the job."""
+        return self.idempotency.run(
+            client.id,
+            idempotency,
+            lambda: self._dispatch(client, problem, prefer_async, idempotency),
+        )
+
+    def _dispatch(
+        self,
+        client: Client,
+        problem: Problem,
+        prefer_async: bool,
+        idempotency: IdempotentRequest | None,
+    ) -> Outcome:
+        validate_problem(problem)
+        limits = clamp(problem.options.time_limit_s, problem.options.workers, self.settings)
+        sync = not (
+            prefer_async
+            or len(problem.demands) > self.settings.sync_max_demands
+            or limits.applied_time_limit_s > self.settings.sync_max_time_limit_s
+        )
+        job, done = self._queue(
+            client,
+            apply_limits(dump_problem(problem), limits),
+            limits,
+            mode="sync" if sync else "async",
+            size=(len(problem.members), len(problem.demands), len(problem.teams)),
+            idempotency=idempotency,
+        )
+        if not sync:
+            return self._accepted(job, prefer_async=prefer_async)
+        done.wait(limits.applied_time_limit_s + self.settings.sync_grace_s)
+        with self.sessions() as session:
+            current = get_job(session, client.id, job.id)
+        assert current is not None
+        if current.status in ("succeeded", "cancelled") and current.answer is not None:
+            return Outcome(
+                200,
+                current.answer,
+                {"Link": f'<{job_location(job.id)}>; rel="related"'},
+                job.id,
+            )
+        if current.status == "failed":
+            body = error_body(500, f"The solve failed: {current.error or 'unknown error'}.")
+            return Outcome(500, body, {}, job.id)
+        return self._accepted(current, prefer_async=False)
+
+    def _queue(
+        self,
+        client: Client,
+        problem_json: dict[str, Any],
+        limits: SolveLimits,
+        *,
+        mode: str,
+        size: tuple[int, int, int],
+        idempotency: IdempotentRequest | None,
+        resubmitted_from: uuid.UUID | None = None,
+    ) -> tuple[Job, threading.Event]:
+        with self.sessions() as session:
+            job = create_job(
+                session,
+                NewJob(
+                    client_id=client.id,
+                    problem=problem_json,
+                    limits=limits.as_json(),
+                    n_members=size[0],
+                    n_demands=size[1],
+                    n_teams=size[2],
+                    mode=mode,
+                    lease_owner=self.runner.instance_id,
+                    lease_expires_at=self.runner.lease_until(),
+                    idempotency_key=None if idempotency is None else idempotency.key,
+                    request_hash=None if idempotency is None else idempotency.fingerprint,
+                    resubmitted_from=resubmitted_from,
+                ),
+            )
+        done = self.runner.submit(job.id)
+        self.metrics.jobs_submitted.labels(mode=mode).inc()
+        return job, done
+
+    def _accepted(self, job: Job, *, prefer_async: bool) -> Outcome:
+        headers = {"Location": job_location(job.id), "Retry-After": "1"}
+        if prefer_async:
+            headers["Preference-Applied"] = "respond-async"
+        body = JobSchema().dump(present_job(job, answers=True))
+        return Outcome(202, body, headers, job.id)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def get(self, client: Client, job_id: uuid.UUID) -> dict[str, Any]:
+        with self.sessions() as session:
+            job = get_job(session, client.id, job_id)
+        if job is None:
+            fail(404, "No such job.")
+        return present_job(job, answers=True)
+
+    def cancel(self, client: Client, job_id: uuid.UUID) -> tuple[dict[str, Any], int]:
+        """Stop a job and keep its best plan: 200 once it has ended, 202 if still stopping."""
+        with self.sessions() as session:
+            status = request_cancel(session, client.id, job_id)
+        if status is None:
+            fail(404, "No such job.")
+        if status in ("succeeded", "failed", "interrupted"):
+            fail(409, f"The job has already ended ({status}).")
+        deadline = time.monotonic() + self.settings.cancel_wait_s
+        while True:
+            with self.sessions() as session:
+                job = get_job(session, client.id, job_id)
+            assert job is not None  # jobs are never deleted
+            if job.status not in ACTIVE_STATUSES or time.monotonic() >= deadline:
+                break
+            time.sleep(_CANCEL_POLL_S)
+        return present_job(job, answers=True), 202 if job.status in ACTIVE_STATUSES else 200
+
+    def resubmit(
+        self, client: Client, job_id: uuid.UUID, idempotency: IdempotentRequest | None
+    ) -> Outcome:
+        """A new async job from a finished job's stored problem (caps applied again)."""
+        return self.idempotency.run(
+            client.id, idempotency, lambda: self._resubmit(client, job_id, idempotency)
+        )
+
+    def _resubmit(
+        self, client: Client, job_id: uuid.UUID, idempotency: IdempotentRequest | None
+    ) -> Outcome:
+        with self.sessions() as session:
+            original = get_problem(session, client.id, job_id)
+            if original is None:
+                fail(404, "No such job.")
+            if original.status in ACTIVE_STATUSES:
+                fail(409, f"The job is still {original.status}; cancel it first.")
+            problem_json = dict(original.problem)
+            requested = original.limits or {}
+            size = (original.n_members, original.n_demands, original.n_teams)
+        limits = clamp(
+            float(requested.get("time_limit_s", {}).get("requested", 10.0)),
+            int(requested.get("workers", {}).get("requested", 0)),
+            self.settings,
+        )
+        job, _done = self._queue(
+            client,
+            apply_limits(problem_json, limits),
+            limits,
+            mode="async",
+            size=size,
+            idempotency=idempotency,
+            resubmitted_from=job_id,
+        )
+        return self._accepted(job, prefer_async=False)

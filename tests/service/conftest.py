@@ -1,0 +1,171 @@
+"""Fixtures for the HTTP service: ``app``, ``client``, ``api_key`` on SQLite and PostgreSQL.
+
+Every test that uses ``app`` runs twice: on a SQLite file and on PostgreSQL
+(``postgresql+psycopg://postgres@127.0.0.1:5432/linli_test``, created here if missing). Without a
+reachable PostgreSQL the PostgreSQL half is skipped with the reason, except under ``CI=true``,
+where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from matcher.generate import generate_district
+from matcher.problem import Problem
+from service.app import create_app
+from service.keys import create_api_client
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_DATABASE = "linli_test"
+
+TEST_SETTINGS: dict[str, Any] = {
+    "LINLI_RATE_LIMIT": "off",
+    "LINLI_LEASE_TTL_S": 3,
+    "LINLI_HEARTBEAT_S": 0.5,
+    "LINLI_CANCEL_POLL_S": 0.1,
+    "LINLI_REAPER_INTERVAL_S": 0.5,
+    "LINLI_MAX_TIME_LIMIT_S": 60,
+    "LINLI_SOLVER_PROCESSES": 2,
+}
+
+
+def _postgres_url(database: str) -> str:
+    """Create ``database`` if missing and empty it; skip (or fail under CI) if unreachable."""
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            host=PG_HOST,
+            port=PG_PORT,
+            user="postgres",
+            dbname="postgres",
+            connect_timeout=3,
+            autocommit=True,
+        ) as admin:
+            found = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            if found is None:
+                admin.execute(f'CREATE DATABASE "{database}"')
+        with psycopg.connect(
+            host=PG_HOST,
+            port=PG_PORT,
+            user="postgres",
+            dbname=database,
+            connect_timeout=3,
+            autocommit=True,
+        ) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+    except psycopg.OperationalError as err:
+        reason = f"PostgreSQL unreachable at {PG_HOST}:{PG_PORT} ({str(err).strip()})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true requires it")
+        pytest.skip(reason)
+    return f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{database}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The shared database of the session's ``app``."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'linli.sqlite3'}"
+    return _postgres_url(PG_DATABASE)
+
+
+@pytest.fixture
+def fresh_db_url(backend: str, tmp_path: Any) -> Callable[[], str]:
+    """A factory of empty databases no other app uses (restart tests)."""
+
+    def make() -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.sqlite3'}"
+        return _postgres_url(f"{PG_DATABASE}_aux")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app(db_url: str) -> Iterator[Flask]:
+    """The app on the session's database, with a real spawn process pool of two solvers."""
+    app = create_app({"LINLI_DATABASE_URL": db_url, **TEST_SETTINGS})
+    yield app
+    app.extensions["linli"].close(cancel_running=True)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _new_key(app: Flask, name: str, communities: tuple[str, ...] = ()) -> str:
+    with app.extensions["linli"].sessions() as session:
+        _client, key = create_api_client(session, name, communities)
+    return key
+
+
+@pytest.fixture(scope="session")
+def api_key(app: Flask) -> str:
+    return _new_key(app, "district platform", ("c-01", "c-02"))
+
+
+@pytest.fixture(scope="session")
+def other_key(app: Flask) -> str:
+    return _new_key(app, "another system")
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    return {"X-API-Key": api_key}
+
+
+def thread_executor() -> ThreadPoolExecutor:
+    """An in-process executor: the swappable slot, without spawning solver processes."""
+    return ThreadPoolExecutor(max_workers=2)
+
+
+@pytest.fixture
+def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
+    """Apps with their own settings (on the shared database unless another URL is given)."""
+    made: list[Flask] = []
+
+    def make(*, threads: bool = True, url: str | None = None, **settings: Any) -> Flask:
+        config: dict[str, Any] = {
+            "LINLI_DATABASE_URL": url or db_url,
+            **TEST_SETTINGS,
+            **({"EXECUTOR_FACTORY": thread_executor} if threads else {}),
+            **settings,
+        }
+        new = create_app(config)
+        made.append(new)
+        return new
+
+    yield make
+    for each in made:
+        each.extensions["linli"].close(cancel_running=True)
+
+
+@pytest.fixture(scope="session")
+def small_problem() -> Problem:
+    """40 members, 80 demands: solved to optimality well inside 2 s."""
+    return generate_district(members=40, demands=80, seed=3)
+
+
+@pytest.fixture(scope="session")
+def large_problem() -> Problem:
+    """300 members, 900 demands: still improving after 30 s."""
+    return generate_district(members=300, demands=900, seed=5)
