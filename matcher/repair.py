@@ -1,9 +1,11 @@
 """Turning the model's choices into a plan that keeps every rule.
 
 The model decides who serves what and, for crews, in which start class; it does not order tasks
-inside a free interval. Repair places crews first (their start is shared), then every member's
-one-person tasks earliest-deadline-first at their earliest legal start. A task that does not fit
-is released and offered again, to anyone, by the greedy fill that follows.
+inside a free interval. Repair places every chosen task (crews and one-person tasks together)
+earliest-latest-start first at its members' earliest common legal start; when one does not fit,
+the few tasks already placed that share a member with it are re-sequenced in every order. A task
+that still does not fit is released and offered again, to anyone, by the greedy fill that
+follows.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.answer import Answer, Assignment, Load, Stats
 from matcher.arrays import IntArray, ProblemArrays, build_arrays
-from matcher.bound import lagrangian_bound
+from matcher.bound import lagrangian_bound, trivial_bound
 from matcher.candidates import Candidates, generate_candidates, pair_cost, shortlist
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
@@ -38,13 +38,19 @@ _ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress event: ``phase`` and what is known so far."""
+    """One progress event: ``phase`` and what is known so far.
+
+    ``snapshot``, when set, builds the answer of the best plan so far (a valid, verifiable
+    answer with a proven bound). Call it inside the callback only — the plan moves on after it
+    returns — and not on every event: it costs about as much as building the final answer.
+    """
 
     phase: str
     elapsed_s: float
     objective: float | None = None
     bound: float | None = None
     message: str = ""
+    snapshot: Callable[[], Answer] | None = None
 
 
 ProgressFn = Callable[[Progress], None]
@@ -176,6 +182,16 @@ def solve(
     if (large or gap_left) and not stop_fn():
         # one worker: a round budget instead of the clock, so a seed gives one answer
         single = _cores(workers if workers is not None else opts.workers) == 1
+        floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
+
+        def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
+            def build() -> Answer:
+                low = min(floor, obj)
+                gap = (obj - low) / max(abs(obj), 1.0)
+                return replace(make_answer(arr, cands, plan, obj, low, gap), status="feasible")
+
+            return build
+
         best, lns_obj, moves = improve(
             arr,
             cands,
@@ -184,7 +200,9 @@ def solve(
             deadline=deadline,
             seed=seed,
             stop=stop_fn,
-            on_better=lambda _p, obj: tell("improve", objective=obj),
+            on_better=lambda plan, obj: tell(
+                "improve", objective=obj, snapshot=snapshot_of(plan, obj)
+            ),
             max_rounds=max(1, int(_ROUNDS_PER_S * 0.6 * limit)) if single else None,
             sub_limit_s=3.0 if single else 1.0,
         )
@@ -305,15 +323,20 @@ def make_answer(
     """The contract's answer for a plan."""
     problem = arr.problem
     assignments = []
-    hours = np.zeros(arr.n_members)
-    tasks = np.zeros(arr.n_members, dtype=np.int64)
-    for d in sorted(plan.tasks):
+    order = sorted(plan.tasks)
+    flat_d = np.array([d for d in order for _ in plan.tasks[d].members], dtype=np.int64)
+    flat_m = np.array([m for d in order for m in plan.tasks[d].members], dtype=np.int64)
+    km_all = haversine_km(
+        arr.m_lat[flat_m], arr.m_lon[flat_m], arr.d_lat[flat_d], arr.d_lon[flat_d]
+    )
+    hours = np.bincount(flat_m, weights=arr.d_duration_h[flat_d], minlength=arr.n_members)
+    tasks = np.bincount(flat_m, minlength=arr.n_members)
+    at = 0
+    for d in order:
         task = plan.tasks[d]
         demand = problem.demands[d]
-        members = np.array(task.members, dtype=np.int64)
-        km = haversine_km(
-            arr.m_lat[members], arr.m_lon[members], demand.location.lat, demand.location.lon
-        )
+        km = km_all[at : at + len(task.members)]
+        at += len(task.members)
         start = arr.origin + timedelta(seconds=task.start)
         start = start.astimezone(demand.window.start.tzinfo)
         assignments.append(
@@ -326,8 +349,6 @@ def make_answer(
                 team=_team_name(arr, d, task),
             )
         )
-        hours[members] += demand.duration_hours
-        tasks[members] += 1
     load = tuple(
         Load(member=m.id, hours=round(float(hours[i]), 6), tasks=int(tasks[i]))
         for i, m in enumerate(problem.members)

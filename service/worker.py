@@ -50,6 +50,7 @@ class WorkerSettings:
     lease_ttl_s: float = 6.0
     heartbeat_s: float = 1.0
     cancel_poll_s: float = 0.2
+    snapshot_every_s: float = 5.0  # how often the best plan so far is stored (it costs a dump)
 
 
 def _engine(url: str) -> Engine:
@@ -86,6 +87,9 @@ class Lease:
         self._done = threading.Event()
         self._progress: dict[str, Any] | None = None
         self._written: dict[str, Any] | None = None
+        self._best: dict[str, Any] | None = None  # the best answer so far, dumped
+        self._best_written: dict[str, Any] | None = None
+        self._best_at = 0.0
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
 
     def held(self) -> Any:
@@ -103,6 +107,13 @@ class Lease:
             "bound": _finite(event.bound),
             "message": str(event.message or ""),
         }
+        snapshot = getattr(event, "snapshot", None)
+        now = time.monotonic()
+        if snapshot is not None and now - self._best_at >= self.settings.snapshot_every_s:
+            from service.schemas.dispatch import dump_answer
+
+            self._best = dump_answer(snapshot())  # inside the callback: the plan is consistent
+            self._best_at = time.monotonic()
 
     def should_stop(self) -> bool:
         """The engine's ``stop`` callback: true once the job is cancelled or the lease is lost."""
@@ -151,6 +162,9 @@ class Lease:
         progress = self._progress
         if progress is not None and progress is not self._written:
             values["progress"] = {**progress, "updated_at": now.isoformat()}
+        best = self._best
+        if best is not None and best is not self._best_written:
+            values["best_answer"] = best
         with Session(self.engine) as session:
             result = session.execute(
                 update(Job).where(self.held()).values(**values),
@@ -162,6 +176,7 @@ class Lease:
             self._stop.set()
         else:
             self._written = progress
+            self._best_written = best
 
 
 def _take_lease(engine: Engine, job_id: uuid.UUID, owner: str, settings: WorkerSettings) -> bool:

@@ -174,3 +174,25 @@ def test_a_thread_executor_fits_the_executor_slot(
     client, auth = app.test_client(), new_auth(app)
     done = wait_for_job(client, auth, _submit(client, auth, small_problem))
     assert_verified(small_problem, done["answer"])
+
+
+def test_a_running_job_shows_its_best_plan_so_far(
+    client: FlaskClient, auth: dict[str, str], large_problem: Problem
+) -> None:
+    """While a long solve runs, ``best_answer`` holds a verified plan with a proven bound."""
+    job_id = _submit(client, auth, large_problem, time_limit_s=30)
+    running = wait_for_job(
+        client,
+        auth,
+        job_id,
+        until=lambda job: (
+            job["status"] not in ("queued", "running") or job.get("best_answer") is not None
+        ),
+    )
+    try:
+        assert running["status"] == "running", running["status"]
+        best = running["best_answer"]
+        assert_verified(large_problem, best)
+        assert best["bound"] <= best["objective"]
+    finally:
+        client.delete(f"/api/v1/jobs/{job_id}", headers=auth)
