@@ -248,11 +248,6 @@ def _check_demand(
         if d.crew_size < 1:
             add(f"{base}.crew_size", f"must be >= 1, got {d.crew_size!r}")
             usable = False
-        elif d.crew_size > len(member_ids):
-            add(
-                f"{base}.crew_size",
-                f"crew of {d.crew_size} but the problem has {len(member_ids)} members",
-            )
     else:
         usable = False
     for j, mid in enumerate(d.preferred_members):

@@ -51,13 +51,24 @@ def test_no_members_and_no_demands(solve_checked: SolveChecked) -> None:
     assert answer.status == "optimal"
 
 
-def test_no_members_with_demands_is_rejected() -> None:
-    """Without members every demand's crew is larger than the member list: validation names
-    each demand's crew_size (the current contract; the engine never sees such a problem)."""
-    problem = make_problem([], [make_demand("d1"), make_demand("d2")])
-    with pytest.raises(InvalidProblemError) as caught:
-        validate_problem(problem)
-    assert {"demands[0].crew_size", "demands[1].crew_size"} <= set(caught.value.errors)
+def test_no_members_leaves_every_demand_out_for_lack_of_skills(
+    solve_checked: SolveChecked,
+) -> None:
+    """Without members the problem is valid: every demand is left out as ``no_skill``."""
+    problem = make_problem([], [make_demand("d1"), make_demand("d2", crew_size=2)])
+    answer = solve_checked(problem, time_limit_s=1)
+    assert answer.assignments == ()
+    assert [u.reason for u in answer.unassigned] == ["no_skill", "no_skill"]
+    assert answer.status == "optimal"
+
+
+def test_crew_larger_than_the_community_is_left_out(solve_checked: SolveChecked) -> None:
+    """A crew of 3 with 2 members is a valid request nobody can field: left out, not rejected."""
+    members = [make_member("m1"), make_member("m2")]
+    answer = solve_checked(make_problem(members, [make_demand("d1", crew_size=3)]), time_limit_s=1)
+    assert answer.assignments == ()
+    assert answer.unassigned[0].reason == "out_of_range"
+    assert "crew of 3" in answer.unassigned[0].detail
 
 
 def test_nobody_can_serve_leaves_every_demand_out(solve_checked: SolveChecked) -> None:

@@ -141,7 +141,6 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "longer than the window",
     ),
     ("crew-zero", lambda p: with_demand(p, 2, crew_size=0), "demands[2].crew_size", ">= 1"),
-    ("crew-too-big", lambda p: with_demand(p, 2, crew_size=5), "demands[2].crew_size", "4 members"),
     ("skills-empty", lambda p: with_demand(p, 2, skills=()), "demands[2].skills", "skill"),
     ("priority-0", lambda p: with_demand(p, 2, priority=0), "demands[2].priority", "1..5"),
     ("priority-6", lambda p: with_demand(p, 2, priority=6), "demands[2].priority", "1..5"),
