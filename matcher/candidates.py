@@ -57,7 +57,10 @@ def pair_cost(arr: ProblemArrays, member: IntArray, demand: IntArray, km: FloatA
     w = arr.problem.options.weights
     prefers = np.any((arr.m_prefs[member] & arr.d_category[demand]) != 0, axis=-1)
     keys = demand * arr.n_members + member
-    partner = np.isin(keys, arr.preferred_keys, assume_unique=False)
+    partner = np.zeros(len(keys), dtype=bool)
+    if len(arr.preferred_keys):
+        at = np.minimum(np.searchsorted(arr.preferred_keys, keys), len(arr.preferred_keys) - 1)
+        partner = arr.preferred_keys[at] == keys
     return (
         w.distance * km
         - w.preference * prefers
@@ -69,17 +72,14 @@ def pair_cost(arr: ProblemArrays, member: IntArray, demand: IntArray, km: FloatA
 def _pairs_in_range(
     arr: ProblemArrays, demands: IntArray, pool: IntArray
 ) -> tuple[IntArray, IntArray]:
-    """All (member in pool, demand) pairs within the members' own distance limits."""
+    """All (member in pool, demand) pairs within the largest distance limit of the pool."""
     if len(demands) == 0 or len(pool) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     radius = chord_for_km(float(arr.m_max_km[pool].max()) + 1e-6)
-    tree = cKDTree(arr.m_xyz[pool])
-    hits = tree.query_ball_point(arr.d_xyz[demands], radius, return_sorted=False)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    if counts.sum() == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    flat = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(counts.sum()))
-    return pool[flat], np.repeat(demands, counts)
+    near = cKDTree(arr.d_xyz[demands]).sparse_distance_matrix(
+        cKDTree(arr.m_xyz[pool]), radius, output_type="ndarray"
+    )
+    return pool[near["j"].astype(np.int64)], demands[near["i"].astype(np.int64)]
 
 
 def _expand_intervals(
@@ -117,7 +117,7 @@ def concat(parts: list[Candidates]) -> Candidates:
         return Candidates(empty_i, empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
     fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
     joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
-    order = np.lexsort((joined["interval"], joined["member"], joined["cost"], joined["demand"]))
+    order = np.lexsort((joined["cost"], joined["demand"]))  # stable: ties keep generation order
     return Candidates(**{f: v[order] for f, v in joined.items()})
 
 

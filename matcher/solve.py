@@ -32,7 +32,7 @@ _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact M
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
 _BOUND_SHARE = 0.3  # on one core: share of the remaining time for the Lagrangian bound
 _ANSWER_RESERVE_S = 0.2
-_ROUNDS_PER_S = 8  # neighbourhood rounds per second of budget in deterministic (1-worker) mode
+_ROUNDS_PER_S = 4  # neighbourhood rounds per second of time limit in one-worker mode
 _ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
 
 
@@ -170,18 +170,19 @@ def solve(
                 )
             )
 
-    parallel = bool(large) and _cores(workers if workers is not None else opts.workers) >= 2
+    # one worker: the search runs first on a round budget instead of the clock (so a seed gives
+    # one answer) and the bound takes the time left; more: the bound runs beside the search
+    single = _cores(workers if workers is not None else opts.workers) == 1
     thread = None
-    if parallel:
+    if large and not single:
         thread = Thread(target=bound_large, args=(deadline,), daemon=True)
         thread.start()
-    elif large:
-        bound_large(time.perf_counter() + _BOUND_SHARE * max(0.0, deadline - time.perf_counter()))
 
     gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
     if (large or gap_left) and not stop_fn():
-        # one worker: a round budget instead of the clock, so a seed gives one answer
-        single = _cores(workers if workers is not None else opts.workers) == 1
+        lns_until = deadline
+        if single and large:
+            lns_until = time.perf_counter() + (1 - _BOUND_SHARE) * (deadline - time.perf_counter())
         floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
 
         def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
@@ -197,19 +198,21 @@ def solve(
             cands,
             search,
             best,
-            deadline=deadline,
+            deadline=lns_until,
             seed=seed,
             stop=stop_fn,
             on_better=lambda plan, obj: tell(
                 "improve", objective=obj, snapshot=snapshot_of(plan, obj)
             ),
-            max_rounds=max(1, int(_ROUNDS_PER_S * 0.6 * limit)) if single else None,
+            max_rounds=max(1, int(_ROUNDS_PER_S * limit)) if single else None,
             sub_limit_s=3.0 if single else 1.0,
         )
         if moves:
             best_obj, method = lns_obj, method + "+lns"
     if thread is not None:
         thread.join()
+    elif large:
+        bound_large(deadline)
     bound += sum(large_bounds)
     tell("done", objective=best_obj, bound=bound)
 
