@@ -505,7 +505,7 @@ def _trivial_bound(
 
 @dataclass(frozen=True)
 class ModelResult:
-    status: str  # "optimal", "feasible", "no_solution", "not_solved"
+    status: str  # "optimal", "feasible", "not_solved", or "relaxed" (an LP point in values)
     values: FloatArray | None
     objective: float | None  # including the model's constant
     bound: float  # including the model's constant; always a valid lower bound
@@ -611,9 +611,17 @@ def solve_model(
         # HiGHS works to feasibility tolerances; keep the bound on the safe side
         safe = raw_bound - 1e-8 * max(1.0, abs(raw_bound))
         bound = max(bound, model.constant + safe)
-    if relax:
-        duals = np.asarray(h.getSolution().row_dual, dtype=np.float64) if optimal else None
-        return ModelResult("not_solved", None, None, bound, duals)
+    if relax:  # the LP's point and duals, when it was solved
+        if not optimal:
+            return ModelResult("not_solved", None, None, bound)
+        sol = h.getSolution()
+        return ModelResult(
+            "relaxed",
+            np.asarray(sol.col_value, dtype=np.float64),
+            None,
+            bound,
+            np.asarray(sol.row_dual, dtype=np.float64),
+        )
     if int(info.primal_solution_status) != 2:  # no integer solution
         return ModelResult("not_solved", None, None, bound)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)

@@ -10,11 +10,9 @@ import time
 
 import pytest
 
-from matcher.errors import InvalidProblemError
 from matcher.generate import generate_district
 from matcher.problem import Problem
 from matcher.solve import Progress
-from matcher.validation import validate_problem
 from tests.matcher.conftest import SolveChecked
 from tests.matcher.factories import (
     HOME,
