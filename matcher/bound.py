@@ -20,7 +20,7 @@ import numpy as np
 
 from matcher.arrays import FloatArray, IntArray, ProblemArrays
 from matcher.candidates import Candidates
-from matcher.model import DispatchModel, build_model, interval_room_h, solve_model
+from matcher.model import interval_room_h
 from matcher.plan import Plan
 
 
@@ -36,113 +36,6 @@ class Multipliers:
     def zeros(arr: ProblemArrays) -> Multipliers:
         n, k = arr.n_members, len(arr.av_start)
         return Multipliers(np.zeros(n), np.zeros(k), (np.zeros(n), np.zeros(n)))
-
-    @staticmethod
-    def from_duals(arr: ProblemArrays, model: DispatchModel, duals: FloatArray) -> Multipliers:
-        """Read the LP's row duals (HiGHS sign: <= rows of a minimisation have duals <= 0)."""
-        out = Multipliers.zeros(arr)
-        w_f = arr.problem.options.weights.fairness
-        targets = {
-            "capacity": (out.capacity, np.inf),
-            "interval": (out.interval, np.inf),
-            "fairness0.5": (out.fairness[0], w_f),
-            "fairness0.75": (out.fairness[1], 2.0 * w_f),
-        }
-        for kind, (row0, keys) in model.builder.tags.items():
-            if kind not in targets:
-                continue
-            target, cap = targets[kind]
-            target[keys] = np.clip(-duals[row0 : row0 + len(keys)], 0.0, cap)
-        return out
-
-
-def lp_lagrangian_bound(
-    arr: ProblemArrays,
-    cands: Candidates,
-    search: Candidates,
-    demands: IntArray,
-    pinned: Plan,
-    *,
-    upper: float,
-    deadline: float,
-    stop: Callable[[], bool] = lambda: False,
-    rounds: int = 6,
-) -> float:
-    """Column generation on the LP, then its duals as Lagrange multipliers over every candidate.
-
-    The LP starts from each demand's cheapest members (``search``); each round prices every
-    candidate with the LP's duals and adds, per demand, the few with negative reduced cost. The
-    last duals, used as multipliers over *all* candidates, give a valid bound (close to the full
-    LP's when the pricing found little left to add), which subgradient steps then polish.
-    """
-    in_set = np.zeros(arr.n_demands, dtype=bool)
-    in_set[demands] = True
-    all_rows = np.flatnonzero(in_set[cands.demand])
-    keys_all = cands.demand[all_rows] * arr.n_members + cands.member[all_rows]
-    chosen = np.isin(keys_all, search.demand * arr.n_members + search.member)
-    start: Multipliers | None = None
-    for _ in range(rounds):
-        left = deadline - time.perf_counter()
-        if left < 0.2 or stop():
-            break
-        sub = _take(cands, all_rows[chosen])
-        model = build_model(arr, sub, demands, pinned)
-        result = solve_model(model, time_limit_s=0.8 * left, relax=True, stop=stop)
-        if result.row_duals is None:
-            break
-        start = Multipliers.from_duals(arr, model, result.row_duals)
-        serve = np.zeros(arr.n_demands)
-        if "serve" in model.builder.tags:
-            row0, keys = model.builder.tags["serve"]
-            serve[keys] = result.row_duals[row0 : row0 + len(keys)]
-        rc = _reduced_costs(arr, cands, all_rows, start) - serve[cands.demand[all_rows]]
-        solo = arr.d_crew[cands.demand[all_rows]] == 1
-        new = solo & ~chosen & (rc < -1e-6)
-        if not new.any():
-            break
-        chosen |= _best_per_demand(cands.demand[all_rows], rc, new, per_demand=5)
-    return lagrangian_bound(
-        arr,
-        cands,
-        demands,
-        pinned,
-        upper=upper,
-        deadline=deadline,
-        stop=stop,
-        start=start,
-        theta0=0.05 if start is not None else 2.0,
-    )
-
-
-def _take(cands: Candidates, rows: IntArray) -> Candidates:
-    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
-    return Candidates(**{f: getattr(cands, f)[rows] for f in fields})
-
-
-def _reduced_costs(
-    arr: ProblemArrays, cands: Candidates, rows: IntArray, mult: Multipliers
-) -> FloatArray:
-    """Cost of each row minus the penalty it saves, plus the priced hours and interval time."""
-    m, d = cands.member[rows], cands.demand[rows]
-    dur_h = arr.d_duration_s[d] / 3600.0
-    size_h = (arr.d_duration_s[d] + arr.changeover_s) / 3600.0
-    price = mult.capacity[m] + mult.fairness[0][m] + mult.fairness[1][m]
-    penalty = arr.problem.options.weights.unassigned * arr.d_priority[d]
-    return cands.cost[rows] - penalty + price * dur_h + mult.interval[cands.interval[rows]] * size_h
-
-
-def _best_per_demand(
-    demand: IntArray, rc: FloatArray, eligible: np.ndarray, *, per_demand: int
-) -> np.ndarray:
-    """Mask of the ``per_demand`` most negative eligible rows of each demand."""
-    idx = np.flatnonzero(eligible)
-    order = idx[np.lexsort((rc[idx], demand[idx]))]
-    d = demand[order]
-    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    out = np.zeros(len(demand), dtype=bool)
-    out[order[rank < per_demand]] = True
-    return out
 
 
 def lagrangian_bound(

@@ -45,11 +45,6 @@ class _Builder:
     vals: list[FloatArray] = field(default_factory=list)
     lo: list[float] = field(default_factory=list)
     hi: list[float] = field(default_factory=list)
-    tags: dict[str, tuple[int, IntArray]] = field(default_factory=dict)  # kind -> (row0, keys)
-
-    def tag(self, kind: str, keys: IntArray) -> None:
-        """Remember that the next ``len(keys)`` rows are ``kind`` rows for these keys."""
-        self.tags[kind] = (len(self.lo), np.asarray(keys, dtype=np.int64))
 
     def add_vars(self, obj: FloatArray, *, ub: float = 1.0, integer: bool = True) -> IntArray:
         n = len(obj)
@@ -154,9 +149,8 @@ def add_serve_once(b: _Builder, cands: Candidates, solo_rows: IntArray, solo_x: 
     """Rule 1 for one-person demands: at most one candidate is chosen."""
     if len(solo_rows) == 0:
         return
-    served, row_of = np.unique(cands.demand[solo_rows], return_inverse=True)
+    _, row_of = np.unique(cands.demand[solo_rows], return_inverse=True)
     n = int(row_of.max()) + 1
-    b.tag("serve", served)
     b.add_rows(row_of, solo_x, np.ones(len(solo_x)), np.full(n, -np.inf), np.ones(n))
 
 
@@ -238,7 +232,6 @@ def add_capacity(b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned_s: I
     cap_h = (arr.m_capacity_s - pinned_s) / 3600.0
     potential = np.bincount(mc.member, weights=hours, minlength=arr.n_members)
     binding = np.flatnonzero(potential > cap_h + 1e-9)
-    b.tag("capacity", binding)
     _rows_for(b, mc.member, mc.col, hours, binding, cap_h[binding])
 
 
@@ -287,7 +280,6 @@ def add_interval_time(
     size_h = (mc.duration_s + arr.changeover_s) / 3600.0
     potential = np.bincount(mc.interval, weights=size_h, minlength=n_bins)
     binding = np.flatnonzero((potential > rhs + 1e-9) & (potential > 0))
-    b.tag("interval", binding)
     _rows_for(b, mc.interval, mc.col, size_h, binding, rhs[binding])
 
 
@@ -367,7 +359,6 @@ def add_fairness(
         cols = np.concatenate((mc.col[sel], e))
         vals = np.concatenate((hours[sel], -np.ones(len(over))))
         rhs = share * cap_h[over] - pin_h[over]
-        b.tag(f"fairness{share}", over)
         b.add_rows(row_of, cols, vals, np.full(len(over), -np.inf), rhs)
         made.append((share, over, e))
     return made
