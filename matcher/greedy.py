@@ -7,6 +7,7 @@ legal start of the chosen member(s) in the current timetable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 
 import numpy as np
@@ -166,10 +167,17 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
     return True
 
 
-def fill(plan: Plan, cands: Candidates, demands: IntArray) -> None:
-    """Try to place each demand (in the given order) that the plan does not serve yet."""
+def fill(
+    plan: Plan, cands: Candidates, demands: IntArray, *, stop: Callable[[], bool] | None = None
+) -> None:
+    """Try to place each demand (in the given order) that the plan does not serve yet.
+
+    ``stop`` is polled every few hundred demands; the plan stays valid wherever it stops.
+    """
     rows = demand_rows(cands, plan.arr.n_demands)
-    for d in demands:
+    for i, d in enumerate(demands):
+        if stop is not None and i % 256 == 0 and stop():
+            return
         d = int(d)
         if d in plan.tasks:
             continue

@@ -107,7 +107,7 @@ def solve(
     open_demands = np.flatnonzero(~arr.d_pinned)
     order = greedy_order(arr, cands, open_demands)
     best = base.copy()
-    fill(best, cands, order)
+    fill(best, cands, order, stop=stop_fn)
     best_obj = best.objective()
     greedy_obj = best_obj
     tell("greedy", objective=best_obj)
