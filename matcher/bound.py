@@ -213,16 +213,3 @@ class _CrewPairs:
             pick = pick[served[seg[pick]]]
             np.add.at(hours, self.member[pick], self.dur_h[pick])
         return float(value[served].sum())
-
-
-def trivial_bound(arr: ProblemArrays, cands: Candidates, demands: IntArray) -> float:
-    """Each demand at its cheapest conceivable outcome, ignoring every shared resource.
-
-    A one-person demand costs at least ``min(penalty, cheapest candidate)``; a crew at least
-    ``min(penalty, crew_size × cheapest candidate)``; fairness is never negative.
-    """
-    penalty = arr.problem.options.weights.unassigned * arr.d_priority.astype(np.float64)
-    cheapest = np.full(arr.n_demands, np.inf)
-    np.minimum.at(cheapest, cands.demand, cands.cost)
-    per_demand = np.minimum(penalty, arr.d_crew * cheapest)
-    return float(per_demand[demands].sum())

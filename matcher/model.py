@@ -438,9 +438,8 @@ def build_model(
 
     w_u = arr.problem.options.weights.unassigned
     constant = float(w_u * arr.d_priority[demands].sum())
-    obj = np.concatenate(b.obj) if b.obj else np.empty(0)
-    trivial = _trivial_bound(cands, solo_rows, obj[solo_x], crews, obj, arr)
-    return DispatchModel(b, solo_rows, solo_x, crews, fairness, constant, constant + trivial)
+    trivial = trivial_bound(arr, cands, demands)
+    return DispatchModel(b, solo_rows, solo_x, crews, fairness, constant, trivial)
 
 
 def _member_columns(
@@ -471,27 +470,17 @@ def _member_columns(
     )
 
 
-def _trivial_bound(
-    cands: Candidates,
-    solo_rows: IntArray,
-    solo_obj: FloatArray,
-    crews: list[CrewColumns],
-    obj: FloatArray,
-    arr: ProblemArrays,
-) -> float:
-    """Each demand at its cheapest conceivable outcome, ignoring every shared resource."""
-    total = 0.0
-    if len(solo_rows):
-        d = cands.demand[solo_rows]
-        order = np.argsort(d, kind="stable")
-        d_sorted, o_sorted = d[order], solo_obj[order]
-        starts = np.flatnonzero(np.r_[True, d_sorted[1:] != d_sorted[:-1]])
-        total += float(np.minimum(np.minimum.reduceat(o_sorted, starts), 0.0).sum())
-    for c in crews:
-        k = int(arr.d_crew[c.demand])
-        member_obj = np.sort(obj[c.x])[:k].sum()
-        total += min(0.0, float(obj[c.y].min()) + float(member_obj))
-    return total
+def trivial_bound(arr: ProblemArrays, cands: Candidates, demands: IntArray) -> float:
+    """Each demand at its cheapest conceivable outcome, ignoring every shared resource.
+
+    A one-person demand costs at least ``min(penalty, cheapest candidate)``; a crew at least
+    ``min(penalty, crew_size × cheapest candidate)``; fairness is never negative.
+    """
+    penalty = arr.problem.options.weights.unassigned * arr.d_priority.astype(np.float64)
+    cheapest = np.full(arr.n_demands, np.inf)
+    np.minimum.at(cheapest, cands.demand, cands.cost)
+    per_demand = np.minimum(penalty, arr.d_crew * cheapest)
+    return float(per_demand[demands].sum())
 
 
 @dataclass(frozen=True)

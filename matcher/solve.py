@@ -15,12 +15,12 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.answer import Answer, Assignment, Load, Stats
 from matcher.arrays import IntArray, ProblemArrays, build_arrays
-from matcher.bound import lagrangian_bound, trivial_bound
+from matcher.bound import lagrangian_bound
 from matcher.candidates import Candidates, generate_candidates, pair_cost, shortlist
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
 from matcher.lns import improve
-from matcher.model import build_model, hint_from_plan, solve_model
+from matcher.model import build_model, hint_from_plan, solve_model, trivial_bound
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.problem import Problem
 from matcher.reasons import explain_unassigned

@@ -13,8 +13,9 @@ import numpy as np
 from hypothesis import given, note, settings
 
 from matcher.arrays import build_arrays
-from matcher.bound import lagrangian_bound, trivial_bound
+from matcher.bound import lagrangian_bound
 from matcher.candidates import generate_candidates
+from matcher.model import trivial_bound
 from matcher.problem import Problem
 from matcher.solve import fixed_part, pinned_plan
 from matcher.validation import validate_problem
