@@ -30,7 +30,9 @@ OPTIMAL_GAP = 1e-5  # "optimal": proven within 0.001 % (solver tolerances)
 _BATCH_COLUMNS = 40_000
 _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
-_BOUND_SHARE = 0.3  # on one core: share of the remaining time for the Lagrangian bound
+_BOUND_SHARE = 0.3  # on one core: share of the remaining time for the bound
+_LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
+_LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _ROUNDS_PER_S = 4  # neighbourhood rounds per second of time limit in one-worker mode
 _ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
@@ -156,19 +158,27 @@ def solve(
     uppers = [best.part_objective(d) for d in large]
 
     def bound_large(until: float) -> None:
+        """Lagrangian bound first (fast, always there), then the LP if it solves in time."""
         for demands, upper in zip(large, uppers, strict=True):
             share = (until - time.perf_counter()) / max(1, len(large) - len(large_bounds))
-            large_bounds.append(
-                lagrangian_bound(
-                    arr,
-                    cands,
-                    demands,
-                    base,
-                    upper=upper,
-                    deadline=time.perf_counter() + max(0.0, share),
-                    stop=stop_fn,
-                )
+            start = time.perf_counter()
+            value = lagrangian_bound(
+                arr,
+                cands,
+                demands,
+                base,
+                upper=upper,
+                deadline=start + max(0.0, _LAGRANGIAN_SHARE * share),
+                stop=stop_fn,
             )
+            rows = int(np.isin(cands.demand, demands).sum())
+            if rows <= _LP_MAX_ROWS and start + share - time.perf_counter() > 0.5:
+                model = build_model(arr, cands, demands, base)
+                left = start + share - time.perf_counter()
+                if left > 0.2 and not stop_fn():
+                    lp = solve_model(model, time_limit_s=left - 0.1, relax=True, stop=stop_fn)
+                    value = max(value, lp.bound)
+            large_bounds.append(value)
 
     # one worker: the search runs first on a round budget instead of the clock (so a seed gives
     # one answer) and the bound takes the time left; more: the bound runs beside the search
