@@ -148,10 +148,13 @@ def generate_candidates(arr: ProblemArrays) -> Candidates:
         bits = _bit_columns(arr.m_skills)
         holders = bits.sum(axis=0)
         req = _bit_columns(arr.d_skills[solo])
+        anyone = ~req.any(axis=1)  # no skill required: every member is a candidate
+        if anyone.any():
+            add(*_pairs_in_range(arr, solo[anyone], np.arange(arr.n_members)), need_skills=False)
         rarity = np.where(req, holders[None, :], np.iinfo(np.int64).max)
         rarest = np.argmin(rarity, axis=1)
-        for bit in np.unique(rarest):
-            group = solo[rarest == bit]
+        for bit in np.unique(rarest[~anyone]):
+            group = solo[~anyone & (rarest == bit)]
             pool = np.flatnonzero(bits[:, bit])
             add(*_pairs_in_range(arr, group, pool), need_skills=True)
     if len(crews):

@@ -208,8 +208,6 @@ def _check_demand(
     """Checks on one demand; returns whether its pin can be checked against the rules."""
     base = f"demands[{i}]"
     _check_id(add, "demands", i, d.id, "demand", first)
-    if not d.skills:
-        add(f"{base}.skills", "a demand needs at least one required skill")
     usable = _check_location(add, base, d.location)
 
     window = d.window
@@ -337,7 +335,7 @@ def validate_problem(problem: Problem) -> None:
         ``teams[0].members[2]``, ``demands[4].pinned.members[0]``, ``demands[4].pinned``, ...)
         to messages, if anything is wrong: duplicate or empty ids, unknown member references,
         a team leader outside the team, empty or inverted windows and intervals, overlapping
-        availability, out-of-range or non-finite numbers, empty required skills, naive
+        availability, out-of-range or non-finite numbers, naive
         datetimes, malformed pins, or pinned assignments that alone break rules 2 (window),
         3, 4, 5, 6, 7 or 8 of the contract.
     """

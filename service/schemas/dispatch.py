@@ -319,9 +319,7 @@ class DemandSchema(_StrictSchema):
 
     id = _id(required=True)
     category = _id(required=True)
-    skills = _names(
-        required=True, validate=validate.Length(min=1, error="must list at least one skill")
-    )
+    skills = _names(required=True)  # may be empty: a task anyone can do
     location = _Nested(LocationSchema, required=True)
     window = _Nested(IntervalSchema, required=True)
     duration_hours = _Float(required=True, validate=_greater_than(0))

@@ -141,7 +141,6 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         "longer than the window",
     ),
     ("crew-zero", lambda p: with_demand(p, 2, crew_size=0), "demands[2].crew_size", ">= 1"),
-    ("skills-empty", lambda p: with_demand(p, 2, skills=()), "demands[2].skills", "skill"),
     ("priority-0", lambda p: with_demand(p, 2, priority=0), "demands[2].priority", "1..5"),
     ("priority-6", lambda p: with_demand(p, 2, priority=6), "demands[2].priority", "1..5"),
     (
@@ -403,7 +402,7 @@ def test_all_errors_reported_together() -> None:
     problem = clean_problem()
     problem = with_member(problem, 1, reliability=2.0)
     problem = with_team(problem, 0, leader="m4")
-    problem = with_demand(problem, 2, priority=9, skills=())
+    problem = with_demand(problem, 2, priority=9)
     problem = with_demand(problem, 3, window=Interval(at(12), at(9)))
     problem = with_options(problem, workers=-2)
     problem = with_demand(problem, 0, pinned=Pin(("m2",), at(9)))  # m2 lacks elderly_care
@@ -412,7 +411,6 @@ def test_all_errors_reported_together() -> None:
         "members[1].reliability",
         "teams[0].leader",
         "demands[2].priority",
-        "demands[2].skills",
         "demands[3].window.end",
         "options.workers",
         "demands[0].pinned",
