@@ -74,7 +74,8 @@ def _explain(
     if crew == 1 and not near.any():
         i = int(np.argmin(km))
         return "out_of_range", (
-            f"{len(holders)} member{'s' if len(holders) != 1 else ''} hold {skill_txt}; "
+            f"{len(holders)} member{'s' if len(holders) != 1 else ''} "
+            f"{'hold ' + skill_txt if skills else 'could do it'}; "
             f"the nearest is {km[i]:.1f} km away, limit {arr.m_max_km[holders[i]]:g} km"
         )
     if crew > 1:
@@ -86,7 +87,8 @@ def _explain(
             or not np.all((held & arr.d_skills[d]) == arr.d_skills[d])
         ):
             return "out_of_range", (
-                f"a crew of {crew} covering {skill_txt} is needed; {len(in_range)} member"
+                f"a crew of {crew} covering {skill_txt or 'the task'} is needed; "
+                f"{len(in_range)} member"
                 f"{'s are' if len(in_range) != 1 else ' is'} within range and together they "
                 "do not cover it"
                 if len(in_range) >= crew
@@ -172,6 +174,8 @@ def _members(n: int) -> str:
 
 
 def _no_skill_detail(arr: ProblemArrays, d: int, skills: list[str]) -> str:
+    if arr.n_members == 0:
+        return "the problem has no registered members"
     counts = []
     for s in skills:
         bit = arr.skill_index[s]
