@@ -30,11 +30,10 @@ OPTIMAL_GAP = 1e-5  # "optimal": proven within 0.001 % (solver tolerances)
 _BATCH_COLUMNS = 40_000
 _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
-_BOUND_SHARE = 0.3  # on one core: share of the remaining time for the bound
 _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
-_ROUNDS_PER_S = 4  # neighbourhood rounds per second of time limit in one-worker mode
+_ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
 
 
@@ -190,9 +189,6 @@ def solve(
 
     gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
     if (large or gap_left) and not stop_fn():
-        lns_until = deadline
-        if single and large:
-            lns_until = time.perf_counter() + (1 - _BOUND_SHARE) * (deadline - time.perf_counter())
         floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
 
         def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
@@ -208,7 +204,7 @@ def solve(
             cands,
             search,
             best,
-            deadline=lns_until,
+            deadline=deadline,
             seed=seed,
             stop=stop_fn,
             on_better=lambda plan, obj: tell(
