@@ -54,7 +54,9 @@ def _worker_exit(_server: Any, worker: Any) -> None:
     app = getattr(worker, "wsgi", None)
     state = getattr(app, "extensions", {}).get("linli") if app is not None else None
     if state is not None:
-        state.close(wait=False)
+        # stop running solves (they keep their best plan) and wait for the pool to wind down:
+        # a pool left running races the interpreter's exit hook on a closed pipe
+        state.close(cancel_running=True, wait=True)
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
