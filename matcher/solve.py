@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import connected_components
 from matcher.answer import Answer, Assignment, Load, Stats
 from matcher.arrays import IntArray, ProblemArrays, build_arrays
 from matcher.bound import lagrangian_bound
-from matcher.candidates import Candidates, generate_candidates, pair_cost, shortlist
+from matcher.candidates import Candidates, generate_candidates, shortlist
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
 from matcher.lns import improve
@@ -265,21 +265,15 @@ def pinned_plan(arr: ProblemArrays) -> Plan:
 
 def fixed_part(arr: ProblemArrays, cands: Candidates, base: Plan) -> float:
     """Objective of the pinned tasks that no choice changes (their member terms; idle fairness)."""
-    total = 0.0
-    if base.tasks:
-        demand = np.array([d for d, t in base.tasks.items() for _ in t.members], np.int64)
-        member = np.array([m for t in base.tasks.values() for m in t.members], np.int64)
-        km = haversine_km(
-            arr.m_lat[member], arr.m_lon[member], arr.d_lat[demand], arr.d_lon[demand]
-        )
-        total += float(pair_cost(arr, member, demand, km).sum())
-        w_f = arr.problem.options.weights.fairness
-        has_cols = np.zeros(arr.n_members, dtype=bool)
-        has_cols[cands.member] = True
-        for m in set(member.tolist()):
-            if not has_cols[m]:
-                hours = base.timetable.used_s[m] / 3600.0
-                total += w_f * fairness_hours(hours, arr.problem.members[m].capacity_hours)
+    demands = list(base.tasks)
+    total = base.task_terms(demands, [base.tasks[d] for d in demands])
+    w_f = arr.problem.options.weights.fairness
+    has_cols = np.zeros(arr.n_members, dtype=bool)
+    has_cols[cands.member] = True
+    for m in {m for task in base.tasks.values() for m in task.members}:
+        if not has_cols[m]:
+            hours = base.timetable.used_s[m] / 3600.0
+            total += w_f * fairness_hours(hours, arr.problem.members[m].capacity_hours)
     return total
 
 
