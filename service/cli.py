@@ -4,7 +4,9 @@ Subcommands::
 
     linli generate --members N --demands M [--seed S] -o problem.json
     linli dispatch problem.json [-o answer.json] [--time-limit S] [--workers K] [--seed S] [--quiet]
-    linli verify problem.json answer.json
+    linli verify problem.json answer.json          (dispatch answers and visit schedules)
+    linli schedule quarter.json [-o schedule.json] [--ics DIR] [--time-limit S] [--seed S]
+    linli generate --visits --teams N [--households H] [--seed S] -o quarter.json
     linli demo [--members 2000] [--demands 5000] [--seed 0] [--time-limit 20] [--out DIR]
 
 Exit codes: ``0`` success; ``1`` the answer breaks the contract (``verify``, ``demo``); ``2``
@@ -42,6 +44,12 @@ from service.schemas.dispatch import (
     dump_problem,
     load_answer_file,
     load_problem_file,
+)
+from service.visits_cli import (
+    cmd_schedule,
+    generate_visits,
+    is_visit_problem_file,
+    verify_schedule_files,
 )
 
 __all__ = [
@@ -194,11 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a synthetic district problem as JSON",
         description="Generate a seeded synthetic district and write it as a problem JSON file.",
     )
+    gen.add_argument("--members", type=_integer(1), metavar="N", help="members (at least 1)")
     gen.add_argument(
-        "--members", type=_integer(1), required=True, metavar="N", help="members (at least 1)"
+        "--demands", type=_integer(0), metavar="M", help="demands (at least 0; dispatch only)"
     )
     gen.add_argument(
-        "--demands", type=_integer(0), required=True, metavar="M", help="demands (at least 0)"
+        "--visits", action="store_true", help="write a quarter of team visits instead"
+    )
+    gen.add_argument(
+        "--teams", type=_integer(1), default=20, metavar="T", help="teams (--visits; default 20)"
+    )
+    gen.add_argument(
+        "--households",
+        type=_integer(0),
+        metavar="H",
+        help="households in all (--visits; default 100 per team)",
     )
     gen.add_argument(
         "--seed", type=_integer(0), default=0, metavar="S", help="random seed (default 0)"
@@ -229,6 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("problem", metavar="PROBLEM", help="problem JSON file")
     ver.add_argument("answer", metavar="ANSWER", help="answer JSON file")
     ver.set_defaults(handler=cmd_verify)
+
+    sch = commands.add_parser(
+        "schedule",
+        help="schedule a quarter of team visits and write the schedule JSON",
+        description="Route, date and staff a quarter's team visits (shared/spec/visits.md); "
+        "write the schedule (stdout unless -o) and, with --ics, iCalendar files.",
+    )
+    sch.add_argument("problem", metavar="PROBLEM", help="visit problem JSON file")
+    sch.add_argument("-o", "--output", metavar="FILE", default=STDOUT, help="schedule JSON file")
+    sch.add_argument(
+        "--ics", metavar="DIR", help="also write community.ics and team-<id>.ics into DIR"
+    )
+    _solver_arguments(sch, time_limit=None, seed=None)
+    sch.add_argument("--quiet", action="store_true", help="no progress lines")
+    sch.set_defaults(handler=cmd_schedule)
 
     demo = commands.add_parser(
         "demo",
@@ -326,6 +359,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     """``linli generate``: write a synthetic district; a one-line summary on stderr."""
     _check_output(args.output)
+    if args.visits:
+        return generate_visits(args)
+    if args.members is None or args.demands is None:
+        raise CliError("generate", "--members and --demands are required (or use --visits)")
     try:
         problem = generate_district(members=args.members, demands=args.demands, seed=args.seed)
     except ValueError as err:
@@ -360,7 +397,12 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """``linli verify``: exit 0 and ``OK: ...`` on stdout, or 1 and one line per violation."""
+    """``linli verify``: exit 0 and ``OK: ...`` on stdout, or 1 and one line per violation.
+
+    A visit problem (it has ``quarter`` and ``areas``) is checked with the schedule verifier.
+    """
+    if is_visit_problem_file(args.problem):
+        return verify_schedule_files(args.problem, args.answer)
     problem = _load_problem(args.problem)
     answer = _load_answer(args.answer)
     violations = verify(problem, answer)

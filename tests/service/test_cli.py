@@ -359,7 +359,6 @@ def test_verify_bad_answer_file_names_that_file(
     [
         ([], "the following arguments are required: COMMAND"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["generate", "--demands", "5", "-o", "p.json"], "required: --members"),
         (["generate", "--members", "0", "--demands", "5", "-o", "p.json"], "at least 1"),
         (["generate", "--members", "2.5", "--demands", "5", "-o", "p.json"], "integer"),
         (["generate", "--members", "5", "--demands", "-1", "-o", "p.json"], "at least 0"),

@@ -1,0 +1,359 @@
+"""From households to outings: walking matrices, rounds of visits, routes, and the bound.
+
+An area's households are visited in *rounds*: round ``k`` holds every household that needs at
+least ``k`` visits this quarter (round 1 is everybody, round 3 only the monthly ones). Each
+round is routed on its own with :func:`matcher.visits.routing.solve_routes` — fewest outings
+first, then least walking — so the ``k``-th visits of a household sit in round ``k``'s outings
+and the scheduler can space the rounds ``min_days_between_visits`` apart. Rounds that hold the
+same households are routed once.
+
+Walking times are inflated by :data:`WALK_MARGIN` inside the router, so that a checker using a
+slightly different Earth radius or rounding never finds an outing over the session length.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import minimum_spanning_tree
+
+from matcher.geo import haversine_km
+from matcher.visits.problem import Area, Household, VisitProblem
+from matcher.visits.routing import Routes, RoutingProblem, solve_routes
+
+WALK_MARGIN = 1.01
+"""Walking times inside the router are 1% longer than the haversine figure (see module doc)."""
+ROUTE_COST = 10_000_000
+"""Fixed cost of an outing in the router, in metres: far above any area's total walk."""
+SECONDS_SLACK = 30
+"""The router's session length is this much shorter than the contract's (rounding headroom)."""
+
+
+@dataclass(frozen=True)
+class Outing:
+    """One routed session before it has a date: an area's round-``round`` households in order."""
+
+    area: str
+    round: int
+    route: tuple[str, ...]
+    walk_km: float
+    visit_minutes: float
+    walk_minutes: float
+
+    @property
+    def minutes(self) -> float:
+        return self.walk_minutes + self.visit_minutes
+
+
+@dataclass(frozen=True)
+class AreaPlan:
+    """An area's outings, its households too far for any session, and its outing bound."""
+
+    area: str
+    outings: tuple[Outing, ...]
+    too_far: tuple[str, ...]
+    lower_bound: int
+
+
+@dataclass(frozen=True)
+class RoutingJob:
+    """One round of one area to route (picklable, for a process pool)."""
+
+    area: str
+    rounds: tuple[int, ...]
+    households: tuple[str, ...]
+    distance_m: NDArray[np.int64]
+    duration_s: NDArray[np.int64]
+    service_s: NDArray[np.int64]
+    max_duration_s: int
+    time_limit_s: float
+    seed: int
+
+
+def walking_km(area: Area, households: Sequence[Household]) -> NDArray[np.float64]:
+    """Haversine km between the start (row 0) and the households (rows 1..n)."""
+    lat = np.array([area.start.lat] + [h.location.lat for h in households], dtype=float)
+    lon = np.array([area.start.lon] + [h.location.lon for h in households], dtype=float)
+    return haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+
+
+def round_trip_minutes(problem: VisitProblem, km_from_start: float, visit_minutes: float) -> float:
+    """Out to one household and back, plus its visit (uninflated)."""
+    return 2.0 * km_from_start / problem.walking_speed_kmh * 60.0 + visit_minutes
+
+
+def plan_jobs(
+    problem: VisitProblem, time_limit_s: float, seed: int
+) -> tuple[list[RoutingJob], dict[str, tuple[str, ...]], dict[str, int]]:
+    """Routing jobs for every (area, distinct round); too-far households; bounds per area.
+
+    The time budget is shared in proportion to each job's household count (at least 0.05 s).
+    """
+    max_minutes = problem.session.max_minutes
+    speed = problem.walking_speed_kmh
+    jobs_raw: list[tuple[Area, tuple[int, ...], list[Household], NDArray[np.float64]]] = []
+    too_far: dict[str, tuple[str, ...]] = {}
+    bounds: dict[str, int] = {}
+    for area in problem.areas:
+        km = walking_km(area, area.households)
+        reachable: list[int] = []
+        far: list[str] = []
+        for i, household in enumerate(area.households):
+            if household.visits <= 0:
+                continue
+            walk = round_trip_minutes(problem, float(km[0, i + 1]), 0.0)
+            if walk * WALK_MARGIN + household.visit_minutes + SECONDS_SLACK / 60.0 > max_minutes:
+                far.append(household.id)
+            else:
+                reachable.append(i)
+        too_far[area.id] = tuple(far)
+        bounds[area.id] = outing_lower_bound(problem, area, reachable, km)
+        by_members: dict[tuple[int, ...], list[int]] = {}
+        most = max((area.households[i].visits for i in reachable), default=0)
+        for k in range(1, most + 1):
+            members = tuple(i for i in reachable if area.households[i].visits >= k)
+            by_members.setdefault(members, []).append(k)
+        for members, shared in by_members.items():
+            nodes = [0, *(i + 1 for i in members)]
+            sub = km[np.ix_(nodes, nodes)]
+            jobs_raw.append((area, tuple(shared), [area.households[i] for i in members], sub))
+    total = sum(len(hs) for _, _, hs, _ in jobs_raw) or 1
+    jobs = []
+    for area, rounds, households, sub in jobs_raw:
+        distance_m = np.rint(sub * 1000.0).astype(np.int64)
+        duration_s = np.ceil(sub / speed * 3600.0 * WALK_MARGIN).astype(np.int64)
+        service_s = np.ceil(np.array([0.0] + [h.visit_minutes * 60.0 for h in households]))
+        service_s = service_s.astype(np.int64)
+        jobs.append(
+            RoutingJob(
+                area=area.id,
+                rounds=rounds,
+                households=tuple(h.id for h in households),
+                distance_m=distance_m,
+                duration_s=duration_s,
+                service_s=service_s,
+                max_duration_s=math.floor(max_minutes * 60.0) - SECONDS_SLACK,
+                time_limit_s=max(0.05, time_limit_s * len(households) / total),
+                seed=seed,
+            )
+        )
+    return jobs, too_far, bounds
+
+
+def outing_lower_bound(
+    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
+) -> int:
+    """Fewest outings any schedule needs for the reachable households of ``area``.
+
+    Every household needs ``visits`` distinct outings, and all outings together spend at least
+    the visit minutes plus a walk no shorter than the larger of two bounds, over the session
+    length ``T``:
+
+    - the minimum spanning tree over the start and the households (the union of closed walks
+      from the start that reach every household is a connected graph on them);
+    - the radial bound: an outing whose farthest household is ``D`` km out walks at least
+      ``2D`` and has at most ``T - 2cD`` minutes left for visits (``c`` minutes per km), so the
+      weights ``w_i = m_i / (T - 2c d_i)`` of its households sum to at most 1 and its walk is at
+      least ``Σ w_i · 2 d_i``; all outings together walk at least ``Σ_i visits_i · w_i · 2 d_i``.
+    """
+    if not reachable:
+        return 0
+    session = problem.session.max_minutes
+    households = [area.households[i] for i in reachable]
+    minutes = sum(h.visit_minutes * h.visits for h in households)
+    nodes = [0, *(i + 1 for i in reachable)]
+    sub = km[np.ix_(nodes, nodes)]
+    # Coincident points have distance 0, which the sparse MST would read as "no edge".
+    tree_km = float(minimum_spanning_tree(np.where(sub > 0, sub, 1e-12)).sum())
+    per_km = 60.0 / problem.walking_speed_kmh
+    radial_km = sum(
+        h.visits
+        * h.visit_minutes
+        / max(session - 2.0 * per_km * float(sub[0, k + 1]), 1e-9)
+        * 2.0
+        * float(sub[0, k + 1])
+        for k, h in enumerate(households)
+    )
+    minutes += max(tree_km, radial_km) * per_km
+    by_time = math.ceil(minutes / session - 1e-9)
+    most = max(area.households[i].visits for i in reachable)
+    return max(most, by_time)
+
+
+def run_job(job: RoutingJob) -> Routes:
+    """Route one job (top level, so a process pool can run it)."""
+    problem = RoutingProblem(
+        distance=job.distance_m,
+        duration=job.duration_s,
+        service=job.service_s,
+        max_duration=job.max_duration_s,
+        route_cost=ROUTE_COST,
+    )
+    return solve_routes(problem, job.time_limit_s, seed=job.seed, no_improvement_iters=20_000)
+
+
+def outings_of(problem: VisitProblem, job: RoutingJob, routes: Routes) -> list[Outing]:
+    """The job's routes as outings, once per round that shares them."""
+    speed = problem.walking_speed_kmh
+    area = next(a for a in problem.areas if a.id == job.area)
+    households = {h.id: h for h in area.households}
+    start = (area.start.lat, area.start.lon)
+    result = []
+    for route in routes.routes:
+        ids = tuple(job.households[node - 1] for node in route)
+        points = [start, *((households[h].location.lat, households[h].location.lon) for h in ids)]
+        points.append(start)
+        lat = np.array([p[0] for p in points])
+        lon = np.array([p[1] for p in points])
+        walk_km = float(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+        visit_minutes = float(sum(households[h].visit_minutes for h in ids))
+        for k in job.rounds:
+            result.append(
+                Outing(
+                    area=job.area,
+                    round=k,
+                    route=ids,
+                    walk_km=walk_km,
+                    visit_minutes=visit_minutes,
+                    walk_minutes=walk_km / speed * 60.0,
+                )
+            )
+    return result
+
+
+def route_areas(
+    problem: VisitProblem,
+    time_limit_s: float,
+    seed: int,
+    executor: Executor | None = None,
+    on_done: Callable[[int, int], None] | None = None,
+) -> list[AreaPlan]:
+    """Route every area's rounds (on ``executor`` when given) and collect the area plans."""
+    jobs, too_far, bounds = plan_jobs(problem, time_limit_s, seed)
+    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].households))
+    results: dict[int, Routes] = {}
+    if executor is None or len(jobs) <= 1:
+        for done, j in enumerate(order, start=1):
+            results[j] = run_job(jobs[j])
+            if on_done is not None:
+                on_done(done, len(jobs))
+    else:
+        futures = {j: executor.submit(run_job, jobs[j]) for j in order}
+        for done, j in enumerate(order, start=1):
+            results[j] = futures[j].result()
+            if on_done is not None:
+                on_done(done, len(jobs))
+    outings: dict[str, list[Outing]] = {a.id: [] for a in problem.areas}
+    for j, job in enumerate(jobs):
+        outings[job.area].extend(outings_of(problem, job, results[j]))
+    for area in problem.areas:
+        if len(outings[area.id]) > 1:
+            outings[area.id] = merge_outings(problem, area, outings[area.id])
+    return [
+        AreaPlan(
+            area=a.id,
+            outings=tuple(sorted(outings[a.id], key=lambda o: o.round)),
+            too_far=too_far[a.id],
+            lower_bound=bounds[a.id],
+        )
+        for a in problem.areas
+    ]
+
+
+def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> list[Outing]:
+    """Dissolve outings into the others of the same area while every household still fits.
+
+    Rounds are routed apart, so each round's last outing is often half empty. Smallest first,
+    an outing is dissolved when each of its households can be inserted (cheapest place) into
+    another outing that does not visit that household yet and stays within the session with the
+    router's margins. Visits keep their identity; the scheduler spaces them per household.
+    """
+    index = {h.id: i + 1 for i, h in enumerate(area.households)}
+    minutes_of = {h.id: h.visit_minutes for h in area.households}
+    km = walking_km(area, area.households)
+    per_km = 60.0 / problem.walking_speed_kmh
+    limit = problem.session.max_minutes - SECONDS_SLACK / 60.0
+    routes = [list(o.route) for o in outings]
+    rounds = [o.round for o in outings]
+
+    def walk(route: list[str]) -> float:
+        nodes = [0, *(index[h] for h in route), 0]
+        return float(sum(km[a, b] for a, b in itertools.pairwise(nodes)))
+
+    def minutes(route: list[str]) -> float:
+        return walk(route) * per_km * WALK_MARGIN + sum(minutes_of[h] for h in route)
+
+    alive = [True] * len(routes)
+    for source in sorted(range(len(routes)), key=lambda r: minutes(routes[r])):
+        trial = {r: list(routes[r]) for r in range(len(routes)) if alive[r] and r != source}
+        placed = True
+        for household in routes[source]:
+            best: tuple[float, int, int] | None = None
+            node = index[household]
+            for r, route in trial.items():
+                if household in route:
+                    continue
+                base = minutes(route)
+                nodes = [0, *(index[h] for h in route), 0]
+                for pos in range(len(nodes) - 1):
+                    a, b = nodes[pos], nodes[pos + 1]
+                    extra = (km[a, node] + km[node, b] - km[a, b]) * per_km * WALK_MARGIN
+                    total = base + extra + minutes_of[household]
+                    if total <= limit and (best is None or extra < best[0]):
+                        best = (extra, r, pos)
+            if best is None:
+                placed = False
+                break
+            _, r, pos = best
+            trial[r].insert(pos, household)
+        if placed:
+            alive[source] = False
+            for r, route in trial.items():
+                if route != routes[r]:
+                    routes[r] = route
+                    rounds[r] = min(rounds[r], rounds[source])
+    result = []
+    for r, route in enumerate(routes):
+        if not alive[r]:
+            continue
+        walk_km = walk(route)
+        result.append(
+            Outing(
+                area=area.id,
+                round=rounds[r],
+                route=tuple(route),
+                walk_km=walk_km,
+                visit_minutes=float(sum(minutes_of[h] for h in route)),
+                walk_minutes=walk_km * per_km,
+            )
+        )
+    return result
+
+
+def shrink_outing(
+    problem: VisitProblem, outing: Outing, households: Sequence[str], *, keep: bool
+) -> Outing:
+    """The outing with only (``keep``) or without the given households, in the same order and
+    with its walk recomputed (dropping stops never lengthens a walk)."""
+    chosen = set(households)
+    route = tuple(h for h in outing.route if (h in chosen) == keep)
+    area = next(a for a in problem.areas if a.id == outing.area)
+    by_id = {h.id: h for h in area.households}
+    stops = [by_id[h] for h in route]
+    km = walking_km(area, stops)
+    nodes = [0, *range(1, len(stops) + 1), 0]
+    walk_km = float(sum(km[a, b] for a, b in itertools.pairwise(nodes)))
+    return Outing(
+        area=outing.area,
+        round=outing.round,
+        route=route,
+        walk_km=walk_km,
+        visit_minutes=float(sum(h.visit_minutes for h in stops)),
+        walk_minutes=walk_km / problem.walking_speed_kmh * 60.0,
+    )

@@ -1,0 +1,361 @@
+"""Dates and attendees for routed outings: a greedy over the quarter, most constrained first.
+
+Outings are placed round by round (every household's ``k``-th visit before anyone's
+``k+1``-th), inside each round the teams with the fewest usable dates first. A date is usable for
+an outing when it is an allowed weekday inside the quarter and not a blackout, the community has
+fewer than ``max_sessions_per_day`` outings that day, it keeps every household of the outing
+``min_days_between_visits`` after its previous visit and leaves room for its later ones, and the
+team can gather a quorum of members who are available and not already out that day. Among usable
+dates the scheduler prefers, in this order: for repeat visits, a date within a week of the
+round's ideal point in the quarter; a date the team has no outing yet (so the whole team can go);
+the week where the team and then the community have the fewest outings (the spread the objective
+asks for).
+
+Attendees are chosen in two passes: first a quorum for every outing (leader first, then the
+members who sit in fewest teams and have gone out least), then every other free team member is
+added (most attendees above quorum), each to the outing of that day that has fewest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from matcher.visits.outings import Outing
+from matcher.visits.problem import WEEKDAYS, VisitMember, VisitProblem, VisitTeam
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An outing with its team, date and attendees."""
+
+    outing: Outing
+    team: str
+    date: date
+    attendees: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An outing that found no date: the reason code and a sentence for the dispatcher."""
+
+    outing: Outing
+    team: str | None
+    reason: str
+    detail: str
+
+
+@dataclass
+class _State:
+    """What is booked so far."""
+
+    out_on: dict[str, set[date]] = field(default_factory=lambda: defaultdict(set))
+    day_load: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+    week_load: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    team_week_load: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    team_day_load: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    outings_of_member: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    visited_on: dict[str, list[date]] = field(default_factory=lambda: defaultdict(list))
+
+
+def usable_dates(problem: VisitProblem) -> list[date]:
+    """Dates of the quarter on an allowed weekday that are not blackouts, in order."""
+    allowed = {WEEKDAYS.index(name) for name in problem.visit_weekdays}
+    blackout = set(problem.blackout_dates)
+    days = (problem.quarter.end - problem.quarter.start).days + 1
+    result = []
+    for offset in range(max(days, 0)):
+        day = problem.quarter.start + timedelta(days=offset)
+        if day.weekday() in allowed and day not in blackout:
+            result.append(day)
+    return result
+
+
+ShrinkFn = Callable[..., Outing]
+"""``shrink(outing, households, keep=...)``: the outing with only (``keep=True``) or without
+(``keep=False``) those households, its walk recomputed."""
+
+
+def assign_dates(
+    problem: VisitProblem, outings: Sequence[Outing], shrink: ShrinkFn | None = None
+) -> tuple[list[Booking], list[Refusal]]:
+    """Give each outing a team, a date and a quorum, then add the free members as extras.
+
+    With ``shrink``, households whose own visit spacing leaves no date are taken out of an
+    outing (and reported) so the rest of it can still be scheduled.
+    """
+    dates = usable_dates(problem)
+    members = {m.id: m for m in problem.members}
+    teams_of_area: dict[str, list[VisitTeam]] = defaultdict(list)
+    for team in problem.teams:
+        teams_of_area[team.area].append(team)
+    teams_of_member: dict[str, int] = defaultdict(int)
+    for team in problem.teams:
+        for member_id in set(team.members):
+            teams_of_member[member_id] += 1
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    state = _State()
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]] = []
+    refusals: list[Refusal] = []
+
+    def reach(team: VisitTeam) -> int:
+        return sum(1 for d in dates if _free_count(team, d, members, state) >= team.quorum)
+
+    reach_of = {t.id: reach(t) for t in problem.teams}
+    order = sorted(
+        range(len(outings)),
+        key=lambda i: (
+            outings[i].round,
+            min((reach_of[t.id] for t in teams_of_area[outings[i].area]), default=0),
+            outings[i].area,
+            i,
+        ),
+    )
+    queue = deque(outings[i] for i in order)
+    while queue:
+        outing = queue.popleft()
+        teams = teams_of_area.get(outing.area, [])
+        if not teams:
+            refusals.append(
+                Refusal(
+                    outing,
+                    None,
+                    "quorum",
+                    f"no team is responsible for area {outing.area}; form or assign a team",
+                )
+            )
+            continue
+        choice = _best_date(problem, outing, teams, dates, members, visits, state)
+        if isinstance(choice, Refusal) and shrink is not None and len(outing.route) > 1:
+            # Households whose own spacing leaves no date must not hold the others back.
+            stuck = [h for h in outing.route if not _has_date(problem, h, visits, state, dates)]
+            if stuck and len(stuck) < len(outing.route):
+                refusals.append(
+                    _spacing_refusal(problem, shrink(outing, stuck, keep=True), teams[0].id)
+                )
+                outing = shrink(outing, stuck, keep=False)
+                choice = _best_date(problem, outing, teams, dates, members, visits, state)
+            elif not stuck:
+                # Each household has dates but not a common one: split into two outings.
+                early = _early_part(problem, outing, visits, state)
+                if early:
+                    queue.appendleft(shrink(outing, early, keep=True))
+                    queue.appendleft(shrink(outing, early, keep=False))
+                    continue
+        if isinstance(choice, Refusal):
+            refusals.append(choice)
+            continue
+        team, day = choice
+        crew = _quorum(team, day, members, teams_of_member, state)
+        week = (day - problem.quarter.start).days // 7
+        state.day_load[day] += 1
+        state.week_load[week] += 1
+        state.team_week_load[(team.id, week)] += 1
+        state.team_day_load[(team.id, day)] += 1
+        for member_id in crew:
+            state.out_on[member_id].add(day)
+            state.outings_of_member[member_id] += 1
+        for household in outing.route:
+            state.visited_on[household].append(day)
+        placed.append((outing, team, day, crew))
+    _add_extras(placed, members, state)
+    bookings = [
+        Booking(outing=o, team=t.id, date=d, attendees=tuple(_leader_first(t, crew)))
+        for o, t, d, crew in placed
+    ]
+    return bookings, refusals
+
+
+def _free_count(team: VisitTeam, day: date, members: dict[str, VisitMember], state: _State) -> int:
+    return sum(
+        1 for m in set(team.members) if members[m].is_available(day) and day not in state.out_on[m]
+    )
+
+
+def _window(
+    problem: VisitProblem, outing: Outing, visits: dict[str, int], state: _State
+) -> tuple[date, date]:
+    """Earliest and latest date that keep every household's visits far enough apart."""
+    earliest = problem.quarter.start
+    latest = problem.quarter.end
+    for household in outing.route:
+        first, last = _household_window(problem, household, visits, state)
+        earliest = max(earliest, first)
+        latest = min(latest, last)
+    return earliest, latest
+
+
+def _household_window(
+    problem: VisitProblem, household: str, visits: dict[str, int], state: _State
+) -> tuple[date, date]:
+    """One household's next-visit window: after its last visit by the spacing, and early
+    enough for the later visits that can still fit in the quarter (those that cannot fit are
+    given up, not allowed to block this one)."""
+    days = problem.options.min_days_between_visits
+    previous = state.visited_on.get(household)
+    earliest = problem.quarter.start
+    if previous:
+        earliest = max(earliest, max(previous) + timedelta(days=days))
+    later = visits[household] - len(previous or ()) - 1
+    if later > 0 and days > 0:
+        later = min(later, (problem.quarter.end - earliest).days // days)
+    latest = problem.quarter.end - timedelta(days=days * max(later, 0))
+    return earliest, latest
+
+
+def _has_date(
+    problem: VisitProblem,
+    household: str,
+    visits: dict[str, int],
+    state: _State,
+    dates: Sequence[date],
+) -> bool:
+    first, last = _household_window(problem, household, visits, state)
+    return any(first <= d <= last for d in dates)
+
+
+def _early_part(
+    problem: VisitProblem, outing: Outing, visits: dict[str, int], state: _State
+) -> list[str]:
+    """When the households' windows share no date: those that cannot go as early as the
+    household with the latest earliest date (empty if the windows do meet)."""
+    windows = {h: _household_window(problem, h, visits, state) for h in outing.route}
+    pivot = max(first for first, _ in windows.values())
+    early = [h for h, (_, last) in windows.items() if last < pivot]
+    return early if 0 < len(early) < len(outing.route) else []
+
+
+def _spacing_refusal(problem: VisitProblem, outing: Outing, team: str) -> Refusal:
+    return Refusal(
+        outing,
+        team,
+        "capacity",
+        f"no allowed date is left that keeps {problem.options.min_days_between_visits} days "
+        "after the previous visit; allow more weekdays or shorten the spacing",
+    )
+
+
+def _ideal(problem: VisitProblem, outing: Outing, visits: dict[str, int]) -> float:
+    """Day offset in the quarter where this round's visit would ideally fall."""
+    days = (problem.quarter.end - problem.quarter.start).days + 1
+    most = max((visits[h] for h in outing.route), default=1)
+    return (outing.round - 0.5) * days / max(most, 1)
+
+
+def _best_date(
+    problem: VisitProblem,
+    outing: Outing,
+    teams: Sequence[VisitTeam],
+    dates: Sequence[date],
+    members: dict[str, VisitMember],
+    visits: dict[str, int],
+    state: _State,
+) -> tuple[VisitTeam, date] | Refusal:
+    earliest, latest = _window(problem, outing, visits, state)
+    ideal = _ideal(problem, outing, visits)
+    repeated = any(visits[h] > 1 for h in outing.route)
+    per_day = problem.max_sessions_per_day
+    in_window = [d for d in dates if earliest <= d <= latest]
+    team_names = ", ".join(t.id for t in teams)
+    if not in_window:
+        return Refusal(
+            outing,
+            teams[0].id,
+            "capacity",
+            f"round {outing.round} of these households needs a date between {earliest} and "
+            f"{latest} to keep {problem.options.min_days_between_visits} days between visits, "
+            "and no allowed date falls there; allow more weekdays or shorten the spacing",
+        )
+    best: tuple[tuple[float, ...], VisitTeam, date] | None = None
+    quorum_somewhere = False
+    for day in in_window:
+        week = (day - problem.quarter.start).days // 7
+        offset = (day - problem.quarter.start).days
+        for team in teams:
+            free = _free_count(team, day, members, state)
+            if free < team.quorum:
+                continue
+            quorum_somewhere = True
+            if state.day_load[day] >= per_day:
+                continue
+            # Repeat visits keep near their ideal point first, so later rounds keep room.
+            drift = abs(offset - ideal) / 7.0
+            key = (
+                float(int(drift)) if repeated else 0.0,
+                float(state.team_day_load[(team.id, day)]),
+                float(state.team_week_load[(team.id, week)]),
+                float(state.week_load[week]),
+                drift,
+                float(state.day_load[day]),
+                -float(free),
+                float(offset),
+            )
+            if best is None or key < best[0]:
+                best = (key, team, day)
+    if best is not None:
+        return best[1], best[2]
+    if quorum_somewhere:
+        return Refusal(
+            outing,
+            teams[0].id,
+            "capacity",
+            f"every date between {in_window[0]} and {in_window[-1]} on which team "
+            f"{team_names} can gather its quorum already has {per_day} outings; raise "
+            "max_sessions_per_day or allow more dates",
+        )
+    quorum = teams[0].quorum
+    return Refusal(
+        outing,
+        teams[0].id,
+        "quorum",
+        f"team {team_names} cannot gather {quorum} available members who are not already "
+        f"out on any allowed date between {in_window[0]} and {in_window[-1]}; "
+        "add members or ask them to free a date",
+    )
+
+
+def _quorum(
+    team: VisitTeam,
+    day: date,
+    members: dict[str, VisitMember],
+    teams_of_member: dict[str, int],
+    state: _State,
+) -> list[str]:
+    free = [
+        m
+        for m in dict.fromkeys(team.members)
+        if members[m].is_available(day) and day not in state.out_on[m]
+    ]
+    free.sort(key=lambda m: (m != team.leader, teams_of_member[m], state.outings_of_member[m], m))
+    return free[: team.quorum]
+
+
+def _add_extras(
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    members: dict[str, VisitMember],
+    state: _State,
+) -> None:
+    """Send every free team member along, to the outing of the day with fewest attendees."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for index, (_, _, day, _) in enumerate(placed):
+        by_day[day].append(index)
+    for day in sorted(by_day):
+        wanted: dict[str, list[int]] = defaultdict(list)
+        for index in by_day[day]:
+            team = placed[index][1]
+            for m in dict.fromkeys(team.members):
+                if members[m].is_available(day) and day not in state.out_on[m]:
+                    wanted[m].append(index)
+        for member_id in sorted(wanted):
+            options = wanted[member_id]
+            leads = [i for i in options if placed[i][1].leader == member_id]
+            target = min(leads or options, key=lambda i: (len(placed[i][3]), i))
+            placed[target][3].append(member_id)
+            state.out_on[member_id].add(day)
+            state.outings_of_member[member_id] += 1
+
+
+def _leader_first(team: VisitTeam, crew: Sequence[str]) -> list[str]:
+    return sorted(crew, key=lambda m: (m != team.leader, team.members.index(m)))
