@@ -1,7 +1,8 @@
 """Dates and attendees for routed outings: a greedy over the quarter, most constrained first.
 
-Outings are placed round by round (every household's ``k``-th visit before anyone's
-``k+1``-th), inside each round the teams with the fewest usable dates first. A date is usable for
+Outings with repeat visits are placed first, round by round (every household's ``k``-th visit
+before anyone's ``k+1``-th), inside each round the teams with the fewest usable dates first; the
+outings of once-a-quarter households, free to take any date, fill in afterwards. A date is usable for
 an outing when it is an allowed weekday inside the quarter and not a blackout, the community has
 fewer than ``max_sessions_per_day`` outings that day, it keeps every household of the outing
 ``min_days_between_visits`` after its previous visit and leaves room for its later ones, and the
@@ -104,9 +105,12 @@ def assign_dates(
         return sum(1 for d in dates if _free_count(team, d, members, state) >= team.quorum)
 
     reach_of = {t.id: reach(t) for t in problem.teams}
+    # Outings with repeat visits have narrow windows: they choose first, round by round; outings
+    # of once-a-quarter households can go any date and fill in afterwards.
     order = sorted(
         range(len(outings)),
         key=lambda i: (
+            0 if any(visits[h] > 1 for h in outings[i].route) else 1,
             outings[i].round,
             min((reach_of[t.id] for t in teams_of_area[outings[i].area]), default=0),
             outings[i].area,

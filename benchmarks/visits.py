@@ -1,0 +1,123 @@
+"""``python -m benchmarks visits``: a district's quarter of team visits, against its lower bound.
+
+Generates the issue's district (300 teams, 3,000 members, 30,000 households, 13 weeks; the
+generator of :mod:`matcher.visits.generate`), schedules it with the product's own
+:func:`matcher.visits.solve.solve_visits`, checks the schedule with the independent verifier and
+appends one JSON line per (seed) with the figures: sessions against the lower bound on sessions,
+visits missing and why, walking, attendees, wall time, peak memory (this process and the routing
+workers). Medians over seeds are what RESULTS.md quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.provenance import REPO, provenance
+from matcher.visits.generate import generate_visit_problem
+from matcher.visits.solve import solve_visits
+from matcher.visits.verify import verify_schedule
+from service.schemas.visits import dump_schedule, dump_visit_problem
+
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "visits.jsonl"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teams", type=int, default=300, help="teams and areas (default 300)")
+    p.add_argument("--members", type=int, default=3000, help="members (default 3000)")
+    p.add_argument("--households", type=int, default=30000, help="households (default 30000)")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--time-limit", type=float, default=120.0, help="seconds (default 120)")
+    p.add_argument("--workers", type=int, default=0, help="routing processes (0 = all cores)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON-lines file to append to")
+    p.add_argument("--json", action="store_true", help="print each result line on stdout too")
+
+
+def _peak_mib() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return round(own, 1), round(children, 1)
+
+
+def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """Generate, schedule and verify one district; its result line."""
+    problem = generate_visit_problem(
+        teams=args.teams,
+        members=args.members,
+        households=args.households,
+        seed=seed,
+        time_limit_s=args.time_limit,
+    )
+    started = time.perf_counter()
+    schedule = solve_visits(problem, time_limit_s=args.time_limit, workers=args.workers)
+    wall_s = time.perf_counter() - started
+    violations = verify_schedule(dump_visit_problem(problem), dump_schedule(schedule))
+    stats = schedule.stats
+    own, children = _peak_mib()
+    reasons = Counter(u.reason for u in schedule.unscheduled for _ in u.households)
+    return {
+        "benchmark": "visits",
+        "teams": args.teams,
+        "members": len(problem.members),
+        "households": sum(len(a.households) for a in problem.areas),
+        "required_visits": sum(h.visits for a in problem.areas for h in a.households),
+        "seed": seed,
+        "time_limit_s": args.time_limit,
+        "status": schedule.status,
+        "sessions": stats.sessions,
+        "lower_bound_sessions": stats.lower_bound_sessions,
+        "sessions_over_bound_pct": round(
+            100.0 * (stats.sessions / max(stats.lower_bound_sessions, 1) - 1.0), 2
+        ),
+        "missing_visits": stats.missing_visits,
+        "unscheduled_by_reason": dict(reasons),
+        "walk_km": stats.walk_km,
+        "attendees_above_quorum": stats.attendees_above_quorum,
+        "leader_present": stats.leader_present,
+        "wall_s": round(wall_s, 2),
+        "violations": len(violations),
+        "peak_rss_mib": own,
+        "peak_rss_worker_mib": children,
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run every seed, append the lines, print a summary line on stderr."""
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        print(
+            f"benchmarks visits: --seeds: not a list of integers: {args.seeds!r}", file=sys.stderr
+        )
+        return 2
+    if args.time_limit <= 0 or args.teams < 1:
+        print("benchmarks visits: --time-limit and --teams must be above 0", file=sys.stderr)
+        return 2
+    if args.members < 4 * args.teams:
+        print("benchmarks visits: --members must be at least 4 per team", file=sys.stderr)
+        return 2
+    meta = provenance()
+    lines = []
+    for seed in seeds:
+        line = {**run_one(args, seed), "provenance": meta}
+        lines.append(line)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if args.json:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+    over = statistics.median(x["sessions_over_bound_pct"] for x in lines)
+    wall = statistics.median(x["wall_s"] for x in lines)
+    print(
+        f"benchmarks visits: {len(lines)} run(s); median sessions {over:.1f}% over the bound, "
+        f"median wall {wall:.1f} s, violations {sum(x['violations'] for x in lines)}",
+        file=sys.stderr,
+    )
+    return 0 if all(x["violations"] == 0 for x in lines) else 1

@@ -1,0 +1,42 @@
+"""The visit benchmark runs end to end on a tiny district and records a verified schedule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.cli import main
+
+
+def test_visits_benchmark_appends_a_verified_result_line(tmp_path: Path) -> None:
+    out = tmp_path / "visits.jsonl"
+    code = main(
+        [
+            "visits",
+            "--teams",
+            "2",
+            "--members",
+            "16",
+            "--households",
+            "70",
+            "--seeds",
+            "0",
+            "--time-limit",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    (line,) = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert line["violations"] == 0
+    assert line["households"] == 70
+    assert line["sessions"] >= line["lower_bound_sessions"] > 0
+    assert line["provenance"]["machine"]["cores"] >= 1
+
+
+def test_visits_benchmark_rejects_too_few_members_with_exit_2(tmp_path: Path) -> None:
+    code = main(["visits", "--teams", "3", "--members", "5", "--out", str(tmp_path / "x.jsonl")])
+    assert code == 2
