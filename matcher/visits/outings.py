@@ -93,7 +93,7 @@ def plan_jobs(
 ) -> tuple[list[RoutingJob], dict[str, tuple[str, ...]], dict[str, int]]:
     """Routing jobs for every (area, distinct round); too-far households; bounds per area.
 
-    The time budget is shared in proportion to each job's household count (at least 0.05 s).
+    The time budget is shared in proportion to each job's household count (at least 0.01 s).
     """
     max_minutes = problem.session.max_minutes
     speed = problem.walking_speed_kmh
@@ -139,7 +139,7 @@ def plan_jobs(
                 duration_s=duration_s,
                 service_s=service_s,
                 max_duration_s=math.floor(max_minutes * 60.0) - SECONDS_SLACK,
-                time_limit_s=max(0.05, time_limit_s * len(households) / total),
+                time_limit_s=max(0.01, time_limit_s * len(households) / total),
                 seed=seed,
             )
         )
@@ -290,8 +290,14 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
         return walk(route) * per_km * WALK_MARGIN + sum(minutes_of[h] for h in route)
 
     alive = [True] * len(routes)
-    for source in sorted(range(len(routes)), key=lambda r: minutes(routes[r])):
+    used = [minutes(route) for route in routes]
+    for source in sorted(range(len(routes)), key=lambda r: used[r]):
+        # The others' spare time must at least hold the source's visits.
+        spare = sum(limit - used[r] for r in range(len(routes)) if alive[r] and r != source)
+        if sum(minutes_of[h] for h in routes[source]) > spare:
+            continue
         trial = {r: list(routes[r]) for r in range(len(routes)) if alive[r] and r != source}
+        trial_used = {r: used[r] for r in trial}
         placed = True
         for household in routes[source]:
             best: tuple[float, int, int] | None = None
@@ -299,7 +305,9 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
             for r, route in trial.items():
                 if household in route:
                     continue
-                base = minutes(route)
+                base = trial_used[r]
+                if base + minutes_of[household] > limit:
+                    continue
                 nodes = [0, *(index[h] for h in route), 0]
                 for pos in range(len(nodes) - 1):
                     a, b = nodes[pos], nodes[pos + 1]
@@ -310,13 +318,15 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
             if best is None:
                 placed = False
                 break
-            _, r, pos = best
+            extra, r, pos = best
             trial[r].insert(pos, household)
+            trial_used[r] += extra + minutes_of[household]
         if placed:
             alive[source] = False
             for r, route in trial.items():
                 if route != routes[r]:
                     routes[r] = route
+                    used[r] = minutes(route)
                     rounds[r] = min(rounds[r], rounds[source])
     result = []
     for r, route in enumerate(routes):

@@ -2,12 +2,13 @@
 
 Outings with repeat visits are placed first, round by round (every household's ``k``-th visit
 before anyone's ``k+1``-th), inside each round the teams with the fewest usable dates first; the
-outings of once-a-quarter households, free to take any date, fill in afterwards. A date is usable for
-an outing when it is an allowed weekday inside the quarter and not a blackout, the community has
+outings of once-a-quarter households, free to take any date, fill in afterwards. A date is usable
+for an outing when it is an allowed weekday inside the quarter and not a blackout, the community has
 fewer than ``max_sessions_per_day`` outings that day, it keeps every household of the outing
 ``min_days_between_visits`` after its previous visit and leaves room for its later ones, and the
 team can gather a quorum of members who are available and not already out that day. Among usable
-dates the scheduler prefers, in this order: for repeat visits, a date within a week of the
+dates the scheduler prefers, in this order: a date that leaves each later visit of the outing's
+households a week of choice beyond the spacing; for repeat visits, a date within a week of the
 round's ideal point in the quarter; a date the team has no outing yet (so the whole team can go);
 the week where the team and then the community have the fewest outings (the spread the objective
 asks for).
@@ -74,6 +75,10 @@ def usable_dates(problem: VisitProblem) -> list[date]:
     return result
 
 
+ROOM_DAYS = 7
+"""Preferred extra days per later visit of a household, so its last visits keep a choice of
+dates (weekend-only quarters have two dates a week)."""
+
 ShrinkFn = Callable[..., Outing]
 """``shrink(outing, households, keep=...)``: the outing with only (``keep=True``) or without
 (``keep=False``) those households, its walk recomputed."""
@@ -100,6 +105,7 @@ def assign_dates(
     state = _State()
     placed: list[tuple[Outing, VisitTeam, date, list[str]]] = []
     refusals: list[Refusal] = []
+    ctx = _Context(members=members, teams_of_member=teams_of_member, dates=tuple(dates))
 
     def reach(team: VisitTeam) -> int:
         return sum(1 for d in dates if _free_count(team, d, members, state) >= team.quorum)
@@ -148,21 +154,16 @@ def assign_dates(
                     queue.appendleft(shrink(outing, early, keep=True))
                     queue.appendleft(shrink(outing, early, keep=False))
                     continue
+        if isinstance(choice, Refusal) and choice.reason in ("quorum", "capacity"):
+            # Move an outing that blocks a date to another date, then take the freed date.
+            room = _make_room(problem, outing, teams, dates, members, visits, state, placed, ctx)
+            choice = room or choice
         if isinstance(choice, Refusal):
             refusals.append(choice)
             continue
         team, day = choice
         crew = _quorum(team, day, members, teams_of_member, state)
-        week = (day - problem.quarter.start).days // 7
-        state.day_load[day] += 1
-        state.week_load[week] += 1
-        state.team_week_load[(team.id, week)] += 1
-        state.team_day_load[(team.id, day)] += 1
-        for member_id in crew:
-            state.out_on[member_id].add(day)
-            state.outings_of_member[member_id] += 1
-        for household in outing.route:
-            state.visited_on[household].append(day)
+        _book(problem, state, outing, team, day, crew)
         placed.append((outing, team, day, crew))
     _add_extras(placed, members, state)
     bookings = [
@@ -170,6 +171,117 @@ def assign_dates(
         for o, t, d, crew in placed
     ]
     return bookings, refusals
+
+
+@dataclass(frozen=True)
+class _Context:
+    members: dict[str, VisitMember]
+    teams_of_member: dict[str, int]
+    dates: tuple[date, ...]
+
+
+def _book(
+    problem: VisitProblem,
+    state: _State,
+    outing: Outing,
+    team: VisitTeam,
+    day: date,
+    crew: Sequence[str],
+    sign: int = 1,
+) -> None:
+    """Record (``sign=1``) or take back (``sign=-1``) one outing's date and crew."""
+    week = (day - problem.quarter.start).days // 7
+    state.day_load[day] += sign
+    state.week_load[week] += sign
+    state.team_week_load[(team.id, week)] += sign
+    state.team_day_load[(team.id, day)] += sign
+    for member_id in crew:
+        if sign > 0:
+            state.out_on[member_id].add(day)
+        else:
+            state.out_on[member_id].discard(day)
+        state.outings_of_member[member_id] += sign
+    for household in outing.route:
+        if sign > 0:
+            state.visited_on[household].append(day)
+        else:
+            state.visited_on[household].remove(day)
+
+
+def _spaced(problem: VisitProblem, outing: Outing, day: date, state: _State) -> bool:
+    """Would ``day`` keep the spacing with every other visit already placed?"""
+    gap = problem.options.min_days_between_visits
+    return all(
+        abs((day - other).days) >= gap
+        for household in outing.route
+        for other in state.visited_on.get(household, ())
+    )
+
+
+def _make_room(
+    problem: VisitProblem,
+    outing: Outing,
+    teams: Sequence[VisitTeam],
+    dates: Sequence[date],
+    members: dict[str, VisitMember],
+    visits: dict[str, int],
+    state: _State,
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    ctx: _Context,
+) -> tuple[VisitTeam, date] | None:
+    """Free a date in the outing's window by moving one placed outing to another date.
+
+    A placed outing blocks ``day`` for ``team`` when it holds members of the team that day, or
+    when the day is full. It may move to any date that keeps its households' spacing with
+    all their other visits, where its team can gather a quorum and the day has room. The first
+    move after which the team gathers its quorum on the freed date is kept.
+    """
+    earliest, latest, _ = _window(problem, outing, visits, state)
+    per_day = problem.max_sessions_per_day
+    for day in (d for d in dates if earliest <= d <= latest):
+        full = state.day_load[day] >= per_day
+        for team in teams:
+            own = set(team.members)
+            blockers = [
+                i
+                for i, (_, other, d, crew) in enumerate(placed)
+                if d == day and (full or own & set(crew))
+            ]
+            for i in blockers:
+                b_outing, b_team, b_day, b_crew = placed[i]
+                _book(problem, state, b_outing, b_team, b_day, b_crew, sign=-1)
+                moved = _move(problem, b_outing, b_team, b_day, state, ctx)
+                freed = (
+                    moved is not None
+                    and state.day_load[day] < per_day
+                    and _free_count(team, day, members, state) >= team.quorum
+                )
+                if freed and moved is not None:
+                    new_day, new_crew = moved
+                    _book(problem, state, b_outing, b_team, new_day, new_crew)
+                    placed[i] = (b_outing, b_team, new_day, new_crew)
+                    return team, day
+                _book(problem, state, b_outing, b_team, b_day, b_crew)
+    return None
+
+
+def _move(
+    problem: VisitProblem,
+    outing: Outing,
+    team: VisitTeam,
+    old_day: date,
+    state: _State,
+    ctx: _Context,
+) -> tuple[date, list[str]] | None:
+    """Another date for an unbooked outing (and its quorum), or ``None``."""
+    for day in ctx.dates:
+        if day == old_day or state.day_load[day] >= problem.max_sessions_per_day:
+            continue
+        if not _spaced(problem, outing, day, state):
+            continue
+        if _free_count(team, day, ctx.members, state) >= team.quorum:
+            return day, _quorum(team, day, ctx.members, ctx.teams_of_member, state)
+    return None
 
 
 def _free_count(team: VisitTeam, day: date, members: dict[str, VisitMember], state: _State) -> int:
@@ -180,23 +292,27 @@ def _free_count(team: VisitTeam, day: date, members: dict[str, VisitMember], sta
 
 def _window(
     problem: VisitProblem, outing: Outing, visits: dict[str, int], state: _State
-) -> tuple[date, date]:
-    """Earliest and latest date that keep every household's visits far enough apart."""
+) -> tuple[date, date, date]:
+    """Earliest and latest date that keep every household's visits far enough apart, and the
+    latest date that also leaves each later visit a week of choice (preferred, not required)."""
     earliest = problem.quarter.start
     latest = problem.quarter.end
+    roomy = problem.quarter.end
     for household in outing.route:
-        first, last = _household_window(problem, household, visits, state)
+        first, last, soft = _household_window(problem, household, visits, state)
         earliest = max(earliest, first)
         latest = min(latest, last)
-    return earliest, latest
+        roomy = min(roomy, soft)
+    return earliest, latest, roomy
 
 
 def _household_window(
     problem: VisitProblem, household: str, visits: dict[str, int], state: _State
-) -> tuple[date, date]:
+) -> tuple[date, date, date]:
     """One household's next-visit window: after its last visit by the spacing, and early
     enough for the later visits that can still fit in the quarter (those that cannot fit are
-    given up, not allowed to block this one)."""
+    given up, not allowed to block this one); third, the same with a week more per later
+    visit."""
     days = problem.options.min_days_between_visits
     previous = state.visited_on.get(household)
     earliest = problem.quarter.start
@@ -205,8 +321,10 @@ def _household_window(
     later = visits[household] - len(previous or ()) - 1
     if later > 0 and days > 0:
         later = min(later, (problem.quarter.end - earliest).days // days)
-    latest = problem.quarter.end - timedelta(days=days * max(later, 0))
-    return earliest, latest
+    later = max(later, 0)
+    latest = problem.quarter.end - timedelta(days=days * later)
+    roomy = problem.quarter.end - timedelta(days=(days + ROOM_DAYS) * later)
+    return earliest, latest, roomy
 
 
 def _has_date(
@@ -216,7 +334,7 @@ def _has_date(
     state: _State,
     dates: Sequence[date],
 ) -> bool:
-    first, last = _household_window(problem, household, visits, state)
+    first, last, _ = _household_window(problem, household, visits, state)
     return any(first <= d <= last for d in dates)
 
 
@@ -225,7 +343,7 @@ def _early_part(
 ) -> list[str]:
     """When the households' windows share no date: those that cannot go as early as the
     household with the latest earliest date (empty if the windows do meet)."""
-    windows = {h: _household_window(problem, h, visits, state) for h in outing.route}
+    windows = {h: _household_window(problem, h, visits, state)[:2] for h in outing.route}
     pivot = max(first for first, _ in windows.values())
     early = [h for h, (_, last) in windows.items() if last < pivot]
     return early if 0 < len(early) < len(outing.route) else []
@@ -257,7 +375,7 @@ def _best_date(
     visits: dict[str, int],
     state: _State,
 ) -> tuple[VisitTeam, date] | Refusal:
-    earliest, latest = _window(problem, outing, visits, state)
+    earliest, latest, roomy = _window(problem, outing, visits, state)
     ideal = _ideal(problem, outing, visits)
     repeated = any(visits[h] > 1 for h in outing.route)
     per_day = problem.max_sessions_per_day
@@ -287,6 +405,7 @@ def _best_date(
             # Repeat visits keep near their ideal point first, so later rounds keep room.
             drift = abs(offset - ideal) / 7.0
             key = (
+                1.0 if day > roomy else 0.0,
                 float(int(drift)) if repeated else 0.0,
                 float(state.team_day_load[(team.id, day)]),
                 float(state.team_week_load[(team.id, week)]),

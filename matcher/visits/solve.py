@@ -37,6 +37,8 @@ LEADER_WEIGHT = 1.0
 SPREAD_WEIGHT = 1.0
 ROUTING_SHARE = 0.7
 """Share of the time limit the routers get; scheduling and the answer take the rest."""
+JOB_OVERHEAD_S = 0.03
+"""Measured cost of one routing job beyond its own time limit (data building, start-up)."""
 
 ProgressFn = Callable[[str, dict[str, object]], None]
 
@@ -70,6 +72,9 @@ def solve_visits(
             progress(phase, {"elapsed_s": round(clock.perf_counter() - t0, 3), **figures})
 
     budget = max(0.05, limit * ROUTING_SHARE) * cores
+    # Each routing job costs a few tens of milliseconds beyond its own limit.
+    jobs = sum(len({h.visits for h in a.households if h.visits > 0}) for a in problem.areas)
+    budget = max(0.05 * cores, budget - JOB_OVERHEAD_S * jobs)
     tell("routing", workers=cores)
 
     def routed(done: int, total: int) -> None:
