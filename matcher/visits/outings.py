@@ -115,9 +115,7 @@ def plan_jobs(
         too_far[area.id] = tuple(far)
         bounds[area.id] = outing_lower_bound(problem, area, reachable, km)
         by_members: dict[tuple[int, ...], list[int]] = {}
-        most = max((area.households[i].visits for i in reachable), default=0)
-        for k in range(1, most + 1):
-            members = tuple(i for i in reachable if area.households[i].visits >= k)
+        for k, members in enumerate(round_sets(problem, area, reachable, km), start=1):
             by_members.setdefault(members, []).append(k)
         for members, shared in by_members.items():
             nodes = [0, *(i + 1 for i in members)]
@@ -144,6 +142,49 @@ def plan_jobs(
             )
         )
     return jobs, too_far, bounds
+
+
+FILL_WALK_FACTOR = 1.15
+"""Walking allowance when filling a repeat round: a round's outings are planned to hold visit
+minutes up to ``session / FILL_WALK_FACTOR`` each."""
+
+
+def round_sets(
+    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
+) -> list[tuple[int, ...]]:
+    """The households of each round (indices into ``area.households``), round 1 first.
+
+    Round ``k`` holds every household needing at least ``k`` visits. The repeat rounds are
+    small, so their last outing would run half empty: once-a-quarter households nearest to a
+    round's households move from round 1 into that round until its outings are about full.
+    """
+    households = area.households
+    most = max((households[i].visits for i in reachable), default=0)
+    rounds = [[i for i in reachable if households[i].visits >= k] for k in range(1, most + 1)]
+    if most < 2:
+        return [tuple(r) for r in rounds]
+    once = [i for i in reachable if households[i].visits == 1]
+    moved: set[int] = set()
+    per_outing = problem.session.max_minutes / FILL_WALK_FACTOR
+    for k in range(most, 1, -1):
+        members = rounds[k - 1]
+        load = sum(households[i].visit_minutes for i in members)
+        room = math.ceil(load / per_outing - 1e-9) * per_outing - load
+        if room <= 0 or not members:
+            continue
+        cols = [i + 1 for i in members]
+        near = sorted(
+            (i for i in once if i not in moved),
+            key=lambda i: (float(km[i + 1, cols].min()), i),
+        )
+        for i in near:
+            if households[i].visit_minutes > room:
+                continue
+            members.append(i)
+            moved.add(i)
+            room -= households[i].visit_minutes
+    rounds[0] = [i for i in rounds[0] if i not in moved]
+    return [tuple(sorted(r)) for r in rounds]
 
 
 def outing_lower_bound(
