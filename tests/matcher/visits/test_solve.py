@@ -327,3 +327,28 @@ def test_random_small_quarters_always_pass_the_verifier(data: Json) -> None:
     problem = load_visit_problem(data)
     schedule = solve_visits(problem, time_limit_s=0.3, workers=1)
     assert verify_schedule(data, dump_schedule(schedule)) == []
+
+
+def test_a_placed_outing_moves_to_free_the_only_date_another_team_can_use() -> None:
+    """Team t-1's first visit takes Saturday 2 January, the only date t-2 can gather its member
+    and the day limit is one outing; the scheduler moves t-1 to Sunday so both teams go."""
+    data = _base()
+    data["quarter"] = {"start": "2026-12-31", "end": "2027-01-09"}
+    data["blackout_dates"] = []
+    data["max_sessions_per_day"] = 1
+    data["members"] = [
+        {"id": "m-1"},
+        {"id": "m-3", "available_dates": ["2027-01-02"]},
+    ]
+    data["teams"] = [
+        {"id": "t-1", "members": ["m-1"], "leader": "m-1", "quorum": 1, "area": "a-1"},
+        {"id": "t-2", "members": ["m-3"], "leader": "m-3", "quorum": 1, "area": "a-2"},
+    ]
+    data["areas"][0]["households"] = [_household(1, 0.001, 0.0, visits=2)]
+    data["areas"][1]["households"] = [_household(2, 0.011, 0.01)]
+    data["options"]["min_days_between_visits"] = 1
+    _, schedule = _solve(data)
+    assert schedule.unscheduled == ()
+    visits = _visits_of(schedule)
+    assert visits["h-2"] == [date(2027, 1, 2)]
+    assert sorted(visits["h-1"]) == [date(2027, 1, 3), date(2027, 1, 9)]
