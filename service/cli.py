@@ -7,6 +7,7 @@ Subcommands::
     linli verify problem.json answer.json          (dispatch answers and visit schedules)
     linli schedule quarter.json [-o schedule.json] [--ics DIR] [--time-limit S] [--seed S]
     linli generate --visits --teams N [--households H] [--seed S] -o quarter.json
+    linli match KIND problem.json [-o answer.json] | --check answer.json | --generate -o FILE
     linli demo [--members 2000] [--demands 5000] [--seed 0] [--time-limit 20] [--out DIR]
 
 Exit codes: ``0`` success; ``1`` the answer breaks the contract (``verify``, ``demo``); ``2``
@@ -37,6 +38,7 @@ from matcher.generate import district_summary, generate_district
 from matcher.problem import Problem
 from matcher.solve import Progress, solve
 from matcher.verify import Violation, verify
+from service.match_cli import add_parser as add_match_parser
 from service.report import format_summary, summarize
 from service.schemas.dispatch import (
     ROOT,
@@ -262,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     _solver_arguments(sch, time_limit=None, seed=None)
     sch.add_argument("--quiet", action="store_true", help="no progress lines")
     sch.set_defaults(handler=cmd_schedule)
+
+    add_match_parser(commands)
 
     demo = commands.add_parser(
         "demo",
