@@ -28,7 +28,9 @@ from werkzeug.wrappers import Response
 from service.api.schemas import (
     DispatchRequestSchema,
     StoredAnswerSchema,
+    StoredScheduleSchema,
     ValidationResultSchema,
+    VisitRequestSchema,
 )
 from service.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
 from service.config import Settings, load_settings
@@ -40,14 +42,17 @@ from service.jobs import JobRunner, Reaper, process_pool_factory, recover_jobs
 from service.keys import create_key_command
 from service.limits import RateLimiter
 from service.metrics import Metrics
+from service.schemas.visits import _ClockTime, _Date
 from service.worker import WorkerSettings
 
 log = logging.getLogger(__name__)
 
-JSON_BODY_ENDPOINTS = frozenset({"dispatch.Dispatch"})
+JSON_BODY_ENDPOINTS = frozenset({"dispatch.Dispatch", "visits.VisitSchedules"})
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 API_DESCRIPTION = """\
-Linli (邻里) dispatches registered in-service Party members to residents' demands.
+Linli (邻里) dispatches registered in-service Party members to residents' demands, and schedules
+the quarterly group visits of standing teams to the households of their areas.
 
 Every endpoint needs an API key in the `X-API-Key` header, except `/healthz`, `/readyz` and this
 documentation. Errors always have the shape `{code, status, message, errors}`, where `errors` maps
@@ -118,12 +123,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme(
         SECURITY_SCHEME, {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
     )
+    api.register_field(_Date, "string", "date")
+    api.register_field(_ClockTime, "string", None)
+    api.ma_plugin.converter.add_attribute_function(_clock_time_pattern)
     api.spec.components.schema("Problem", schema=DispatchRequestSchema)
     api.spec.components.schema("Answer", schema=StoredAnswerSchema)
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
-    from service.api import dispatch, jobs, ops
+    api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
+    api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
+    from service.api import dispatch, jobs, ops, visits
 
     api.register_blueprint(dispatch.blp)
+    api.register_blueprint(visits.blp)
     api.register_blueprint(jobs.blp)
     api.register_blueprint(ops.blp)
     app.register_blueprint(docs_assets_blueprint())
@@ -135,6 +146,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_after)
     app.cli.add_command(create_key_command)
     return app
+
+
+def _clock_time_pattern(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """OpenAPI: wall-clock times of the visit contract are ``HH:MM``."""
+    return {"pattern": CLOCK_TIME_PATTERN} if isinstance(field, _ClockTime) else {}
 
 
 def _start(settings: Settings, executor_factory: Any) -> LinliState:

@@ -208,9 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--demands", type=_integer(0), metavar="M", help="demands (at least 0; dispatch only)"
     )
-    gen.add_argument(
-        "--visits", action="store_true", help="write a quarter of team visits instead"
-    )
+    gen.add_argument("--visits", action="store_true", help="write a quarter of team visits instead")
     gen.add_argument(
         "--teams", type=_integer(1), default=20, metavar="T", help="teams (--visits; default 20)"
     )

@@ -1,4 +1,5 @@
-"""What the dispatch and job endpoints do, between the views and the database/executor.
+"""What the dispatch, visit-schedule and job endpoints do, between the views and the
+database/executor.
 
 The service never builds a model: it validates (:func:`matcher.validation.validate_problem`),
 applies the server's caps, stores the job and hands it to the :class:`~service.jobs.JobRunner`;
@@ -9,6 +10,10 @@ Sync or async: a request answers synchronously (200 with the answer) unless the 
 (capped) time limit is above ``LINLI_SYNC_MAX_TIME_LIMIT_S``; then it answers 202 with the job.
 A sync request that is not answered within its time limit plus ``LINLI_SYNC_GRACE_S`` (a busy
 pool) also answers 202 with the job, which goes on.
+
+Visit schedules (``POST /visit-schedules``) are jobs of kind ``visits`` in the same table, runner
+and worker; their households count as the demands of the sync rule, and their answer is the
+schedule.
 """
 
 from __future__ import annotations
@@ -24,16 +29,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matcher.problem import Problem
 from matcher.validation import validate_problem
+from matcher.visits.problem import VisitProblem
+from matcher.visits.validation import validate_visit_problem
 from service.api.schemas import JobSchema, present_job
 from service.config import Settings
 from service.errors import error_body, fail
 from service.idempotency import IdempotencyStore, IdempotentRequest, Outcome
 from service.job_store import NewJob, create_job, get_job, get_problem, request_cancel
 from service.jobs import JobRunner
-from service.limits import SolveLimits, apply_limits, clamp
+from service.limits import SolveLimits, apply_limits, apply_visit_limits, clamp
 from service.metrics import Metrics
 from service.models import ACTIVE_STATUSES, Job
 from service.schemas.dispatch import dump_problem
+from service.schemas.visits import dump_visit_problem, load_schedule, load_visit_problem
+from service.visit_calendar import calendar_bytes
 
 API_PREFIX = "/api/v1"
 _CANCEL_POLL_S = 0.05
@@ -123,6 +132,85 @@ class DispatchService:
             size=(len(problem.members), len(problem.demands), len(problem.teams)),
             idempotency=idempotency,
         )
+        return self._respond(client, job, done, limits, sync=sync, prefer_async=prefer_async)
+
+    # -- visit schedules ----------------------------------------------------------------------
+
+    def schedule_visits(
+        self,
+        client: Client,
+        problem: VisitProblem,
+        *,
+        prefer_async: bool,
+        idempotency: IdempotentRequest | None,
+    ) -> Outcome:
+        """Store and run a visit problem: 200 with the schedule, or 202 with the job.
+
+        Raises:
+            InvalidProblemError: Reference errors (checked before anything is stored).
+        """
+        validate_visit_problem(problem)
+        return self.idempotency.run(
+            client.id,
+            idempotency,
+            lambda: self._schedule_visits(client, problem, prefer_async, idempotency),
+        )
+
+    def _schedule_visits(
+        self,
+        client: Client,
+        problem: VisitProblem,
+        prefer_async: bool,
+        idempotency: IdempotentRequest | None,
+    ) -> Outcome:
+        limits = clamp(problem.options.time_limit_s, 0, self.settings)
+        households = sum(len(area.households) for area in problem.areas)
+        sync = not (
+            prefer_async
+            or households > self.settings.sync_max_demands
+            or limits.applied_time_limit_s > self.settings.sync_max_time_limit_s
+        )
+        job, done = self._queue(
+            client,
+            apply_visit_limits(dump_visit_problem(problem), limits),
+            limits,
+            kind="visits",
+            mode="sync" if sync else "async",
+            size=(len(problem.members), households, len(problem.teams)),
+            idempotency=idempotency,
+        )
+        return self._respond(client, job, done, limits, sync=sync, prefer_async=prefer_async)
+
+    def calendar(self, client: Client, job_id: uuid.UUID, team: str | None) -> bytes:
+        """The ``.ics`` of a finished visit job's sessions (or of one team's); 404 otherwise."""
+        with self.sessions() as session:
+            job = get_job(session, client.id, job_id, problem=True)
+        if job is None:
+            fail(404, "No such job.")
+        if job.kind != "visits":
+            fail(404, f"The job is a {job.kind} job; only visit schedules have a calendar.")
+        if job.status in ACTIVE_STATUSES or job.answer is None:
+            fail(404, f"The job has no schedule (it is {job.status}).")
+        problem = load_visit_problem(job.problem)
+        if team is not None and team not in {t.id for t in problem.teams}:
+            fail(
+                404, f"No team {team!r} in this schedule.", errors={"query.team": ["unknown team"]}
+            )
+        return calendar_bytes(problem, load_schedule(job.answer), team)
+
+    # -- answering ----------------------------------------------------------------------------
+
+    def _respond(
+        self,
+        client: Client,
+        job: Job,
+        done: threading.Event,
+        limits: SolveLimits,
+        *,
+        sync: bool,
+        prefer_async: bool,
+    ) -> Outcome:
+        """202 with the job if async; else wait for the answer (200), or 202 if it is late."""
         if not sync:
             return self._accepted(job, prefer_async=prefer_async)
         done.wait(limits.applied_time_limit_s + self.settings.sync_grace_s)
@@ -151,6 +239,7 @@ class DispatchService:
         size: tuple[int, int, int],
         idempotency: IdempotentRequest | None,
         resubmitted_from: uuid.UUID | None = None,
+        kind: str = "dispatch",
     ) -> tuple[Job, threading.Event]:
         with self.sessions() as session:
             job = create_job(
@@ -168,6 +257,7 @@ class DispatchService:
                     idempotency_key=None if idempotency is None else idempotency.key,
                     request_hash=None if idempotency is None else idempotency.fingerprint,
                     resubmitted_from=resubmitted_from,
+                    kind=kind,
                 ),
             )
         done = self.runner.submit(job.id)
@@ -228,18 +318,21 @@ class DispatchService:
             problem_json = dict(original.problem)
             requested = original.limits or {}
             size = (original.n_members, original.n_demands, original.n_teams)
+            kind = original.kind
         limits = clamp(
             float(requested.get("time_limit_s", {}).get("requested", 10.0)),
             int(requested.get("workers", {}).get("requested", 0)),
             self.settings,
         )
+        apply = apply_visit_limits if kind == "visits" else apply_limits
         job, _done = self._queue(
             client,
-            apply_limits(problem_json, limits),
+            apply(problem_json, limits),
             limits,
             mode="async",
             size=size,
             idempotency=idempotency,
             resubmitted_from=job_id,
+            kind=kind,
         )
         return self._accepted(job, prefer_async=False)

@@ -29,6 +29,7 @@ class NewJob:
     idempotency_key: str | None = None
     request_hash: str | None = None
     resubmitted_from: uuid.UUID | None = None
+    kind: str = "dispatch"
 
 
 def create_job(session: Session, new: NewJob) -> Job:
@@ -36,7 +37,7 @@ def create_job(session: Session, new: NewJob) -> Job:
     job = Job(
         id=uuid.uuid4(),
         client_id=new.client_id,
-        kind="dispatch",
+        kind=new.kind,
         mode=new.mode,
         status="queued",
         n_members=new.n_members,
@@ -62,12 +63,20 @@ def create_job(session: Session, new: NewJob) -> Job:
 
 
 def get_job(
-    session: Session, client_id: int, job_id: uuid.UUID, *, answers: bool = True
+    session: Session,
+    client_id: int,
+    job_id: uuid.UUID,
+    *,
+    answers: bool = True,
+    problem: bool = False,
 ) -> Job | None:
-    """The client's job, with its answers loaded if ``answers``; ``None`` if not theirs."""
+    """The client's job, with its answers loaded if ``answers`` (and its problem if
+    ``problem``); ``None`` if not theirs."""
     query = select(Job).where(Job.id == job_id, Job.client_id == client_id)
     if answers:
         query = query.options(undefer(Job.answer), undefer(Job.best_answer))
+    if problem:
+        query = query.options(undefer(Job.problem))
     return session.scalars(query).first()
 
 

@@ -52,8 +52,10 @@ def _start_solver_process(niceness: int) -> None:
     if niceness > 0:
         with contextlib.suppress(AttributeError, OSError):  # no os.nice on this platform
             os.nice(niceness)
-    import matcher.solve  # noqa: F401
-    import service.schemas.dispatch  # noqa: F401
+    import matcher.solve
+    import matcher.visits.solve  # noqa: F401
+    import service.schemas.dispatch
+    import service.schemas.visits  # noqa: F401
 
 
 def process_pool_factory(max_workers: int, *, niceness: int = 10) -> ExecutorFactory:

@@ -88,6 +88,29 @@ def apply_limits(problem_json: dict[str, Any], limits: SolveLimits) -> dict[str,
     return {**problem_json, "options": options}
 
 
+def apply_visit_limits(problem_json: dict[str, Any], limits: SolveLimits) -> dict[str, Any]:
+    """A visit problem JSON with the applied time limit (its options have no ``workers``)."""
+    options = dict(problem_json.get("options") or {})
+    options["time_limit_s"] = limits.applied_time_limit_s
+    return {**problem_json, "options": options}
+
+
+def visit_item_count_errors(data: object, settings: Settings) -> dict[str, list[str]]:
+    """:func:`item_count_errors` for a raw visit problem: members, teams, and the households of
+    all its areas together (held to the demands limit)."""
+    errors = item_count_errors(data, settings)
+    areas = data.get("areas") if isinstance(data, Mapping) else None
+    if isinstance(areas, list):
+        households = sum(
+            len(area["households"])
+            for area in areas
+            if isinstance(area, Mapping) and isinstance(area.get("households"), list)
+        )
+        if households > settings.max_demands:
+            errors["areas"] = [f"at most {settings.max_demands} households in all"]
+    return errors
+
+
 class RateLimiter:
     """Token buckets per client, in this process's memory (thread-safe).
 

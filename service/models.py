@@ -30,6 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled", "interrupted")
+JOB_KINDS = ("dispatch", "visits")
+"""What a job solves: a dispatch problem, or a quarter of team visits."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -93,7 +95,9 @@ class Job(Base):
     client_id: Mapped[int] = mapped_column(
         ForeignKey("api_clients.id", ondelete="CASCADE"), nullable=False
     )
-    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="dispatch")
+    kind: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="dispatch", server_default="dispatch"
+    )
     mode: Mapped[str] = mapped_column(String(8), nullable=False, default="async")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
     n_members: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

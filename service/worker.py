@@ -12,6 +12,10 @@ While the engine solves, a heartbeat thread
   callback (polled every 50 ms inside the engine) returns that flag, so a cancelled solve ends
   with the best plan found so far.
 
+A job's ``kind`` picks the engine: ``dispatch`` (:func:`matcher.solve.solve`) or ``visits``
+(:func:`matcher.visits.solve.solve_visits`, which has no stop callback: a visit job that is
+cancelled while running ends when its solve does, keeping the whole schedule).
+
 Every write is guarded by ``lease_owner``: a worker whose lease was taken away (the reaper
 declared it lost) can no longer change the job.
 """
@@ -115,6 +119,18 @@ class Lease:
             self._best = dump_answer(snapshot())  # inside the callback: the plan is consistent
             self._best_at = time.monotonic()
 
+    def report_visits(self, phase: str, figures: dict[str, object]) -> None:
+        """``solve_visits``' ``progress`` callback: remember the latest phase and figures."""
+        elapsed = figures.get("elapsed_s", 0.0)
+        objective = figures.get("objective")
+        self._progress = {
+            "phase": phase,
+            "elapsed_s": round(float(elapsed), 3) if isinstance(elapsed, int | float) else 0.0,
+            "objective": _finite(objective) if isinstance(objective, int | float) else None,
+            "bound": None,
+            "message": " ".join(f"{k}={v}" for k, v in figures.items() if k != "elapsed_s"),
+        }
+
     def should_stop(self) -> bool:
         """The engine's ``stop`` callback: true once the job is cancelled or the lease is lost."""
         return self._stop.is_set()
@@ -213,17 +229,50 @@ def _finish(engine: Engine, lease: Lease, values: dict[str, Any]) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _solve_dispatch(problem_json: Any, lease: Lease) -> tuple[dict[str, Any], Any, Any]:
+    """A dispatch job: the answer JSON, its objective and bound (stops when asked)."""
+    from matcher.solve import solve
+    from service.schemas.dispatch import dump_answer, load_problem
+
+    problem = load_problem(problem_json)
+    answer = solve(
+        problem,
+        time_limit_s=problem.options.time_limit_s,
+        seed=problem.options.seed,
+        workers=problem.options.workers,
+        progress=lease.report,
+        stop=lease.should_stop,
+    )
+    return dump_answer(answer), answer.objective, answer.bound
+
+
+def _solve_visits(problem_json: Any, lease: Lease) -> tuple[dict[str, Any], Any, Any]:
+    """A visit-schedule job: the schedule JSON and its objective (no bound). The visit solver
+    has no stop callback: a cancel request lets it run to its (short) end."""
+    from matcher.visits.solve import solve_visits
+    from service.limits import SOLVER_THREADS
+    from service.schemas.visits import dump_schedule, load_visit_problem
+
+    problem = load_visit_problem(problem_json)
+    schedule = solve_visits(
+        problem,
+        time_limit_s=problem.options.time_limit_s,
+        seed=problem.options.seed,
+        workers=SOLVER_THREADS,
+        progress=lease.report_visits,
+    )
+    return dump_schedule(schedule), schedule.stats.objective, None
+
+
 def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
-    """Solve one queued job and store its outcome; never raises for a solver failure.
+    """Solve one queued job (dispatch or visits, by its ``kind``) and store its outcome; never
+    raises for a solver failure.
 
     Returns:
         ``{"job_id", "status", "solve_s"}``; ``status`` is the job's final status, or
         ``"skipped"`` if the job was no longer queued (cancelled, or taken by another worker),
         or ``"lost"`` if the lease was taken away before the answer could be stored.
     """
-    from matcher.solve import solve
-    from service.schemas.dispatch import dump_answer, load_problem
-
     engine = _engine(settings.database_url)
     key = uuid.UUID(job_id)
     owner = worker_id()
@@ -234,29 +283,28 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         with Session(engine) as session:
-            problem_json = session.scalar(select(Job.problem).where(Job.id == key))
-        problem = load_problem(problem_json)
-        answer = solve(
-            problem,
-            time_limit_s=problem.options.time_limit_s,
-            seed=problem.options.seed,
-            workers=problem.options.workers,
-            progress=lease.report,
-            stop=lease.should_stop,
-        )
+            kind, problem_json = session.execute(
+                select(Job.kind, Job.problem).where(Job.id == key)
+            ).one()
+        if kind == "visits":
+            answer_json, objective, bound = _solve_visits(problem_json, lease)
+        elif kind == "dispatch":
+            answer_json, objective, bound = _solve_dispatch(problem_json, lease)
+        else:
+            raise ValueError(f"unknown job kind {kind!r}")
         lease.close()
         elapsed = time.perf_counter() - started
         status = "cancelled" if lease.cancelled else "succeeded"
         progress = {
             "phase": "done",
             "elapsed_s": round(elapsed, 3),
-            "objective": _finite(answer.objective),
-            "bound": _finite(answer.bound),
+            "objective": _finite(objective),
+            "bound": _finite(bound),
             "message": "cancelled: best plan found so far" if lease.cancelled else "",
             "updated_at": utcnow().isoformat(),
         }
         stored = _finish(
-            engine, lease, {"status": status, "answer": dump_answer(answer), "progress": progress}
+            engine, lease, {"status": status, "answer": answer_json, "progress": progress}
         )
     except Exception as exc:
         lease.close()

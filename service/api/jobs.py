@@ -1,17 +1,19 @@
-"""``/api/v1/jobs``: list, read, cancel and resubmit jobs (each client sees only its own)."""
+"""``/api/v1/jobs``: list, read, cancel and resubmit jobs, and a visit job's calendar (each client
+sees only its own)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.api.dispatch import outcome_response
 from service.api.schemas import (
+    CalendarQuerySchema,
     IdempotentHeadersSchema,
     JobListQuerySchema,
     JobSchema,
@@ -94,3 +96,41 @@ class Resubmit(MethodView):
             current_client(), job_id, from_request(request, headers.get("idempotency_key"))
         )
         return outcome_response(outcome)
+
+
+@blp.route("/jobs/<uuid:job_id>/calendar.ics")
+class JobCalendar(MethodView):
+    @blp.arguments(CalendarQuerySchema, location="query")
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type="text/calendar",
+        description="iCalendar (RFC 5545): one event per session, in the problem's time zone.",
+        headers={
+            "Content-Disposition": {
+                "description": "attachment; filename=...",
+                "schema": {"type": "string"},
+            }
+        },
+    )
+    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    def get(self, query: dict[str, Any], job_id: uuid.UUID) -> Any:
+        """The sessions of a finished visit schedule as an `.ics` calendar (all teams, or
+        `team`'s).
+
+        404 for a dispatch job, a job without a schedule yet (queued, running, failed) and a
+        team the problem does not have.
+        """
+        team = query["team"]
+        body = _service().calendar(current_client(), job_id, team)
+        name = f"visits-{job_id}" + ("" if team is None else f"-{_safe(team)}")
+        return Response(
+            body,
+            mimetype="text/calendar",
+            headers={"Content-Disposition": f'attachment; filename="{name}.ics"'},
+        )
+
+
+def _safe(text: str) -> str:
+    """A team id as a file-name part: letters, digits, ``-`` and ``_`` only."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in text)

@@ -1,6 +1,7 @@
 """The API's own schemas: request wrappers, jobs, validation results, headers and queries.
 
-The dispatch contract itself (problem, answer) lives in :mod:`service.schemas.dispatch`.
+The dispatch contract itself (problem, answer) lives in :mod:`service.schemas.dispatch`, the visit
+contract (problem, schedule) in :mod:`service.schemas.visits`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ from typing import Any
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-from service.limits import item_count_errors
-from service.models import JOB_STATUSES, Job
+from matcher.visits.answer import STATUSES as SCHEDULE_STATUSES
+from service.limits import item_count_errors, visit_item_count_errors
+from service.models import JOB_KINDS, JOB_STATUSES, Job
 from service.schemas.dispatch import AnswerSchema, ProblemSchema
+from service.schemas.visits import (
+    ScheduleSchema,
+    ScheduleStatsSchema,
+    UnscheduledSchema,
+    VisitProblemSchema,
+    VisitSessionSchema,
+)
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
@@ -38,10 +47,56 @@ class StoredAnswerSchema(AnswerSchema):
         return super().dump(obj, many=many)
 
 
+class VisitRequestSchema(VisitProblemSchema):
+    """The problem of ``shared/spec/visits.md``; list sizes are checked before anything else."""
+
+    @pre_load
+    def check_item_counts(self, data: Any, **kwargs: Any) -> Any:
+        errors = visit_item_count_errors(data, current_app.extensions["linli"].settings)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+class StoredScheduleSchema(ScheduleSchema):
+    """A visit schedule as stored (already the contract's JSON): dumped as it is."""
+
+    status = fields.String(required=True, validate=validate.OneOf(SCHEDULE_STATUSES))
+    sessions = fields.List(fields.Nested(VisitSessionSchema), required=True)
+    unscheduled = fields.List(fields.Nested(UnscheduledSchema), required=True)
+    stats = fields.Nested(ScheduleStatsSchema, required=True)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        if isinstance(obj, Mapping):
+            return dict(obj)
+        return super().dump(obj, many=many)
+
+
+class StoredAnswerField(fields.Raw):
+    """A job's stored answer, dumped as it is: a dispatch ``Answer`` or a visit ``Schedule``."""
+
+
+def _answer_field(description: str) -> StoredAnswerField:
+    return StoredAnswerField(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": description,
+            "anyOf": [
+                {"$ref": "#/components/schemas/Answer"},
+                {"$ref": "#/components/schemas/Schedule"},
+            ],
+        },
+    )
+
+
 class ProgressSchema(Schema):
     phase = fields.String(
         required=True,
-        metadata={"description": "queued, starting, candidates, greedy, bound, improve, done"},
+        metadata={
+            "description": "dispatch: queued, starting, candidates, greedy, bound, improve, "
+            "done; visits: queued, starting, routing, routed, scheduling, done"
+        },
     )
     elapsed_s = fields.Float(required=True, metadata={"description": "seconds since start"})
     objective = fields.Float(
@@ -71,7 +126,9 @@ class LimitsSchema(Schema):
 
 class SizeSchema(Schema):
     members = fields.Integer(required=True)
-    demands = fields.Integer(required=True)
+    demands = fields.Integer(
+        required=True, metadata={"description": "demands (households, for a visit schedule)"}
+    )
     teams = fields.Integer(required=True)
 
 
@@ -79,7 +136,14 @@ class JobSummarySchema(Schema):
     """A job without its answers (as listed by ``GET /jobs``)."""
 
     id = fields.UUID(required=True)
-    kind = fields.String(required=True, metadata={"description": "what is solved: dispatch"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(JOB_KINDS),
+        metadata={
+            "description": "what is solved: dispatch (POST /dispatch) or visits "
+            "(POST /visit-schedules)"
+        },
+    )
     mode = fields.String(
         required=True,
         validate=validate.OneOf(("sync", "async")),
@@ -98,22 +162,19 @@ class JobSummarySchema(Schema):
 
 
 class JobSchema(JobSummarySchema):
-    """A job with its answer: the final one, and the best so far while it runs."""
+    """A job with its answer: the final one, and the best so far while it runs.
 
-    answer = fields.Nested(
-        StoredAnswerSchema,
-        allow_none=True,
-        required=True,
-        metadata={"description": "the final answer (also for a cancelled job: its best plan)"},
+    The answer is a dispatch ``Answer`` for a dispatch job and a visit ``Schedule`` for a visits
+    job (see ``kind``).
+    """
+
+    answer = _answer_field(
+        "the final answer: an Answer (dispatch) or a Schedule (visits); also for a cancelled "
+        "job: its best plan"
     )
-    best_answer = fields.Nested(
-        StoredAnswerSchema,
-        allow_none=True,
-        required=True,
-        metadata={
-            "description": "the best plan so far while the job runs, when the engine reports "
-            "one (the current engine reports only the objective, see progress)"
-        },
+    best_answer = _answer_field(
+        "the best plan so far while the job runs, when the engine reports one (dispatch only; "
+        "see progress for the objective)"
     )
 
 
@@ -177,6 +238,17 @@ class DispatchHeadersSchema(IdempotentHeadersSchema):
     prefer = fields.String(
         data_key="Prefer",
         metadata={"description": "respond-async: always answer 202 with a job"},
+    )
+
+
+class CalendarQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    team = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, error="must not be empty"),
+        metadata={"description": "only this team's sessions (a team id of the problem)"},
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from matcher.errors import InvalidProblemError
-from matcher.visits.answer import Schedule
+from matcher.visits.answer import Schedule, ScheduleStats, UnscheduledVisits, VisitSession
 from matcher.visits.problem import (
     WEEKDAYS,
     Area,
@@ -51,6 +51,7 @@ __all__ = [
     "VisitProblemSchema",
     "dump_schedule",
     "dump_visit_problem",
+    "load_schedule",
     "load_visit_problem",
     "load_visit_problem_file",
     "looks_like_visit_problem",
@@ -291,3 +292,54 @@ def dump_schedule(schedule: Schedule) -> dict[str, Any]:
 def looks_like_visit_problem(data: object) -> bool:
     """Is this JSON document a visit problem (rather than a dispatch problem)?"""
     return isinstance(data, dict) and "quarter" in data and "areas" in data
+
+
+def load_schedule(data: object) -> Schedule:
+    """Rebuild a :class:`Schedule` from the JSON :func:`dump_schedule` wrote (e.g. a stored job
+    answer). Only the shape is read back; :func:`matcher.visits.verify.verify_schedule` checks
+    a schedule against its problem.
+
+    Raises:
+        InvalidProblemError: ``{"$": [...]}`` if the data is not a dumped schedule.
+    """
+    try:
+        raw: Any = data
+        stats = raw["stats"]
+        return Schedule(
+            status=str(raw["status"]),
+            sessions=tuple(
+                VisitSession(
+                    team=str(s["team"]),
+                    date=date.fromisoformat(s["date"]),
+                    start=time.fromisoformat(s["start"]),
+                    end=time.fromisoformat(s["end"]),
+                    attendees=tuple(str(m) for m in s["attendees"]),
+                    route=tuple(str(h) for h in s["route"]),
+                    walk_km=float(s["walk_km"]),
+                )
+                for s in raw["sessions"]
+            ),
+            unscheduled=tuple(
+                UnscheduledVisits(
+                    team=None if u.get("team") is None else str(u["team"]),
+                    households=tuple(str(h) for h in u["households"]),
+                    reason=str(u["reason"]),
+                    detail=str(u["detail"]),
+                )
+                for u in raw.get("unscheduled", ())
+            ),
+            stats=ScheduleStats(
+                sessions=int(stats["sessions"]),
+                walk_km=float(stats["walk_km"]),
+                solve_s=float(stats["solve_s"]),
+                objective=float(stats["objective"]),
+                lower_bound_sessions=int(stats["lower_bound_sessions"]),
+                attendees_above_quorum=int(stats["attendees_above_quorum"]),
+                leader_present=int(stats["leader_present"]),
+                missing_visits=int(stats["missing_visits"]),
+            ),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InvalidProblemError(
+            {"$": [f"not a dumped schedule ({type(err).__name__}: {err})"]}
+        ) from err

@@ -23,9 +23,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from service.api.visits import EXAMPLE as VISIT_EXAMPLE
 from service.keys import create_api_client
 
-TOTAL_EXAMPLES = 300
+TOTAL_EXAMPLES = 400
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,8 +42,9 @@ def _has_inputs(operation: Any) -> bool:
 
 @pytest.mark.slow
 def test_served_document_holds_for_generated_requests(make_app: Callable[..., Flask]) -> None:
-    """About 300 generated requests (valid and invalid) over every operation of the served
-    document: no 5xx, and every status, content type, header and body is as documented."""
+    """About 400 generated requests (valid and invalid) over every operation of the served
+    document, and the documented visit example: no 5xx, and every status, content type, header
+    and body is as documented."""
     app = make_app(LINLI_MAX_TIME_LIMIT_S=0.5, LINLI_SYNC_GRACE_S=5)
     with app.extensions["linli"].sessions() as session:
         _client, key = create_api_client(session, "schemathesis")
@@ -57,6 +59,8 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
         "GET /api/v1/jobs/{job_id}",
         "DELETE /api/v1/jobs/{job_id}",
         "POST /api/v1/jobs/{job_id}/resubmit",
+        "GET /api/v1/jobs/{job_id}/calendar.ics",
+        "POST /api/v1/visit-schedules",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
@@ -66,6 +70,12 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
     per_run = max(5, TOTAL_EXAMPLES // len(runs))
     statuses: Counter[tuple[str, int]] = Counter()
     started = time.monotonic()
+    visits = next(op for op in operations if op.label == "POST /api/v1/visit-schedules")
+    response = visits.Case(body=VISIT_EXAMPLE, media_type="application/json").call_and_validate(
+        headers={"X-API-Key": key}, checks=CHECKS
+    )
+    assert response.status_code == 200, response.text[:500]
+    statuses[(visits.label, response.status_code)] += 1
     for operation, mode in runs:
 
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -85,4 +95,5 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
     assert sum(statuses.values()) >= TOTAL_EXAMPLES // 2
     assert statuses[("POST /api/v1/dispatch", 200)] > 0, "no generated problem was solved"
     assert statuses[("POST /api/v1/dispatch", 422)] > 0
+    assert statuses[("POST /api/v1/visit-schedules", 422)] > 0
     assert time.monotonic() - started < 90
