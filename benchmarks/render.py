@@ -332,6 +332,19 @@ def _measured_at(rows: Sequence[Line]) -> str:
     return f"Measured at commit {shas}, engine source digest {digests}."
 
 
+SECTIONS = (
+    "solomon.md",
+    "gap.md",
+    "visits.md",
+    "longterm_posts.md",
+    "longterm_groups.md",
+    "longterm_pairs.md",
+    "longterm_units.md",
+)
+"""Sections written by the other benchmark commands (``benchmarks/results/*.md``), appended in
+this order so that re-rendering never loses them."""
+
+
 def render(lines: Sequence[Line], out: Path, plot_path: Path, *, notes: Sequence[str] = ()) -> str:
     """Write ``RESULTS.md`` (and the plot next to it); return the Markdown.
 
@@ -384,7 +397,12 @@ def render(lines: Sequence[Line], out: Path, plot_path: Path, *, notes: Sequence
     for cmd in _unique(lines, "command"):
         md.append(f"- Command: `{cmd}`")
     md += ["", NOTES]
-    text = "\n".join(md)
+    for name in SECTIONS:
+        section = out.parent / "results" / name
+        if section.exists():
+            md += ["", section.read_text(encoding="utf-8").rstrip()]
+    text = "\n".join(md) + "\n"
+
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return text
