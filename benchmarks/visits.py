@@ -27,6 +27,7 @@ from matcher.visits.verify import verify_schedule
 from service.schemas.visits import dump_schedule, dump_visit_problem
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "visits.jsonl"
+DEFAULT_MD = REPO / "benchmarks" / "results" / "visits.md"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=0, help="routing processes (0 = all cores)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON-lines file to append to")
     p.add_argument("--json", action="store_true", help="print each result line on stdout too")
+    p.add_argument(
+        "--render",
+        action="store_true",
+        help="only write the Markdown section from the lines already in --out",
+    )
+    p.add_argument("--md", type=Path, default=DEFAULT_MD, help="Markdown section to write")
 
 
 def _peak_mib() -> tuple[float, float]:
@@ -88,8 +95,64 @@ def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     }
 
 
+def render_section(lines: list[dict[str, Any]]) -> str:
+    """The RESULTS.md section: one row per seed, the medians and where it was measured."""
+    if not lines:
+        return ""
+    first = lines[0]
+    meta = first.get("provenance", {})
+    machine = meta.get("machine", {})
+    rows = [
+        "## Quarterly team visits (组团走访) at district scale",
+        "",
+        f"{first['teams']} teams, {first['members']:,} members, {first['households']:,} "
+        f"households ({first['required_visits']:,} visits required), a 13-week quarter of "
+        "weekends with Chinese public holidays as blackouts; `solve_visits` with "
+        f"`time_limit_s={first['time_limit_s']:g}` on every core; every schedule checked by the "
+        "independent verifier (`matcher/visits/verify.py`).",
+        "",
+        "| seed | sessions | lower bound | over bound | missing visits | walk km | attendees "
+        "above quorum | wall s | violations | peak MiB (main / routing worker) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for x in lines:
+        rows.append(
+            f"| {x['seed']} | {x['sessions']:,} | {x['lower_bound_sessions']:,} | "
+            f"{x['sessions_over_bound_pct']:.1f}% | {x['missing_visits']} | {x['walk_km']:,.0f} | "
+            f"{x['attendees_above_quorum']:,} | {x['wall_s']:.1f} | {x['violations']} | "
+            f"{x['peak_rss_mib']:.0f} / {x['peak_rss_worker_mib']:.0f} |"
+        )
+    med = statistics.median
+    rows += [
+        f"| **median** | {med(x['sessions'] for x in lines):,.0f} | "
+        f"{med(x['lower_bound_sessions'] for x in lines):,.0f} | "
+        f"{med(x['sessions_over_bound_pct'] for x in lines):.1f}% | "
+        f"{med(x['missing_visits'] for x in lines):g} | {med(x['walk_km'] for x in lines):,.0f} | "
+        f"{med(x['attendees_above_quorum'] for x in lines):,.0f} | "
+        f"{med(x['wall_s'] for x in lines):.1f} | | |",
+        "",
+        "The lower bound on sessions is per area (README, *Lower bound on sessions*): visit "
+        "minutes plus the larger of a spanning-tree and a radial walking bound, over the "
+        "session length.",
+        "",
+        f"- Command: `{meta.get('command', 'python -m benchmarks visits')}`",
+        f"- Machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+        f"{machine.get('memory_gib')} GiB, Python {machine.get('python')}; git "
+        f"`{meta.get('git_sha')}`",
+    ]
+    return "\n".join(rows) + "\n"
+
+
 def main(args: argparse.Namespace) -> int:
     """Run every seed, append the lines, print a summary line on stderr."""
+    if args.render:
+        if not args.out.exists():
+            print(f"benchmarks visits: {args.out}: no such file", file=sys.stderr)
+            return 2
+        lines = [json.loads(x) for x in args.out.read_text(encoding="utf-8").splitlines() if x]
+        args.md.write_text(render_section(lines), encoding="utf-8")
+        print(f"benchmarks visits: wrote {args.md}", file=sys.stderr)
+        return 0
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:

@@ -35,6 +35,11 @@ def test_visits_benchmark_appends_a_verified_result_line(tmp_path: Path) -> None
     assert line["households"] == 70
     assert line["sessions"] >= line["lower_bound_sessions"] > 0
     assert line["provenance"]["machine"]["cores"] >= 1
+    md = tmp_path / "visits.md"
+    assert main(["visits", "--render", "--out", str(out), "--md", str(md)]) == 0
+    section = md.read_text(encoding="utf-8")
+    assert section.startswith("## Quarterly team visits")
+    assert "| **median** |" in section
 
 
 def test_visits_benchmark_rejects_too_few_members_with_exit_2(tmp_path: Path) -> None:
