@@ -1,0 +1,8 @@
+"""Groups of members (分组): each community's members in groups by nearness of service, closeness
+of trade and shared interest (服务就近、行业相近、兴趣相投).
+
+``problem`` holds the frozen problem, ``validation`` its reference checks, ``solve`` the pipeline
+(admission, seeded construction, local search, CP-SAT for small communities), ``answer`` the
+result, ``verify`` the independent checker and ``generate`` synthetic districts. Members elect
+their own leaders, so an answer proposes none. Contract: ``docs/groups.md``.
+"""
