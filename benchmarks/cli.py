@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import gap, solomon, visits
 from benchmarks.provenance import REPO
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "synthetic.jsonl"
@@ -172,8 +173,11 @@ COMMANDS: dict[str, Command] = {
     "run": Command("measure peers on synthetic districts", _run_arguments, _run_main),
     "one": Command("one peer on one instance (what run spawns)", _one_arguments, _one_main),
     "render": Command("RESULTS.md and the plot from result lines", _render_arguments, _render_main),
+    "solomon": Command("Solomon VRPTW: routing vs OR-Tools", solomon.add_arguments, solomon.main),
+    "visits": Command("a district's quarter of team visits", visits.add_arguments, visits.main),
+    "gap": Command("GAP benchmark files through the engine", gap.add_arguments, gap.main),
 }
-"""Sub-commands by name; add ``"gap"`` here for the OR-Library GAP runner."""
+"""Sub-commands by name (``gap``: the OR-Library / Yagiura GAP runner, :mod:`benchmarks.gap`)."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -8,6 +8,9 @@ reduced-cost option, or leave it out). Crews are relaxed further: their members 
 start or cover the skills, only be ``crew_size`` distinct members. Every multiplier vector gives a
 valid lower bound; projected subgradient steps (Polyak step towards the best plan's objective)
 raise it for as long as the time allows.
+
+Capacity and fairness count each candidate's ``use_s`` (the duration for dispatch problems);
+the interval time counts the duration.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def lagrangian_bound(
     member, demand = cands.member[rows], cands.demand[rows]
     bins = cands.interval[rows]
     dur_s = arr.d_duration_s[demand]
-    dur_h = dur_s / 3600.0
+    use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
     size_h = (dur_s + co) / 3600.0
     room_h = interval_room_h(
         arr,
@@ -89,11 +92,11 @@ def lagrangian_bound(
 
     crew = arr.d_crew[demand] > 1
     solo = np.flatnonzero(~crew)
-    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], dur_h[solo], size_h[solo]
+    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], use_h[solo], size_h[solo]
     s_demand = demand[solo]
     s_base = cands.cost[rows][solo] - penalty[s_demand]
     s_starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
-    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew])
+    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew])
 
     members_used = np.unique(member)
     bins_used = np.unique(bins)
@@ -173,21 +176,21 @@ class _CrewPairs:
     demand: IntArray
     member: IntArray
     cost: FloatArray  # cheapest member cost of the pair
-    dur_h: FloatArray
+    dur_h: FloatArray  # capacity hours the pair takes
     starts: IntArray  # first entry of each demand
     seats: IntArray  # crew size of each demand
 
     @staticmethod
     def build(
-        arr: ProblemArrays, demand: IntArray, member: IntArray, cost: FloatArray
+        arr: ProblemArrays, demand: IntArray, member: IntArray, cost: FloatArray, use_h: FloatArray
     ) -> _CrewPairs:
         order = np.lexsort((cost, member, demand))
-        d, m, c = demand[order], member[order], cost[order]
+        d, m, c, u = demand[order], member[order], cost[order], use_h[order]
         first = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])] if len(d) else np.empty(0, bool)
-        d, m, c = d[first], m[first], c[first]
+        d, m, c, u = d[first], m[first], c[first], u[first]
         starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.empty(0, np.int64)
         seats = arr.d_crew[d[starts]] if len(d) else np.empty(0, np.int64)
-        return _CrewPairs(d, m, c, arr.d_duration_s[d] / 3600.0, starts, seats)
+        return _CrewPairs(d, m, c, u, starts, seats)
 
     def terms(self, price: FloatArray, penalty: FloatArray, hours: FloatArray) -> float:
         """Sum over crew demands of min(0, cheapest crew - penalty); adds the crews' hours."""

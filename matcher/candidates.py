@@ -12,7 +12,8 @@ free intervals expanded per pair with ``np.repeat`` and clipped to the window in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,15 @@ _CHUNK_PAIRS = 2_000_000
 
 @dataclass(frozen=True)
 class Candidates:
-    """Parallel arrays, one row per candidate triple, sorted by (demand, cost, member, interval)."""
+    """Parallel arrays, one row per candidate triple, sorted by (demand, cost, member, interval).
+
+    ``cost`` and ``use_h`` are per (member, demand) pair: what serving costs in the objective and
+    how many hours of the member's capacity it takes. Dispatch problems take the demand's
+    duration (:func:`generate_candidates`); other problems solved through the engine (such as the
+    generalised assignment benchmark) set both per pair with :func:`reprice`. Every capacity
+    count of the engine (greedy, model, bound, search, plan) uses ``use_h``; time (windows,
+    intervals, changeovers) always uses the duration.
+    """
 
     member: IntArray
     demand: IntArray
@@ -35,6 +44,7 @@ class Candidates:
     last_start: IntArray  # latest such start
     distance_km: FloatArray
     cost: FloatArray  # objective contribution of this member serving this demand
+    use_h: FloatArray  # capacity hours this member uses serving this demand (default: duration)
 
     def __len__(self) -> int:
         return len(self.member)
@@ -45,6 +55,52 @@ class Candidates:
             return 0
         keys = self.demand * (int(self.member.max()) + 1) + self.member
         return int(np.unique(keys).size)
+
+    @cached_property
+    def use_s(self) -> IntArray:
+        """``use_h`` in whole seconds, rounded up like durations (what capacity checks count)."""
+        return use_seconds(self.use_h)
+
+
+FIELDS = (
+    "member",
+    "demand",
+    "interval",
+    "first_start",
+    "last_start",
+    "distance_km",
+    "cost",
+    "use_h",
+)
+"""The parallel arrays of :class:`Candidates`, in constructor order."""
+
+
+def use_seconds(hours: FloatArray) -> IntArray:
+    """Hours as whole seconds rounded up, as :func:`matcher.arrays.build_arrays` does durations."""
+    return np.ceil(np.asarray(hours, dtype=np.float64) * 3600 - 1e-6).astype(np.int64)
+
+
+def select(cands: Candidates, rows: IntArray | NDArray[np.bool_]) -> Candidates:
+    """The candidates at these rows (an index array or a mask), in that order."""
+    return Candidates(**{f: getattr(cands, f)[rows] for f in FIELDS})
+
+
+def reprice(cands: Candidates, cost: FloatArray, use_h: FloatArray) -> Candidates:
+    """The same triples with other per-row costs and capacity uses, sorted again by cost.
+
+    The rows of one (member, demand) pair must get the same cost and use: both are properties
+    of the pair, not of the availability interval.
+    """
+    if len(cost) != len(cands) or len(use_h) != len(cands):
+        raise ValueError("cost and use_h need one value per candidate row")
+    if np.any(np.asarray(use_h) < 0) or not np.all(np.isfinite(use_h)):
+        raise ValueError("capacity use must be finite and >= 0")
+    changed = replace(
+        cands,
+        cost=np.asarray(cost, dtype=np.float64),
+        use_h=np.asarray(use_h, dtype=np.float64),
+    )
+    return concat([changed])
 
 
 def covers(held: NDArray[np.uint64], required: NDArray[np.uint64]) -> NDArray[np.bool_]:
@@ -108,15 +164,15 @@ def _expand_intervals(
         last_start=ws[ok] + k_hi[ok] * step,
         distance_km=km[pair],
         cost=pair_cost(arr, m, d, km[pair]),
+        use_h=arr.d_duration_h[d],
     )
 
 
 def concat(parts: list[Candidates]) -> Candidates:
     if not parts:
         empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
-        return Candidates(empty_i, empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
-    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
-    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+        return Candidates(empty_i, empty_i, empty_i, empty_i, empty_i, empty_f, empty_f, empty_f)
+    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS}
     order = np.lexsort((joined["cost"], joined["demand"]))  # stable: ties keep generation order
     return Candidates(**{f: v[order] for f, v in joined.items()})
 
@@ -196,5 +252,4 @@ def shortlist(
     limit = np.where(crew[first], np.where(helpful[first], crew_k[0], crew_k[1]), solo_k)
     kept_keys = keys[first[rank < limit]]
     mask = np.isin(keys, kept_keys)
-    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
-    return Candidates(**{f: getattr(cands, f)[mask] for f in fields})
+    return select(cands, mask)

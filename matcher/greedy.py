@@ -1,5 +1,8 @@
 """The greedy construction: highest priority first, cheapest member who can still fit it.
 
+"Fit" means time (the task's duration at a legal start) and capacity (the candidate's
+``use_s``, which is the duration for dispatch problems).
+
 It is the floor under every answer (the solver never returns worse) and the fill step after the
 model's plan is repaired. It keeps every rule by construction: each task is placed at the earliest
 legal start of the chosen member(s) in the current timetable.
@@ -42,18 +45,20 @@ def place_solo(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
     dur = int(arr.d_duration_s[demand])
     ws = int(arr.d_window_start[demand])
     w_fair = arr.problem.options.weights.fairness
+    use_s = cands.use_s
     best: tuple[float, int, int] | None = None
     found = 0
     for r in range(lo, hi):
         m = int(cands.member[r])
-        if not tt.has_room(m, dur):
+        use = int(use_s[r])
+        if not tt.has_room(m, use):
             continue
         s = tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
         if s is None:
             continue
         score = float(cands.cost[r])
         if w_fair:
-            score += w_fair * fairness_step(arr, m, tt.used_s[m], dur)
+            score += w_fair * fairness_step(arr, m, tt.used_s[m], use)
         if best is None or score < best[0] - 1e-12:
             best = (score, m, s)
         found += 1
@@ -132,14 +137,15 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
             m = int(cands.member[r])
             if arr.d_team_only[demand] and not arr.member_teams[m]:
                 continue
-            if m in scores or not tt.has_room(m, dur):
+            use = int(cands.use_s[r])
+            if m in scores or not tt.has_room(m, use):
                 continue
             if not tt.fits_at(m, s, dur):  # try again when this member is free
                 later = tt.earliest_fit(m, s, int(cands.last_start[r]), ws, dur)
                 if later is not None and later not in tried:
                     heappush(starts, later)
                 continue
-            fair = fairness_step(arr, m, tt.used_s[m], dur) if w_fair else 0.0
+            fair = fairness_step(arr, m, tt.used_s[m], use) if w_fair else 0.0
             scores[m] = float(cands.cost[r]) + w_fair * fair
             held |= arr.m_skills[m]
             covered = bool(np.all((held & arr.d_skills[demand]) == arr.d_skills[demand]))

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from matcher.arrays import IntArray, ProblemArrays
-from matcher.candidates import Candidates
+from matcher.candidates import Candidates, select
 from matcher.greedy import fill, greedy_order
 from matcher.model import DispatchModel, build_model, hint_from_plan, solve_model
 from matcher.plan import Plan, Task, fairness_hours
@@ -26,6 +26,7 @@ from matcher.timetable import snap_up
 
 _MEMBER_CLUSTER_SHARE = 0.5  # rounds that free the tasks of nearby members rather than a demand's
 _CLUSTER_MEMBERS = 12
+_MIN_SIZE_SHARE = 0.05  # adaptive sizes shrink at most to this share of the given ones
 
 
 def gap_candidates(
@@ -66,10 +67,10 @@ def gap_candidates(
         last_start=np.array(out["last"], dtype=np.int64),
         distance_km=cands.distance_km[src] if len(src) else np.empty(0),
         cost=cands.cost[src] if len(src) else np.empty(0),
+        use_h=cands.use_h[src] if len(src) else np.empty(0),
     )
     order = np.lexsort((sub.interval, sub.member, sub.cost, sub.demand))
-    fields = ("member", "demand", "interval", "first_start", "last_start", "distance_km", "cost")
-    return Candidates(**{f: getattr(sub, f)[order] for f in fields}), len(gap_id)
+    return select(sub, order), len(gap_id)
 
 
 class Neighbourhoods:
@@ -180,11 +181,20 @@ def improve(
     max_demands: int = 60,
     sub_limit_s: float = 1.0,
     max_rounds: int | None = None,
+    cluster_members: int = _CLUSTER_MEMBERS,
+    adaptive: bool = False,
 ) -> tuple[Plan, float, int]:
     """Improve ``plan`` until ``deadline`` (perf_counter seconds); returns plan, objective, moves.
 
     Sub-models use the ``search`` rows (each demand's cheapest members); demands the repaired
-    sub-solution leaves out are offered to every candidate in ``cands`` afterwards.
+    sub-solution leaves out are offered to every candidate in ``cands`` afterwards. A
+    neighbourhood frees up to ``max_demands`` demands grown from a seed, or the tasks of
+    ``cluster_members`` nearby members (and up to ``2 * max_demands`` demands).
+
+    With ``adaptive``, both sizes shrink (to at least :data:`_MIN_SIZE_SHARE` of themselves)
+    each time a sub-model stops at its time limit, and grow back (at most to the given sizes)
+    each time one is solved to optimality within a quarter of it: in dense problems, where
+    every member could serve every demand, the given sizes make sub-models too hard to solve.
     """
     rng = np.random.default_rng(seed)
     hoods = Neighbourhoods(arr, search, rng)
@@ -192,15 +202,18 @@ def improve(
     accepted = 0
     plan = plan.copy()
     rounds = 0
+    share = 1.0  # of the given sizes, when adaptive
     while time.perf_counter() < deadline - 0.05 and not stop():
         if max_rounds is not None and rounds >= max_rounds:
             break
         rounds += 1
         members = None
+        size_d = max(4, round(share * max_demands))
+        size_m = max(2, round(share * cluster_members))
         if rng.random() < _MEMBER_CLUSTER_SHARE:
-            demands, members = hoods.neighbours(plan, _CLUSTER_MEMBERS, 2 * max_demands)
+            demands, members = hoods.neighbours(plan, size_m, 2 * size_d)
         else:
-            demands = hoods.grow(plan, max_demands)
+            demands = hoods.grow(plan, size_d)
         if len(demands) == 0:
             break
         listed = [int(d) for d in demands]
@@ -214,13 +227,17 @@ def improve(
             model = build_model(arr, sub, demands, plan, gap_bins=n_gaps)
             hint = _hint_with(model, arr, sub, plan, listed, old)
             left = deadline - time.perf_counter()
+            limit_s = min(sub_limit_s, max(0.05, left))
+            started = time.perf_counter()
             result = solve_model(
                 model,
-                time_limit_s=min(sub_limit_s, max(0.05, left)),
+                time_limit_s=limit_s,
                 seed=int(rng.integers(1 << 30)),
                 hint=hint,
                 stop=stop,
             )
+            if adaptive:
+                share = _next_share(share, result.status, time.perf_counter() - started, limit_s)
             if result.values is not None:
                 repair_into(plan, sub, model, result.values)
                 fill(plan, cands, greedy_order(arr, cands, demands))
@@ -239,6 +256,15 @@ def improve(
             if task is not None:
                 plan.assign(d, task)
     return plan, plan.objective(), accepted
+
+
+def _next_share(share: float, status: str, took_s: float, limit_s: float) -> float:
+    """Shrink the neighbourhood after a sub-model that timed out, grow it after a quick one."""
+    if status == "optimal" and took_s < 0.25 * limit_s:
+        return min(1.0, share * 1.2)
+    if status != "optimal":
+        return max(_MIN_SIZE_SHARE, share * 0.5)
+    return share
 
 
 def _hint_with(
@@ -268,12 +294,13 @@ def _delta(plan: Plan, listed: list[int], old: list[Task | None], new: list[Task
     w_f = arr.problem.options.weights.fairness
     if w_f:
         change: dict[int, float] = {}
+        terms = plan.terms
         for d, o, n in zip(listed, old, new, strict=True):
             h = float(arr.d_duration_h[d])
             for m in o.members if o is not None else ():
-                change[m] = change.get(m, 0.0) - h
+                change[m] = change.get(m, 0.0) - terms.use_hours(m, d, h)
             for m in n.members if n is not None else ():
-                change[m] = change.get(m, 0.0) + h
+                change[m] = change.get(m, 0.0) + terms.use_hours(m, d, h)
         for m, dh in change.items():
             if abs(dh) < 1e-12:
                 continue

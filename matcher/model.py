@@ -222,13 +222,14 @@ class MemberColumns:
     member: IntArray
     interval: IntArray  # availability row the task would lie in
     duration_s: IntArray
+    use_s: IntArray  # capacity the column takes (the duration for dispatch problems)
     earliest_s: IntArray  # earliest start the column allows
     latest_end_s: IntArray  # latest end the column allows
 
 
 def add_capacity(b: _Builder, arr: ProblemArrays, mc: MemberColumns, pinned_s: IntArray) -> None:
     """Rule 7: a member's hours stay within capacity (rows only where they could bind)."""
-    hours = mc.duration_s / 3600.0
+    hours = mc.use_s / 3600.0
     cap_h = (arr.m_capacity_s - pinned_s) / 3600.0
     potential = np.bincount(mc.member, weights=hours, minlength=arr.n_members)
     binding = np.flatnonzero(potential > cap_h + 1e-9)
@@ -340,7 +341,7 @@ def add_fairness(
     w_f = arr.problem.options.weights.fairness
     if w_f <= 0:
         return []
-    hours = mc.duration_s / 3600.0
+    hours = mc.use_s / 3600.0
     cap_h = arr.m_capacity_s / 3600.0
     pin_h = pinned_s / 3600.0
     potential = np.bincount(mc.member, weights=hours, minlength=arr.n_members) + pin_h
@@ -465,6 +466,7 @@ def _member_columns(
         member=cands.member[r],
         interval=cands.interval[r],
         duration_s=dur,
+        use_s=cands.use_s[r],
         earliest_s=np.concatenate(earliest),
         latest_end_s=np.concatenate(latest) + dur,
     )

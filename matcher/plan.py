@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.arrays import ProblemArrays
-from matcher.candidates import pair_cost
 from matcher.geo import haversine_km
+from matcher.pairs import PairTerms
 from matcher.timetable import Timetable
 
 
@@ -26,20 +26,28 @@ def fairness_hours(hours: float, capacity_hours: float) -> float:
     return max(0.0, hours - 0.5 * capacity_hours) + 2.0 * max(0.0, hours - 0.75 * capacity_hours)
 
 
-def fairness_step(arr: ProblemArrays, member: int, used_s: int, duration_s: int) -> float:
-    """Increase of the member's fairness term when ``duration_s`` more seconds are taken."""
+def fairness_step(arr: ProblemArrays, member: int, used_s: int, use_s: int) -> float:
+    """Increase of the member's fairness term when ``use_s`` more seconds are taken."""
     cap_h = arr.problem.members[member].capacity_hours
     before = fairness_hours(used_s / 3600.0, cap_h)
-    return fairness_hours((used_s + duration_s) / 3600.0, cap_h) - before
+    return fairness_hours((used_s + use_s) / 3600.0, cap_h) - before
 
 
 class Plan:
-    """Tasks by demand index, kept consistent with a :class:`Timetable`."""
+    """Tasks by demand index, kept consistent with a :class:`Timetable`.
 
-    def __init__(self, arr: ProblemArrays):
+    ``terms`` gives the cost and capacity use of (member, demand) pairs that have their own
+    (:class:`~matcher.pairs.PairTerms`; default: the dispatch rule); copies share it.
+    """
+
+    def __init__(self, arr: ProblemArrays, terms: PairTerms | None = None):
         self.arr = arr
         self.tasks: dict[int, Task] = {}
-        self.timetable = Timetable(arr)
+        self.timetable = Timetable(arr, terms)
+
+    @property
+    def terms(self) -> PairTerms:
+        return self.timetable.terms
 
     def copy(self) -> Plan:
         other = Plan.__new__(Plan)
@@ -71,7 +79,7 @@ class Plan:
             ms = np.array(task.members, dtype=np.int64)
             dd = np.full(len(ms), d, dtype=np.int64)
             km = haversine_km(arr.m_lat[ms], arr.m_lon[ms], arr.d_lat[d], arr.d_lon[d])
-            total += float(pair_cost(arr, ms, dd, km).sum())
+            total += float(self.terms.cost_array(arr, ms, dd, km).sum())
             members.update(task.members)
         for m in members:
             hours = self.timetable.used_s[m] / 3600.0
@@ -95,7 +103,7 @@ class Plan:
             m = np.array(member, dtype=np.int64)
             dd = np.array(demand, dtype=np.int64)
             km = haversine_km(arr.m_lat[m], arr.m_lon[m], arr.d_lat[dd], arr.d_lon[dd])
-            total += float(pair_cost(arr, m, dd, km).sum())
+            total += float(self.terms.cost_array(arr, m, dd, km).sum())
         return total
 
     def objective(self) -> float:
@@ -110,11 +118,10 @@ class Plan:
             km = haversine_km(
                 arr.m_lat[member], arr.m_lon[member], arr.d_lat[demand], arr.d_lon[demand]
             )
-            total += float(pair_cost(arr, member, demand, km).sum())
+            total += float(self.terms.cost_array(arr, member, demand, km).sum())
             if w.fairness:
-                hours = np.bincount(
-                    member, weights=arr.d_duration_h[demand], minlength=arr.n_members
-                )
+                used_h = self.terms.use_h_array(arr, member, demand)
+                hours = np.bincount(member, weights=used_h, minlength=arr.n_members)
                 cap = arr.m_capacity_h
                 fair = np.maximum(0.0, hours - 0.5 * cap) + 2.0 * np.maximum(
                     0.0, hours - 0.75 * cap

@@ -129,7 +129,7 @@ def _explain(
         for r in range(lo, hi):
             m = int(cands.member[r])
             if (
-                tt.has_room(m, dur)
+                tt.has_room(m, tt.use_s(m, d))
                 and tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
                 is not None
             ):
@@ -139,7 +139,7 @@ def _explain(
                     f"{float(cands.cost[r]):.1f} it costs more than leaving it out "
                     f"({penalty:g} for priority {demand.priority}) under the current weights"
                 )
-    full = [m for m in members if not tt.has_room(int(m), dur)]
+    full = [m for m in members if not tt.has_room(int(m), tt.use_s(int(m), d))]
     blockers = {b for m in members for b in tt.demands[int(m)]}
     prio = demand.priority
     if blockers and all(arr.problem.demands[b].priority > prio for b in blockers):
@@ -159,7 +159,7 @@ def _explain(
             f"{_fmt_h(arr.problem.members[m].capacity_hours)}, the task needs "
             f"{_fmt_h(demand.duration_hours)}"
         )
-    free = [int(m) for m in members if tt.has_room(int(m), dur)]
+    free = [int(m) for m in members if tt.has_room(int(m), tt.use_s(int(m), d))]
     m = free[0]
     busy = ", ".join(arr.problem.demands[b].id for b in tt.demands[m][:3]) or "pinned tasks"
     return "conflict", (

@@ -96,8 +96,7 @@ def repair_into(plan: Plan, cands: Candidates, model: DispatchModel, values: np.
     placed: list[_Item] = []  # tasks this repair has placed, for re-sequencing
     for hi, lo, d, members, team, _is_crew in items:
         item = _Item(d, tuple(members), lo, hi, team)
-        dur = int(arr.d_duration_s[d])
-        if d in plan.tasks or not all(tt.has_room(m, dur) for m in members):
+        if d in plan.tasks or not all(tt.has_room(m, tt.use_s(m, d)) for m in members):
             continue
         if _place(plan, item) or _reorder(plan, placed, item):
             placed.append(item)

@@ -1,4 +1,11 @@
-"""``solve(problem)``: candidates, greedy floor, model per component batch, repair, answer."""
+"""``solve(problem)``: candidates, greedy floor, model per component batch, repair, answer.
+
+:func:`solve` builds the arrays and candidates of a dispatch problem and hands them to
+:func:`solve_with_candidates`, the pipeline proper. Callers that solve other assignment problems
+through the engine (the generalised assignment benchmark) build candidates themselves, give each
+(member, demand) pair its own cost and capacity use (:func:`matcher.candidates.reprice`) and call
+:func:`solve_with_candidates` directly.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
 from matcher.lns import improve
 from matcher.model import build_model, hint_from_plan, solve_model, trivial_bound
+from matcher.pairs import PairTerms
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.problem import Problem
 from matcher.reasons import explain_unassigned
@@ -58,6 +66,26 @@ ProgressFn = Callable[[Progress], None]
 StopFn = Callable[[], bool]
 
 
+@dataclass(frozen=True)
+class SearchSettings:
+    """Knobs of the pipeline's time split and search; the defaults are the dispatch ones.
+
+    Dispatch problems are sparse (a demand has a few candidate members nearby, each member a
+    few tasks). Other assignment problems solved through :func:`solve_with_candidates` can be
+    dense (every member a candidate for every demand), where the search needs all candidates
+    of a demand (capacity, not cost, decides who can take it), smaller neighbourhoods and more
+    time for the exact models.
+    """
+
+    exact_share: float = _EXACT_SHARE  # of the time limit, at most, for small exact models
+    exact_columns: int = _EXACT_COLUMNS  # batches up to this many candidate rows are "small"
+    shortlist_k: int = 10  # cheapest members per one-person demand in the search rows
+    cluster_members: int = 12  # members whose tasks one neighbourhood frees
+    max_demands: int = 60  # demands one neighbourhood frees
+    adaptive: bool = False  # shrink neighbourhoods whose sub-models time out (see lns.improve)
+    sub_limit_s: float | None = None  # per neighbourhood model; None: 3 s with one worker, else 1
+
+
 def solve(
     problem: Problem,
     *,
@@ -85,10 +113,49 @@ def solve(
     Answer
         Always a feasible plan (at worst the greedy one); ``bound`` is a proven lower bound.
     """
-    opts = problem.options
+    t0 = time.perf_counter()
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    return solve_with_candidates(
+        arr,
+        cands,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+        stop=stop,
+        started_s=t0,
+    )
+
+
+def solve_with_candidates(
+    arr: ProblemArrays,
+    cands: Candidates,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+    started_s: float | None = None,
+    priced: bool = False,
+    settings: SearchSettings | None = None,
+) -> Answer:
+    """The solve pipeline on given candidates: greedy, exact or Lagrangian + LP + LNS, answer.
+
+    ``cands`` are :func:`matcher.candidates.generate_candidates` of ``arr``. With ``priced``,
+    they carry per-pair costs and capacity uses of their own (:func:`matcher.candidates.reprice`)
+    and the plan counts those (:class:`~matcher.pairs.PairTerms`) instead of the weights' member
+    terms and the durations; fairness still applies to the hours used, so a caller whose costs
+    are the whole objective sets its weight to zero. ``started_s`` is the ``time.perf_counter()``
+    at which the time limit started (default: now). ``settings`` default to the dispatch ones.
+    Other arguments as for :func:`solve`.
+    """
+    settings = SearchSettings() if settings is None else settings
+    opts = arr.problem.options
     limit = float(opts.time_limit_s if time_limit_s is None else time_limit_s)
     seed = int(opts.seed if seed is None else seed)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started_s is None else started_s
     stop_fn: StopFn = stop or (lambda: False)
 
     def elapsed() -> float:
@@ -98,13 +165,11 @@ def solve(
         if progress is not None:
             progress(Progress(phase, elapsed(), **kw))  # type: ignore[arg-type]
 
-    arr = build_arrays(problem)
-    cands = generate_candidates(arr)
-    search = shortlist(arr, cands)
+    search = shortlist(arr, cands, solo_k=settings.shortlist_k)
     build_s = elapsed()
     tell("candidates", message=f"{cands.pair_count} candidate pairs")
 
-    base = pinned_plan(arr)
+    base = pinned_plan(arr, PairTerms.of(arr, cands) if priced else None)
     open_demands = np.flatnonzero(~arr.d_pinned)
     order = greedy_order(arr, cands, open_demands)
     best = base.copy()
@@ -122,12 +187,14 @@ def solve(
     bound = fixed_part(arr, cands, base) + outside
     method = "greedy"
     batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
-    small = [(d, w) for d, w in batches if w <= _EXACT_COLUMNS]
-    large = [d for d, w in batches if w > _EXACT_COLUMNS]
+    small = [(d, w) for d, w in batches if w <= settings.exact_columns]
+    large = [d for d, w in batches if w > settings.exact_columns]
     deadline = t0 + limit - _ANSWER_RESERVE_S - _ANSWER_S_PER_DEMAND * arr.n_demands
 
     # small batches: the exact model gives both the plan and the bound
-    exact_until = time.perf_counter() + _EXACT_SHARE * max(0.0, deadline - time.perf_counter())
+    exact_until = time.perf_counter() + settings.exact_share * max(
+        0.0, deadline - time.perf_counter()
+    )
     for i, (demands, weight) in enumerate(small):
         remaining = sum(w for _, w in small[i:])
         left = (exact_until - time.perf_counter()) * weight / max(1, remaining)
@@ -211,7 +278,10 @@ def solve(
                 "improve", objective=obj, snapshot=snapshot_of(plan, obj)
             ),
             max_rounds=max(1, int(_ROUNDS_PER_S * limit)) if single else None,
-            sub_limit_s=3.0 if single else 1.0,
+            sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
+            max_demands=settings.max_demands,
+            cluster_members=settings.cluster_members,
+            adaptive=settings.adaptive,
         )
         if moves:
             best_obj, method = lns_obj, method + "+lns"
@@ -251,9 +321,9 @@ def best_without(plan: Plan, demands: IntArray) -> Plan:
     return out
 
 
-def pinned_plan(arr: ProblemArrays) -> Plan:
-    """The plan holding only the pinned (already accepted) tasks."""
-    plan = Plan(arr)
+def pinned_plan(arr: ProblemArrays, terms: PairTerms | None = None) -> Plan:
+    """The plan holding only the pinned (already accepted) tasks; ``terms``: see :class:`Plan`."""
+    plan = Plan(arr, terms)
     for d, demand in enumerate(arr.problem.demands):
         if demand.pinned is None:
             continue
@@ -332,7 +402,8 @@ def make_answer(
     km_all = haversine_km(
         arr.m_lat[flat_m], arr.m_lon[flat_m], arr.d_lat[flat_d], arr.d_lon[flat_d]
     )
-    hours = np.bincount(flat_m, weights=arr.d_duration_h[flat_d], minlength=arr.n_members)
+    used_h = plan.terms.use_h_array(arr, flat_m, flat_d)
+    hours = np.bincount(flat_m, weights=used_h, minlength=arr.n_members)
     tasks = np.bincount(flat_m, minlength=arr.n_members)
     at = 0
     for d in order:

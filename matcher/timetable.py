@@ -2,6 +2,9 @@
 
 A start is legal for a member when the task lies inside one free interval, on the demand's time
 grid, and keeps ``changeover_s`` clear of every other block of that member (rule 6).
+
+Capacity (rule 7) counts what each task *uses* of the member's hours: the task's duration for
+dispatch problems, or what a :class:`~matcher.pairs.PairTerms` table gives the pair.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from matcher.arrays import ProblemArrays
+from matcher.pairs import PairTerms
 
 
 def snap_up(moment: int, window_start: int, step: int) -> int:
@@ -19,10 +23,11 @@ def snap_up(moment: int, window_start: int, step: int) -> int:
 
 
 class Timetable:
-    """Busy blocks ``(start, end, demand)`` and hours used, per member."""
+    """Busy blocks ``(start, end, demand)`` and capacity used, per member."""
 
-    def __init__(self, arr: ProblemArrays):
+    def __init__(self, arr: ProblemArrays, terms: PairTerms | None = None):
         self.arr = arr
+        self.terms = PairTerms(arr.n_members) if terms is None else terms
         self.starts: list[list[int]] = [[] for _ in range(arr.n_members)]
         self.ends: list[list[int]] = [[] for _ in range(arr.n_members)]
         self.demands: list[list[int]] = [[] for _ in range(arr.n_members)]
@@ -31,14 +36,20 @@ class Timetable:
     def copy(self) -> Timetable:
         other = Timetable.__new__(Timetable)
         other.arr = self.arr
+        other.terms = self.terms
         other.starts = [list(x) for x in self.starts]
         other.ends = [list(x) for x in self.ends]
         other.demands = [list(x) for x in self.demands]
         other.used_s = list(self.used_s)
         return other
 
-    def has_room(self, member: int, duration_s: int) -> bool:
-        return self.used_s[member] + duration_s <= int(self.arr.m_capacity_s[member])
+    def use_s(self, member: int, demand: int) -> int:
+        """Seconds of capacity the member uses serving the demand."""
+        return self.terms.use_s(member, demand, int(self.arr.d_duration_s[demand]))
+
+    def has_room(self, member: int, use_s: int) -> bool:
+        """Can the member take ``use_s`` more seconds of capacity?"""
+        return self.used_s[member] + use_s <= int(self.arr.m_capacity_s[member])
 
     def earliest_fit(
         self, member: int, lo: int, hi: int, window_start: int, duration_s: int
@@ -66,11 +77,12 @@ class Timetable:
         self.starts[member].insert(i, start)
         self.ends[member].insert(i, start + duration_s)
         self.demands[member].insert(i, demand)
-        self.used_s[member] += duration_s
+        self.used_s[member] += self.terms.use_s(member, demand, duration_s)
 
     def remove(self, member: int, demand: int) -> None:
         i = self.demands[member].index(demand)
-        self.used_s[member] -= self.ends[member][i] - self.starts[member][i]
+        duration_s = self.ends[member][i] - self.starts[member][i]
+        self.used_s[member] -= self.terms.use_s(member, demand, duration_s)
         del self.starts[member][i], self.ends[member][i], self.demands[member][i]
 
 
