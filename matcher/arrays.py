@@ -75,6 +75,9 @@ class ProblemArrays:
     d_pinned: NDArray[np.bool_]
     skill_index: dict[str, int]
     preferred_keys: IntArray  # sorted demand * n_members + member for hand-in-hand partners
+    m_unit: IntArray  # index of the member's unit among the paired units, -1 if none
+    d_community: IntArray  # index of the demand's community among paired ones, -1 if none
+    unit_paired: NDArray[np.bool_]  # [unit, community]: paired (结对共建)
     # teams: team t holds members team_members[t]
     team_members: tuple[tuple[int, ...], ...]
     member_teams: tuple[tuple[int, ...], ...]  # teams of each member
@@ -130,6 +133,7 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         for mid in d.preferred_members
         if mid in member_index
     )
+    m_unit, d_community, unit_paired = _unit_pairs(problem)
     category_rows = [(d.category,) for d in demands]
     team_members = tuple(
         tuple(member_index[mid] for mid in t.members if mid in member_index) for t in problem.teams
@@ -183,6 +187,31 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         d_pinned=np.array([d.pinned is not None for d in demands], dtype=bool),
         skill_index=skill_index,
         preferred_keys=np.array(preferred, dtype=np.int64),
+        m_unit=m_unit,
+        d_community=d_community,
+        unit_paired=unit_paired,
         team_members=team_members,
         member_teams=tuple(tuple(ts) for ts in member_teams),
     )
+
+
+def _unit_pairs(problem: Problem) -> tuple[IntArray, IntArray, NDArray[np.bool_]]:
+    """Index members' units and demands' communities that appear in ``options.unit_pairs``."""
+    pairs = problem.options.unit_pairs
+    units = {u: i for i, u in enumerate(dict.fromkeys(p.unit for p in pairs))}
+    communities = {c: i for i, c in enumerate(dict.fromkeys(p.community for p in pairs))}
+    paired = np.zeros((max(len(units), 1), max(len(communities), 1)), dtype=bool)
+    for p in pairs:
+        paired[units[p.unit], communities[p.community]] = True
+    m_unit = np.array(
+        [units.get(m.unit, -1) if m.unit is not None else -1 for m in problem.members],
+        dtype=np.int64,
+    )
+    d_community = np.array(
+        [
+            communities.get(d.community, -1) if d.community is not None else -1
+            for d in problem.demands
+        ],
+        dtype=np.int64,
+    )
+    return m_unit, d_community, paired

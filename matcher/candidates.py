@@ -117,10 +117,15 @@ def pair_cost(arr: ProblemArrays, member: IntArray, demand: IntArray, km: FloatA
     if len(arr.preferred_keys):
         at = np.minimum(np.searchsorted(arr.preferred_keys, keys), len(arr.preferred_keys) - 1)
         partner = arr.preferred_keys[at] == keys
+    unit = arr.m_unit[member]
+    community = arr.d_community[demand]
+    paired = (unit >= 0) & (community >= 0)
+    paired[paired] = arr.unit_paired[unit[paired], community[paired]]
     return (
         w.distance * km
         - w.preference * prefers
         - w.continuity * partner
+        - w.paired_unit * paired
         + w.reliability * arr.d_priority[demand] * (1.0 - arr.m_reliability[member])
     )
 

@@ -39,6 +39,7 @@ class Member:
     max_distance_km: float | None = None
     preferences: tuple[str, ...] = ()
     reliability: float = 1.0
+    unit: str | None = None  # the member's work unit (单位), for unit–community pairs
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Demand:
     resident: str | None = None
     preferred_members: tuple[str, ...] = ()
     pinned: Pin | None = None
+    community: str | None = None  # the community the demand belongs to, for unit pairs
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,15 @@ class Weights:
     continuity: float = 5.0
     reliability: float = 10.0
     fairness: float = 1.0
+    paired_unit: float = 2.0
+
+
+@dataclass(frozen=True)
+class UnitPair:
+    """A unit paired with a community (结对共建), as ``linli match units`` allocates them."""
+
+    unit: str
+    community: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class Options:
     changeover_minutes: float = 15.0
     time_step_minutes: float = 15.0
     weights: Weights = field(default_factory=Weights)
+    unit_pairs: tuple[UnitPair, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -619,6 +619,7 @@ def _member_hours(ctx: _Context) -> dict[str, tuple[float, int]]:
 def _objective(ctx: _Context) -> float:
     problem = ctx.problem
     w = problem.options.weights
+    pairs = {(p.unit, p.community) for p in problem.options.unit_pairs}
     terms: list[float] = [
         w.unassigned * d.priority for d in problem.demands if d.id not in ctx.task_of
     ]
@@ -630,6 +631,8 @@ def _objective(ctx: _Context) -> float:
                 terms.append(-w.preference)
             if m.id in d.preferred_members:
                 terms.append(-w.continuity)
+            if (m.unit, d.community) in pairs:
+                terms.append(-w.paired_unit)
             terms.append(w.reliability * d.priority * (1.0 - m.reliability))
     hours = _member_hours(ctx)
     fairness = math.fsum(
@@ -656,6 +659,7 @@ def recompute_objective(problem: Problem, answer: Answer) -> float:
     float
         ``Σ_unassigned w.unassigned·priority + Σ_assigned Σ_crew (w.distance·km
         - w.preference·[category ∈ preferences] - w.continuity·[member ∈ preferred_members]
+        - w.paired_unit·[(member.unit, demand.community) ∈ unit_pairs]
         + w.reliability·priority·(1 - reliability)) + w.fairness·fairness``, where
         ``fairness = Σ_m max(0, h - 0.5c) + 2·max(0, h - 0.75c)`` over members with capacity
         ``c > 0`` and assigned hours ``h``. Demands of the problem absent from the assignments

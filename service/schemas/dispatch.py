@@ -43,6 +43,7 @@ from matcher.problem import (
     Pin,
     Problem,
     Team,
+    UnitPair,
     Weights,
 )
 from matcher.validation import validate_problem
@@ -278,6 +279,7 @@ class MemberSchema(_StrictSchema):
     max_distance_km = _Float(load_default=None, allow_none=True, validate=_greater_than(0))
     preferences = _names(load_default=tuple)
     reliability = _Float(load_default=1.0, validate=_between(0, 1))
+    unit = _id(load_default=None, allow_none=True)
 
     @post_load
     def make_member(self, data: dict[str, Any], **kwargs: Any) -> Member:
@@ -332,6 +334,7 @@ class DemandSchema(_StrictSchema):
     resident = _id(load_default=None, allow_none=True)
     preferred_members = _names(load_default=tuple)
     pinned = _Nested(PinSchema, load_default=None, allow_none=True)
+    community = _id(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def check_duration(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -361,10 +364,23 @@ class WeightsSchema(_StrictSchema):
     continuity = _Float(load_default=5.0, validate=_at_least(0))
     reliability = _Float(load_default=10.0, validate=_at_least(0))
     fairness = _Float(load_default=1.0, validate=_at_least(0))
+    paired_unit = _Float(load_default=2.0, validate=_at_least(0))
 
     @post_load
     def make_weights(self, data: dict[str, Any], **kwargs: Any) -> Weights:
         return Weights(**data)
+
+
+class UnitPairSchema(_StrictSchema):
+    """A unit paired with a community (结对共建): its members are preferred for the community's
+    demands by ``weights.paired_unit``."""
+
+    unit = _id(required=True)
+    community = _id(required=True)
+
+    @post_load
+    def make_pair(self, data: dict[str, Any], **kwargs: Any) -> UnitPair:
+        return UnitPair(**data)
 
 
 class OptionsSchema(_StrictSchema):
@@ -377,10 +393,11 @@ class OptionsSchema(_StrictSchema):
     changeover_minutes = _Float(load_default=15.0, validate=_at_least(0))
     time_step_minutes = _Float(load_default=15.0, validate=_greater_than(0))
     weights = _Nested(WeightsSchema, load_default=Weights)
+    unit_pairs = _Nested(UnitPairSchema, many=True, load_default=tuple)
 
     @post_load
     def make_options(self, data: dict[str, Any], **kwargs: Any) -> Options:
-        return Options(**data)
+        return Options(**_tuples(data, "unit_pairs"))
 
 
 class ProblemSchema(_StrictSchema):
