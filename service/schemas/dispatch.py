@@ -551,7 +551,9 @@ def flatten_errors(messages: object) -> dict[str, list[str]]:
     return flat
 
 
-def _load(schema: Schema, data: object) -> Any:
+def load_shape(schema: Schema, data: object) -> Any:
+    """``schema.load(data)``, every shape, type and range error as one
+    :class:`InvalidProblemError` with flat field paths (shared by every contract's edge)."""
     raw: Any = data
     try:
         return schema.load(raw)
@@ -578,7 +580,7 @@ def load_problem(data: object) -> Problem:
             ``demands[17].window.end``); or, if the shape is right, with the reference errors
             :func:`matcher.validation.validate_problem` finds.
     """
-    problem: Problem = _load(ProblemSchema(), data)
+    problem: Problem = load_shape(ProblemSchema(), data)
     validate_problem(problem)
     return problem
 
@@ -595,7 +597,7 @@ def load_answer(data: object) -> Answer:
     Raises:
         InvalidProblemError: With every shape, type and range error by field path.
     """
-    answer: Answer = _load(AnswerSchema(), data)
+    answer: Answer = load_shape(AnswerSchema(), data)
     return answer
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from matcher.errors import InvalidProblemError
 from matcher.longterm.groups.answer import GroupAnswer
 from matcher.longterm.groups.problem import (
     GroupMember,
@@ -36,7 +35,7 @@ from service.schemas.dispatch import (
     _Nested,
     _read_json,
     _StrictSchema,
-    flatten_errors,
+    load_shape,
 )
 
 __all__ = [
@@ -203,11 +202,7 @@ def load_problem(data: object) -> GroupProblem:
         InvalidProblemError: Every shape, type and range error by field path; or, if the shape
             is right, every reference error :func:`validate` finds.
     """
-    raw: Any = data
-    try:
-        problem: GroupProblem = GroupProblemSchema().load(raw)
-    except ValidationError as err:
-        raise InvalidProblemError(flatten_errors(err.messages)) from err
+    problem: GroupProblem = load_shape(GroupProblemSchema(), data)
     validate_problem(problem)
     return problem
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
 
-from matcher.errors import InvalidProblemError
 from matcher.longterm.pairs.answer import PairAnswer
 from matcher.longterm.pairs.problem import (
     MAX_VULNERABILITY,
@@ -40,7 +39,7 @@ from service.schemas.dispatch import (
     _read_json,
     _StrictSchema,
     _String,
-    flatten_errors,
+    load_shape,
 )
 
 __all__ = [
@@ -195,11 +194,7 @@ def load_problem(data: object) -> PairProblem:
         InvalidProblemError: Every shape, type and range error by field path; or, if the shape
             is right, every reference error :func:`validate` finds.
     """
-    raw: Any = data
-    try:
-        problem: PairProblem = PairProblemSchema().load(raw)
-    except ValidationError as err:
-        raise InvalidProblemError(flatten_errors(err.messages)) from err
+    problem: PairProblem = load_shape(PairProblemSchema(), data)
     validate_problem(problem)
     return problem
 

@@ -12,9 +12,8 @@ import os
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
 
-from matcher.errors import InvalidProblemError
 from matcher.longterm.posts.answer import Answer
 from matcher.longterm.posts.problem import (
     MAX_CHOICES,
@@ -41,7 +40,7 @@ from service.schemas.dispatch import (
     _read_json,
     _StrictSchema,
     _String,
-    flatten_errors,
+    load_shape,
 )
 
 __all__ = [
@@ -217,11 +216,7 @@ def load_problem(data: object) -> Problem:
     Raises:
         InvalidProblemError: Every shape, type, range and reference error by field path.
     """
-    raw: Any = data
-    try:
-        problem: Problem = ProblemSchema().load(raw)
-    except ValidationError as err:
-        raise InvalidProblemError(flatten_errors(err.messages)) from err
+    problem: Problem = load_shape(ProblemSchema(), data)
     validate_problem(problem)
     return problem
 

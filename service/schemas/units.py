@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load
+from marshmallow import Schema, fields, post_load
 
-from matcher.errors import InvalidProblemError
 from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
 from matcher.longterm.units.validation import validate as validate_problem
@@ -30,7 +29,7 @@ from service.schemas.dispatch import (
     _read_json,
     _StrictSchema,
     _String,
-    flatten_errors,
+    load_shape,
 )
 
 __all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
@@ -173,11 +172,7 @@ def load_problem(data: object) -> Problem:
     Raises:
         InvalidProblemError: Every shape, type, range and reference error by field path.
     """
-    raw: Any = data
-    try:
-        problem: Problem = ProblemSchema().load(raw)
-    except ValidationError as err:
-        raise InvalidProblemError(flatten_errors(err.messages)) from err
+    problem: Problem = load_shape(ProblemSchema(), data)
     validate_problem(problem)
     return problem
 

@@ -44,7 +44,7 @@ from service.schemas.dispatch import (
     _read_json,
     _StrictSchema,
     _String,
-    flatten_errors,
+    load_shape,
 )
 
 __all__ = [
@@ -263,11 +263,7 @@ def load_visit_problem(data: object) -> VisitProblem:
     Raises:
         InvalidProblemError: Every shape, type, range and reference error by field path.
     """
-    raw: Any = data
-    try:
-        problem: VisitProblem = VisitProblemSchema().load(raw)
-    except ValidationError as err:
-        raise InvalidProblemError(flatten_errors(err.messages)) from err
+    problem: VisitProblem = load_shape(VisitProblemSchema(), data)
     validate_visit_problem(problem)
     return problem
 

@@ -452,8 +452,9 @@ def _open_slots(
         left = problem.slots(community) - len(paired_with.get(c, []))
         if left <= 0:
             continue
-        if spare:
-            u = min(spare, key=lambda v: distance_km[v, c])
+        others = [u for u in spare if u not in paired_with.get(c, [])]
+        if others:
+            u = min(others, key=lambda v: distance_km[v, c])
             found.append(
                 OpenSlots(
                     community.id,
@@ -461,7 +462,7 @@ def _open_slots(
                     "too_far",
                     f"units with room are all beyond range; the nearest, "
                     f"{problem.units[u].id}, is {distance_km[u, c]:.1f} km away "
-                    f"(limit {limit:g} km)",
+                    f"(limit {'none' if limit is None else f'{limit:g} km'})",
                 )
             )
         else:

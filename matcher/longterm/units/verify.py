@@ -417,11 +417,24 @@ def _check_open_slots(
         for c in problem.communities.values()
         if per_community[c.id] < c.slots
     }
-    spare = any(per_unit[u.id] < u.room for u in problem.units.values())
-    reason = "too_far" if spare else "no_unit"
+    paired = {
+        (str(p.get("unit")), str(p.get("community")))
+        for p in answer.get("pairs", ())
+        if isinstance(p, Mapping)
+    }
+
+    def reason_for(community: str) -> str:
+        # A unit with room that is not yet this community's partner could still be paired.
+        spare = any(
+            per_unit[u.id] < u.room and (u.id, community) not in paired
+            for u in problem.units.values()
+        )
+        return "too_far" if spare else "no_unit"
+
     seen: set[str] = set()
     for entry in _entries(answer, "open_slots", report):
         community = _id(entry, "community")
+        reason = reason_for(str(community))
         subject = f"community {community}"
         if community not in expected or community in seen:
             report.add("8", subject, "is listed with open slots but is full, unknown or repeated")
