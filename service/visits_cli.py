@@ -131,7 +131,10 @@ def verify_schedule_files(problem_path: str, answer_path: str) -> int:
         raise cli.CliError(answer_path, err.one_line()) from err
     if not isinstance(raw_answer, dict):
         raise cli.CliError(answer_path, "$: must be a JSON object")
-    violations = verify_schedule(raw_problem, raw_answer)
+    try:
+        violations = verify_schedule(raw_problem, raw_answer)
+    except ValueError as err:
+        raise cli.CliError(problem_path, str(err)) from err
     if not violations:
         stats = raw_answer.get("stats", {})
         print(

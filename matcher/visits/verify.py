@@ -314,8 +314,11 @@ def _parse_problem(problem: Mapping[str, Any]) -> _Problem:
     quarter_end = _need_date(_need(quarter, "end", "quarter"), "quarter.end")
     if quarter_end < quarter_start:
         raise ValueError("problem: quarter.end is before quarter.start")
-    session = _need(problem, "session", "problem")
-    start_minutes = _parse_time(_need(session, "start", "session"))
+    # Defaults of the README's contract notes for the optional session and walking speed.
+    session = problem.get("session", {"start": "09:00", "max_hours": 3.0})
+    if not isinstance(session, Mapping):
+        raise ValueError("problem: session must be a JSON object")
+    start_minutes = _parse_time(session.get("start", "09:00"))
     if start_minutes is None:
         raise ValueError("problem: session.start must be an HH:MM time")
     max_per_day = problem.get("max_sessions_per_day")
@@ -337,9 +340,9 @@ def _parse_problem(problem: Mapping[str, Any]) -> _Problem:
             else _need_int(max_per_day, "max_sessions_per_day", minimum=0)
         ),
         session_start_minutes=start_minutes,
-        max_hours=_need_number(_need(session, "max_hours", "session"), "session.max_hours"),
+        max_hours=_need_number(session.get("max_hours", 3.0), "session.max_hours"),
         walking_speed_kmh=_need_number(
-            _need(problem, "walking_speed_kmh", "problem"), "walking_speed_kmh", positive=True
+            problem.get("walking_speed_kmh", 4.0), "walking_speed_kmh", positive=True
         ),
         members=members,
         teams=teams,

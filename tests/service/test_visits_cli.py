@@ -127,3 +127,22 @@ def test_generate_without_members_or_visits_is_a_usage_error(
     assert err.strip() == (
         "linli: error: generate: --members and --demands are required (or use --visits)"
     )
+
+
+def test_verify_with_a_malformed_visit_problem_is_exit_2(
+    quarter: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "schedule.json"
+    assert (
+        run(
+            capsys, "schedule", quarter, "-o", out, "--time-limit", "1", "--workers", "1", "--quiet"
+        )[0]
+        == 0
+    )
+    data = json.loads(quarter.read_text(encoding="utf-8"))
+    data["walking_speed_kmh"] = "fast"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    code, _, err = run(capsys, "verify", bad, out)
+    assert code == 2
+    assert err.startswith(f"linli: error: {bad}: ")

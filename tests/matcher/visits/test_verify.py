@@ -582,3 +582,14 @@ def test_malformed_problem_raises_value_error(
         target[path[-1]] = value
     with pytest.raises(ValueError, match=fragment):
         verify_schedule(problem, feasible_answer())
+
+
+def test_session_and_walking_speed_default_to_the_readme_values() -> None:
+    """Without ``session`` and ``walking_speed_kmh`` the contract's defaults (09:00, 3 h,
+    4 km/h) apply, which the problem in this file spells out: the verdict is the same."""
+    problem = problem_copy()
+    assert problem["session"] == {"start": "09:00", "max_hours": 3.0}
+    assert problem["walking_speed_kmh"] == 4.0
+    del problem["session"]
+    del problem["walking_speed_kmh"]
+    assert verify_schedule(problem, feasible_answer()) == []
