@@ -49,12 +49,13 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.member)
 
-    @property
+    @cached_property
     def pair_count(self) -> int:
+        """Distinct (member, demand) pairs (a pair has a row per free interval)."""
         if len(self.member) == 0:
             return 0
-        keys = self.demand * (int(self.member.max()) + 1) + self.member
-        return int(np.unique(keys).size)
+        keys = np.sort(self.demand * (int(self.member.max()) + 1) + self.member)
+        return int(1 + np.count_nonzero(keys[1:] != keys[:-1]))
 
     @cached_property
     def use_s(self) -> IntArray:
