@@ -13,7 +13,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from service.db import make_engine
-from service.models import Base
+from service.models import Base  # also registers service.workspace.models
 
 config = context.config
 target_metadata = Base.metadata

@@ -145,3 +145,7 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The workspace tables share this metadata (Alembic compares against all of it).
+from service.workspace import models as _workspace_models  # noqa: E402, F401

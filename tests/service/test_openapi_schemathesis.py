@@ -61,6 +61,19 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
         "POST /api/v1/jobs/{job_id}/resubmit",
         "GET /api/v1/jobs/{job_id}/calendar.ics",
         "POST /api/v1/visit-schedules",
+        "GET /api/v1/communities",
+        "POST /api/v1/communities",
+        "GET /api/v1/communities/{community_id}/grids",
+        "POST /api/v1/communities/{community_id}/grids",
+        "GET /api/v1/grids/{grid_id}/buildings",
+        "POST /api/v1/grids/{grid_id}/buildings",
+        "GET /api/v1/units",
+        "POST /api/v1/units",
+        "GET /api/v1/members",
+        "POST /api/v1/members",
+        "GET /api/v1/members/{member_id}",
+        "PATCH /api/v1/members/{member_id}",
+        "GET /api/v1/members/{member_id}/availability",
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
@@ -96,4 +109,5 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
     assert statuses[("POST /api/v1/dispatch", 200)] > 0, "no generated problem was solved"
     assert statuses[("POST /api/v1/dispatch", 422)] > 0
     assert statuses[("POST /api/v1/visit-schedules", 422)] > 0
+    assert statuses[("POST /api/v1/members", 422)] > 0
     assert time.monotonic() - started < 90

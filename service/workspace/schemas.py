@@ -1,0 +1,275 @@
+"""Marshmallow schemas of the workspace API: request bodies (strict) and responses.
+
+Request bodies reject unknown fields (422 ``unknown field``), so a client cannot set what the
+server sets: ids (but a community's slug, chosen by the district administrator), ``status`` on
+creation, ``reported_at``, ``created_at``, or a member's community after registration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.schemas.dispatch import (
+    LocationSchema,
+    _between,
+    _DateTime,
+    _Float,
+    _List,
+    _Nested,
+    _one_of,
+    _StrictSchema,
+    _String,
+)
+from service.schemas.visits import _ClockTime
+from service.workspace.availability import (
+    MAX_HORIZON,
+    TIMEZONE_NAME,
+    WEEKDAYS,
+    in_supported_range,
+)
+from service.workspace.models import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+MAX_LIST_ITEMS = 50
+MAX_WEEKLY_SLOTS = 70
+
+
+def _printable(value: str) -> bool:
+    if not value.isprintable():
+        raise ValidationError("must not contain control characters")
+    return True
+
+
+def _text(max_length: int, **kwargs: Any) -> _String:
+    """A non-empty string of printable characters, at most ``max_length`` long."""
+    return _String(
+        validate=[
+            validate.Length(min=1, max=max_length, error=f"must have 1 to {max_length} characters"),
+            _printable,
+        ],
+        **kwargs,
+    )
+
+
+def _ref(**kwargs: Any) -> _String:
+    """The id of another object (or null where allowed)."""
+    return _text(ID_LENGTH, **kwargs)
+
+
+def _id_filter() -> list[Any]:
+    return [
+        validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+        _printable,
+    ]
+
+
+def _labels(**kwargs: Any) -> _List:
+    """A list of short labels (skills, specialties, service intentions)."""
+    return _List(
+        _text(100),
+        validate=validate.Length(max=MAX_LIST_ITEMS, error=f"at most {MAX_LIST_ITEMS} items"),
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+class CommunityCreateSchema(_StrictSchema):
+    id = _String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+            validate.Regexp(SLUG_PATTERN, error="must be a slug such as c-01 (a-z, 0-9, -)"),
+        ],
+        metadata={"description": "a slug, the id API keys are scoped by"},
+    )
+    name = _text(NAME_LENGTH, required=True)
+
+
+class NamedCreateSchema(_StrictSchema):
+    """A grid or a building: only its name (the parent is in the path, the id is the server's)."""
+
+    name = _text(NAME_LENGTH, required=True)
+
+
+class UnitCreateSchema(_StrictSchema):
+    name = _text(NAME_LENGTH, required=True)
+    party_organisation = _text(NAME_LENGTH, load_default=None, allow_none=True)
+
+
+class WeeklySlotSchema(_StrictSchema):
+    """``{"weekday": "mon", "start": "09:00", "end": "12:00"}``, local time, within one day."""
+
+    weekday = _String(required=True, validate=_one_of(WEEKDAYS))
+    start = _ClockTime(required=True)
+    end = _ClockTime(required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("must be after start", field_name="end")
+
+
+class MemberProfileSchema(_StrictSchema):
+    """The fields of a profile a client may set (all optional: a PATCH sends what changes)."""
+
+    unit_id = _ref(allow_none=True)
+    occupation = _text(NAME_LENGTH, allow_none=True)
+    specialties = _labels()
+    skills = _labels()
+    preferences = _labels(metadata={"description": "service intentions (服务意向)"})
+    location = _Nested(LocationSchema, metadata={"description": "home, WGS84"})
+    grid_id = _ref(allow_none=True)
+    building_id = _ref(allow_none=True)
+    weekly_availability = _List(
+        _Nested(WeeklySlotSchema),
+        validate=validate.Length(max=MAX_WEEKLY_SLOTS, error=f"at most {MAX_WEEKLY_SLOTS} slots"),
+    )
+    capacity_hours_per_week = _Float(validate=_between(0, 168))
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_overlaps(self, data: dict[str, Any], **kwargs: Any) -> None:
+        slots = data.get("weekly_availability") or []
+        errors: dict[int, list[str]] = {}
+        for i, slot in enumerate(slots):
+            for j, other in enumerate(slots[:i]):
+                same_day = other["weekday"] == slot["weekday"]
+                if same_day and slot["start"] < other["end"] and other["start"] < slot["end"]:
+                    errors[i] = [f"overlaps slot {j} on the same weekday"]
+                    break
+        if errors:
+            raise ValidationError({"weekly_availability": errors})
+
+
+class MemberCreateSchema(MemberProfileSchema):
+    """A registration (建档): the server sets ``id``, ``status`` (registered) and ``created_at``."""
+
+    community_id = _ref(required=True, metadata={"description": "where the member lives"})
+    card_number = _ref(required=True, metadata={"description": "registration card number"})
+    location = _Nested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+
+
+class MemberPatchSchema(MemberProfileSchema):
+    """Profile changes and status transitions (registered → active → left only)."""
+
+    status = _String(validate=_one_of(MEMBER_STATUSES))
+
+
+class MemberListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this community's"},
+    )
+    unit_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this unit's (a unit's tracking view)"},
+    )
+    status = fields.String(load_default=None, validate=validate.OneOf(MEMBER_STATUSES))
+
+
+class AvailabilityQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    start = _DateTime(required=True, metadata={"description": "horizon start, with offset"})
+    end = _DateTime(required=True, metadata={"description": "horizon end, with offset"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_horizon(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data["start"], data["end"]
+        for name, moment in (("start", start), ("end", end)):
+            if not in_supported_range(moment):
+                raise ValidationError("must be between the years 2000 and 2200", name)
+        if end <= start:
+            raise ValidationError("must be after start", "end")
+        if end - start > MAX_HORIZON:
+            raise ValidationError(f"at most {MAX_HORIZON.days} days after start", "end")
+
+
+# --------------------------------------------------------------------------------------------
+# Responses
+# --------------------------------------------------------------------------------------------
+
+
+class CommunitySchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class GridSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class BuildingSchema(Schema):
+    id = fields.String(required=True)
+    grid_id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class UnitRecordSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    party_organisation = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class HomeSchema(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+
+
+class SlotSchema(Schema):
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    start = fields.String(required=True, metadata={"description": "HH:MM, local time"})
+    end = fields.String(required=True, metadata={"description": "HH:MM, local time"})
+
+
+class MemberRecordSchema(Schema):
+    """A member as stored. ``reported_at``: when the member became active (reported, 报到)."""
+
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    unit_id = fields.String(required=True, allow_none=True)
+    card_number = fields.String(required=True)
+    occupation = fields.String(required=True, allow_none=True)
+    specialties = fields.List(fields.String(), required=True)
+    skills = fields.List(fields.String(), required=True)
+    preferences = fields.List(fields.String(), required=True)
+    location = fields.Nested(HomeSchema, required=True)
+    grid_id = fields.String(required=True, allow_none=True)
+    building_id = fields.String(required=True, allow_none=True)
+    weekly_availability = fields.List(fields.Nested(SlotSchema), required=True)
+    capacity_hours_per_week = fields.Float(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    reported_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class IntervalOutSchema(Schema):
+    start = fields.String(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.String(required=True, metadata={"description": "ISO 8601, +08:00"})
+
+
+class AvailabilitySchema(Schema):
+    """``availability`` is usable as ``members[].availability`` of the dispatch contract."""
+
+    member = fields.String(required=True)
+    timezone = fields.String(required=True, validate=validate.Equal(TIMEZONE_NAME))
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    availability = fields.List(fields.Nested(IntervalOutSchema), required=True)
