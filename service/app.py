@@ -131,12 +131,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
     api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
     api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
-    from service.api import dispatch, jobs, ops, visits, workspace
+    from service.api import dispatch, flow, jobs, ops, visits, workspace
 
     api.register_blueprint(dispatch.blp)
     api.register_blueprint(visits.blp)
     api.register_blueprint(jobs.blp)
     api.register_blueprint(workspace.blp)
+    api.register_blueprint(flow.blp)
     api.register_blueprint(ops.blp)
     app.register_blueprint(docs_assets_blueprint())
     register_error_handlers(app)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models import Base, UTCDateTime, utcnow
@@ -111,4 +111,71 @@ class Member(Base):
     capacity_hours_per_week: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="registered")
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------
+# The menu flow (点单 → 下单 → 接单 → 完成 → 评价): built by ``0004_menu_flow``
+# --------------------------------------------------------------------------------------------
+
+DEMAND_STATUSES = ("open", "dispatched", "accepted", "completed", "cancelled")
+"""open: on the demand list; dispatched: offered to a member; accepted: a member serves it."""
+
+TASK_STATUSES = ("offered", "accepted", "completed", "declined")
+ACTIVE_TASK_STATUSES = ("offered", "accepted", "completed")
+"""A demand has at most one task in these states (a partial unique index guarantees it)."""
+
+_ACTIVE_TASK = text("status IN ('offered', 'accepted', 'completed')")
+
+
+class Demand(Base):
+    """A resident's order (群众点单): no name, phone or address, only an opaque resident id."""
+
+    __tablename__ = "demands"
+    __table_args__ = (Index("ix_demands_community_id_status", "community_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="RESTRICT"), nullable=False
+    )
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    skills: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    lon: Mapped[float] = mapped_column(Float, nullable=False)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    duration_hours: Mapped[float] = mapped_column(Float, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    crew_size: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    resident_ref: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Task(Base):
+    """A demand given to one member: offered by a dispatch, or accepted directly by a claim."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index(
+            "uq_tasks_active_demand_id",
+            "demand_id",
+            unique=True,
+            sqlite_where=_ACTIVE_TASK,
+            postgresql_where=_ACTIVE_TASK,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    demand_id: Mapped[str] = mapped_column(
+        ForeignKey("demands.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    member_id: Mapped[str] = mapped_column(
+        ForeignKey("members.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    decline_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -11,11 +11,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from service.models import utcnow
 from service.schemas.dispatch import (
+    IntervalSchema,
     LocationSchema,
     _between,
     _DateTime,
     _Float,
+    _Integer,
     _List,
     _Nested,
     _one_of,
@@ -29,7 +32,13 @@ from service.workspace.availability import (
     WEEKDAYS,
     in_supported_range,
 )
-from service.workspace.models import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH
+from service.workspace.models import (
+    DEMAND_STATUSES,
+    ID_LENGTH,
+    MEMBER_STATUSES,
+    NAME_LENGTH,
+    TASK_STATUSES,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 MAX_LIST_ITEMS = 50
@@ -273,3 +282,180 @@ class AvailabilitySchema(Schema):
     start = fields.String(required=True)
     end = fields.String(required=True)
     availability = fields.List(fields.Nested(IntervalOutSchema), required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The menu flow: demands and tasks
+# --------------------------------------------------------------------------------------------
+
+RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_DEMAND_WINDOW = MAX_HORIZON
+DISPATCH_TIME_LIMIT_S = 5.0
+MAX_DISPATCH_TIME_LIMIT_S = 30.0
+
+
+class DemandCreateSchema(_StrictSchema):
+    """A resident's order (点单). The server sets ``id``, ``community_id`` (from the path),
+    ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now."""
+
+    category = _text(100, required=True)
+    skills = _labels(load_default=list, metadata={"description": "every one is required"})
+    location = _Nested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    window = _Nested(IntervalSchema, required=True, metadata={"description": "served inside it"})
+    duration_hours = _Float(required=True, validate=_between(0.25, 24))
+    priority = _Integer(
+        required=True,
+        validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+    )
+    crew_size = _Integer(
+        load_default=1,
+        validate=validate.Equal(1, error="only 1 is supported (one member per demand)"),
+    )
+    resident_ref = _String(
+        load_default=None,
+        allow_none=True,
+        validate=[
+            validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+            validate.Regexp(RESIDENT_REF_PATTERN, error="must be an opaque id (A-Z, 0-9, . _ : -)"),
+        ],
+        metadata={"description": "an opaque resident id; never a name, phone or address"},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_window(self, data: dict[str, Any], **kwargs: Any) -> None:
+        window = data["window"]
+        for name, moment in (("start", window.start), ("end", window.end)):
+            if not in_supported_range(moment):
+                raise ValidationError(
+                    {"window": {name: ["must be between the years 2000 and 2200"]}}
+                )
+        if window.end <= utcnow():
+            raise ValidationError({"window": {"end": ["must be in the future"]}})
+        if window.end - window.start > MAX_DEMAND_WINDOW:
+            raise ValidationError({"window": {"end": [f"at most {MAX_HORIZON.days} days long"]}})
+        if data["duration_hours"] > window.hours:
+            raise ValidationError("is longer than the window", field_name="duration_hours")
+
+
+class DemandListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this community's"},
+    )
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(DEMAND_STATUSES),
+        metadata={"description": "open: the demand list (需求清单)"},
+    )
+
+
+def _task_statuses(value: str) -> bool:
+    names = value.split(",")
+    if not names or any(name not in TASK_STATUSES for name in names):
+        raise ValidationError(f"must be a comma-separated list of: {', '.join(TASK_STATUSES)}")
+    return True
+
+
+class TaskListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(
+        load_default=None,
+        validate=_task_statuses,
+        metadata={
+            "description": "comma-separated: offered,accepted is the task list (任务清单), "
+            "completed the service list (服务清单)"
+        },
+    )
+    community_id = fields.String(load_default=None, validate=_id_filter())
+    member_id = fields.String(load_default=None, validate=_id_filter())
+
+
+class DispatchOptionsSchema(_StrictSchema):
+    time_limit_s = _Float(
+        load_default=DISPATCH_TIME_LIMIT_S,
+        validate=validate.Range(
+            min=0,
+            max=MAX_DISPATCH_TIME_LIMIT_S,
+            min_inclusive=False,
+            error=f"must be greater than 0 and at most {MAX_DISPATCH_TIME_LIMIT_S:g}",
+        ),
+        metadata={"description": "seconds the engine may search (default 5)"},
+    )
+
+
+class DeclineSchema(_StrictSchema):
+    reason = _text(500, required=True)
+
+
+class CompleteSchema(_StrictSchema):
+    hours = _Float(
+        required=True,
+        validate=validate.Range(
+            min=0, max=24, min_inclusive=False, error="must be greater than 0 and at most 24"
+        ),
+        metadata={"description": "hours served"},
+    )
+
+
+class RateSchema(_StrictSchema):
+    rating = _Integer(
+        required=True,
+        validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+    )
+
+
+class ClaimSchema(_StrictSchema):
+    member_id = _ref(required=True)
+
+
+class WindowSchema(Schema):
+    start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+
+
+class DemandRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    location = fields.Nested(HomeSchema, required=True)
+    window = fields.Nested(WindowSchema, required=True)
+    duration_hours = fields.Float(required=True)
+    priority = fields.Integer(required=True)
+    crew_size = fields.Integer(required=True)
+    resident_ref = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(DEMAND_STATUSES))
+    created_at = fields.DateTime(required=True)
+
+
+class TaskRecordSchema(Schema):
+    id = fields.String(required=True)
+    demand_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
+    decline_reason = fields.String(required=True, allow_none=True)
+    hours = fields.Float(required=True, allow_none=True)
+    rating = fields.Integer(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class LeftOutSchema(Schema):
+    demand_id = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "the engine's reason"})
+    detail = fields.String(required=True)
+
+
+class DispatchResultSchema(Schema):
+    status = fields.String(
+        required=True, metadata={"description": "the engine's status; nothing_to_dispatch"}
+    )
+    tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
+    left_out = fields.List(fields.Nested(LeftOutSchema), required=True)

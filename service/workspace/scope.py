@@ -1,10 +1,10 @@
 """Who may see what: every workspace query goes through :func:`scoped`.
 
 A client with no communities is a district administrator and sees everything. A client scoped to
-communities sees only those communities and the grids, buildings and members in them; objects
-outside its scope do not exist for it (404, never 403, so that ids reveal nothing). Units are
-district-wide reference data (a unit's members live in many communities): every client may read
-them, only district administrators may create them.
+communities sees only those communities and the grids, buildings, members and demands in them
+(and the tasks of those demands); objects outside its scope do not exist for it (404, never 403,
+so that ids reveal nothing). Units are district-wide reference data (a unit's members live in
+many communities): every client may read them, only district administrators may create them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,19 @@ from sqlalchemy.orm import Session
 
 from service.dispatching import Client
 from service.errors import fail
-from service.workspace.models import ID_LENGTH, Building, Community, Grid, Member, Unit
+from service.workspace.models import (
+    ID_LENGTH,
+    Building,
+    Community,
+    Demand,
+    Grid,
+    Member,
+    Task,
+    Unit,
+)
 
 Ts = TypeVarTuple("Ts")
-M = TypeVar("M", Community, Grid, Building, Unit, Member)
+M = TypeVar("M", Community, Grid, Building, Unit, Member, Demand, Task)
 
 NOT_FOUND = {
     Community: "No such community.",
@@ -27,6 +36,8 @@ NOT_FOUND = {
     Building: "No such building.",
     Unit: "No such unit.",
     Member: "No such member.",
+    Demand: "No such demand.",
+    Task: "No such task.",
 }
 
 
@@ -55,6 +66,11 @@ def scoped(query: Select[*Ts], client: Client) -> Select[*Ts]:
     if entity is Building:
         grids = select(Grid.id).where(Grid.community_id.in_(communities))
         return query.where(Building.grid_id.in_(grids))
+    if entity is Demand:
+        return query.where(Demand.community_id.in_(communities))
+    if entity is Task:
+        demands = select(Demand.id).where(Demand.community_id.in_(communities))
+        return query.where(Task.demand_id.in_(demands))
     return query.where(Member.community_id.in_(communities))
 
 

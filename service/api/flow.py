@@ -1,0 +1,245 @@
+"""The menu flow (issue #7), second slice: 点单 → 下单 → 接单 → 完成 → 评价.
+
+Residents order demands (``POST /communities/{id}/demands``: the demand list), the community
+dispatches its open demands to its active members (``POST /communities/{id}/dispatch``: offered
+tasks, the task list), members accept, decline or claim, complete (the service list) and the
+task is rated. The logic is :mod:`service.workspace.flow`; every query is scoped to the key's
+communities (objects outside them answer 404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
+from service.auth import current_client
+from service.workspace import flow
+from service.workspace.models import Demand, Task
+from service.workspace.schemas import (
+    ClaimSchema,
+    CompleteSchema,
+    DeclineSchema,
+    DemandCreateSchema,
+    DemandListQuerySchema,
+    DemandRecordSchema,
+    DispatchOptionsSchema,
+    DispatchResultSchema,
+    RateSchema,
+    TaskListQuerySchema,
+    TaskRecordSchema,
+)
+from service.workspace.scope import get_scoped, scoped
+
+blp = Blueprint(
+    "flow",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="The menu flow: residents order demands (点单), the community dispatches them "
+    "(下单), members accept or claim (接单), complete (完成) and are rated (评价).",
+)
+
+
+def _session() -> Session:
+    session: Session = current_app.extensions["linli"].sessions()
+    return session
+
+
+# --------------------------------------------------------------------------------------------
+# Demands
+# --------------------------------------------------------------------------------------------
+
+
+@blp.route("/communities/<string:community_id>/demands")
+class CommunityDemands(MethodView):
+    @blp.arguments(DemandCreateSchema)
+    @blp.response(201, DemandRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    def post(self, data: dict[str, Any], community_id: str) -> Any:
+        """A resident orders (点单): an open demand in a community this key may act for.
+
+        The server sets `id`, `status` (open) and `created_at`. Only one-person demands
+        (`crew_size` 1) for now. `resident_ref` is an opaque id: no name, phone or address.
+        """
+        with _session() as session:
+            demand = flow.create_demand(session, current_client(), community_id, data)
+            return flow.present_demand(demand)
+
+
+@blp.route("/demands")
+class Demands(MethodView):
+    @blp.arguments(DemandListQuerySchema, location="query")
+    @blp.response(200, DemandRecordSchema(many=True))
+    @blp.error_responses(*AUTH_ERRORS, 422)
+    @blp.paginate()
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
+        """The demands of this key's communities, oldest first (`?status=open`: the demand
+        list, 需求清单)."""
+        selection = scoped(select(Demand), current_client())
+        for name in ("community_id", "status"):
+            if query[name] is not None:
+                selection = selection.where(getattr(Demand, name) == query[name])
+        with _session() as session:
+            total = session.scalar(select(func.count()).select_from(selection.subquery()))
+            rows = session.scalars(
+                selection.order_by(Demand.created_at, Demand.id)
+                .offset(pagination_parameters.first_item)
+                .limit(pagination_parameters.page_size)
+            )
+            pagination_parameters.item_count = total or 0
+            return [flow.present_demand(demand) for demand in rows]
+
+
+@blp.route("/demands/<string:demand_id>")
+class DemandById(MethodView):
+    @blp.response(200, DemandRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404)
+    def get(self, demand_id: str) -> Any:
+        """A demand of this key's communities."""
+        with _session() as session:
+            return flow.present_demand(get_scoped(session, Demand, demand_id, current_client()))
+
+
+@blp.route("/demands/<string:demand_id>/cancel")
+class CancelDemand(MethodView):
+    @blp.response(200, DemandRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409)
+    def post(self, demand_id: str) -> Any:
+        """Cancel an open or dispatched demand (its offered task is declined); otherwise 409."""
+        with _session() as session:
+            return flow.present_demand(flow.cancel(session, current_client(), demand_id))
+
+
+@blp.route("/demands/<string:demand_id>/claim")
+class ClaimDemand(MethodView):
+    @blp.arguments(ClaimSchema)
+    @blp.response(201, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def post(self, data: dict[str, Any], demand_id: str) -> Any:
+        """A member claims (抢单) an open demand: an accepted task.
+
+        The member must be active, in the demand's community and hold its skills (422). A
+        demand that is not open is a 409; of two concurrent claims exactly one wins.
+        """
+        with _session() as session:
+            return flow.claim(session, current_client(), demand_id, data["member_id"])
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch
+# --------------------------------------------------------------------------------------------
+
+
+@blp.route("/communities/<string:community_id>/dispatch")
+class CommunityDispatch(MethodView):
+    @blp.arguments(DispatchOptionsSchema, required=False)
+    @blp.response(200, DispatchResultSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def post(self, data: dict[str, Any], community_id: str) -> Any:
+        """The community dispatches (下单) its open demands to its active members.
+
+        The engine solves in-process (`time_limit_s`, default 5, at most 30); its plan is
+        checked by the independent verifier before anything is written. In one transaction
+        each assignment becomes an offered task and its demand is dispatched. `left_out` lists
+        the demands not dispatched with the engine's reason and detail.
+        """
+        with _session() as session:
+            return flow.dispatch_community(
+                session, current_client(), community_id, time_limit_s=data["time_limit_s"]
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------------------------
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @blp.arguments(TaskListQuerySchema, location="query")
+    @blp.response(200, TaskRecordSchema(many=True))
+    @blp.error_responses(*AUTH_ERRORS, 422)
+    @blp.paginate()
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
+        """The tasks of this key's communities, oldest first.
+
+        `?status=offered,accepted` is the task list (任务清单), `?status=completed` the service
+        list (服务清单); also by `community_id` or `member_id`.
+        """
+        selection = scoped(
+            select(Task, Demand.duration_hours).join(Demand, Demand.id == Task.demand_id),
+            current_client(),
+        )
+        if query["status"] is not None:
+            selection = selection.where(Task.status.in_(query["status"].split(",")))
+        if query["community_id"] is not None:
+            selection = selection.where(Demand.community_id == query["community_id"])
+        if query["member_id"] is not None:
+            selection = selection.where(Task.member_id == query["member_id"])
+        with _session() as session:
+            total = session.scalar(select(func.count()).select_from(selection.subquery()))
+            rows = session.execute(
+                selection.order_by(Task.created_at, Task.id)
+                .offset(pagination_parameters.first_item)
+                .limit(pagination_parameters.page_size)
+            )
+            pagination_parameters.item_count = total or 0
+            return [flow.present_task(task, hours) for task, hours in rows]
+
+
+@blp.route("/tasks/<string:task_id>")
+class TaskById(MethodView):
+    @blp.response(200, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404)
+    def get(self, task_id: str) -> Any:
+        """A task of this key's communities."""
+        with _session() as session:
+            return flow.get_task(session, current_client(), task_id)
+
+
+@blp.route("/tasks/<string:task_id>/accept")
+class AcceptTask(MethodView):
+    @blp.response(200, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409)
+    def post(self, task_id: str) -> Any:
+        """The member accepts (接单) an offered task; its demand is accepted. Otherwise 409."""
+        with _session() as session:
+            return flow.accept(session, current_client(), task_id)
+
+
+@blp.route("/tasks/<string:task_id>/decline")
+class DeclineTask(MethodView):
+    @blp.arguments(DeclineSchema)
+    @blp.response(200, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def post(self, data: dict[str, Any], task_id: str) -> Any:
+        """The member declines an offered task (with a reason); its demand is open again."""
+        with _session() as session:
+            return flow.decline(session, current_client(), task_id, data["reason"])
+
+
+@blp.route("/tasks/<string:task_id>/complete")
+class CompleteTask(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def post(self, data: dict[str, Any], task_id: str) -> Any:
+        """An accepted task is completed (完成) with the hours served; so is its demand."""
+        with _session() as session:
+            return flow.complete(session, current_client(), task_id, data["hours"])
+
+
+@blp.route("/tasks/<string:task_id>/rate")
+class RateTask(MethodView):
+    @blp.arguments(RateSchema)
+    @blp.response(200, TaskRecordSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def post(self, data: dict[str, Any], task_id: str) -> Any:
+        """The resident's rating (评价, 1..5) of a completed task, once."""
+        with _session() as session:
+            return flow.rate(session, current_client(), task_id, data["rating"])

@@ -1,0 +1,542 @@
+"""The menu flow (点单 → 下单 → 接单 → 完成 → 评价): demands, dispatch and tasks, without Flask.
+
+A resident orders a demand (open, on the demand list). The community dispatches its open demands
+(:func:`dispatch_community`): the engine assigns them to active members, each assignment becomes
+an offered task (the task list) and its demand is dispatched. A member accepts or declines an
+offer (a decline puts the demand back on the demand list), or claims an open demand directly;
+an accepted task is completed with the hours served (the service list) and then rated once.
+
+Every change is one transaction whose writes are conditional updates (``UPDATE … WHERE id = ?
+AND status = ?``): of two concurrent requests for the same change exactly one wins, the other
+gets a 409, and nothing is ever half-written. The partial unique index
+``uq_tasks_active_demand_id`` (one offered, accepted or completed task per demand) backs this up
+in the database. Every read goes through :func:`service.workspace.scope.scoped`.
+
+Logs name ids and counts only: never a resident reference, a location or a detail sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matcher import problem as mp
+from matcher.solve import solve
+from matcher.validation import validate_problem
+from matcher.verify import verify
+from service.dispatching import Client
+from service.errors import fail
+from service.models import utcnow
+from service.workspace.availability import LOCAL, MAX_HORIZON, expand_weekly
+from service.workspace.models import Community, Demand, Member, Task, new_id
+from service.workspace.scope import get_scoped, scoped
+
+log = logging.getLogger(__name__)
+
+BUSY_TASK_STATUSES = ("offered", "accepted")
+"""Tasks that hold a member's time and capacity when the community dispatches again."""
+
+CANCELLABLE = ("open", "dispatched")
+CHANGEOVER = timedelta(minutes=mp.Options().changeover_minutes)
+NOTHING_TO_DISPATCH = "nothing_to_dispatch"
+
+
+# --------------------------------------------------------------------------------------------
+# Presentation
+# --------------------------------------------------------------------------------------------
+
+
+def present_demand(demand: Demand) -> dict[str, Any]:
+    """A demand row as the data ``DemandRecordSchema`` dumps (times of service in +08:00)."""
+    return {
+        "id": demand.id,
+        "community_id": demand.community_id,
+        "category": demand.category,
+        "skills": demand.skills,
+        "location": {"lat": demand.lat, "lon": demand.lon},
+        "window": {
+            "start": demand.window_start.astimezone(LOCAL),
+            "end": demand.window_end.astimezone(LOCAL),
+        },
+        "duration_hours": demand.duration_hours,
+        "priority": demand.priority,
+        "crew_size": demand.crew_size,
+        "resident_ref": demand.resident_ref,
+        "status": demand.status,
+        "created_at": demand.created_at,
+    }
+
+
+def present_task(task: Task, duration_hours: float) -> dict[str, Any]:
+    """A task row (and its demand's duration, for ``end``) as ``TaskRecordSchema`` dumps it."""
+    start = task.start.astimezone(LOCAL)
+    return {
+        "id": task.id,
+        "demand_id": task.demand_id,
+        "member_id": task.member_id,
+        "start": start,
+        "end": start + timedelta(hours=duration_hours),
+        "status": task.status,
+        "decline_reason": task.decline_reason,
+        "hours": task.hours,
+        "rating": task.rating,
+        "created_at": task.created_at,
+    }
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)
+
+
+def _commit_or_conflict(session: Session, message: str) -> None:
+    """Commit; the unique index broken by a concurrent writer is a 409 (nothing written)."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        fail(409, message, errors={"status": ["changed concurrently"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Resident orders (点单)
+# --------------------------------------------------------------------------------------------
+
+
+def create_demand(
+    session: Session, client: Client, community_id: str, data: dict[str, Any]
+) -> Demand:
+    """An open demand in a community of the client's scope (404 otherwise)."""
+    community = get_scoped(session, Community, community_id, client)
+    window: mp.Interval = data["window"]
+    demand = Demand(
+        id=new_id("d"),
+        community_id=community.id,
+        category=data["category"],
+        skills=list(data["skills"]),
+        lat=data["location"].lat,
+        lon=data["location"].lon,
+        window_start=window.start,
+        window_end=window.end,
+        duration_hours=data["duration_hours"],
+        priority=data["priority"],
+        crew_size=data["crew_size"],
+        resident_ref=data["resident_ref"],
+        status="open",
+        created_at=utcnow(),
+    )
+    session.add(demand)
+    session.commit()
+    log.info("demand %s ordered in community %s", demand.id, community.id)
+    return demand
+
+
+# --------------------------------------------------------------------------------------------
+# Community dispatches (下单 / 派单)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A task that already holds a member's time."""
+
+    member_id: str
+    start: datetime
+    end: datetime
+
+
+def _subtract(
+    intervals: Iterable[tuple[datetime, datetime]], busy: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """``intervals`` minus the ``busy`` ones (all half-open)."""
+    free: list[tuple[datetime, datetime]] = []
+    for start, end in intervals:
+        pieces = [(start, end)]
+        for b_start, b_end in busy:
+            pieces = [
+                piece
+                for a, b in pieces
+                for piece in ((a, min(b, b_start)), (max(a, b_end), b))
+                if piece[0] < piece[1]
+            ]
+        free.extend(pieces)
+    return free
+
+
+def build_problem(
+    demands: Sequence[Demand],
+    members: Sequence[Member],
+    busy: Sequence[Busy],
+    *,
+    now: datetime,
+    time_limit_s: float,
+) -> mp.Problem:
+    """The dispatch problem of a community's open demands and active members.
+
+    A member's availability is the weekly pattern expanded from ``now`` (or the earliest
+    window, if later) to the latest window end, at most :data:`MAX_HORIZON` long, minus the
+    tasks the member already holds (with the changeover around them). Their capacity is the
+    weekly capacity times the weeks of that horizon, minus the hours of those tasks.
+    """
+    start = max(now, min(d.window_start for d in demands))
+    end = min(max(d.window_end for d in demands), start + MAX_HORIZON)
+    weeks = max(1, math.ceil((end - start) / timedelta(days=7))) if end > start else 1
+    problem_members = []
+    for member in members:
+        held = [b for b in busy if b.member_id == member.id and b.start < end and start < b.end]
+        blocked = [(b.start - CHANGEOVER, b.end + CHANGEOVER) for b in held]
+        free = _subtract(expand_weekly(member.weekly_availability, start, end), blocked)
+        held_hours = sum((b.end - b.start) / timedelta(hours=1) for b in held)
+        problem_members.append(
+            mp.Member(
+                id=member.id,
+                location=mp.Location(member.lat, member.lon),
+                skills=tuple(member.skills),
+                availability=tuple(mp.Interval(a, b) for a, b in free),
+                capacity_hours=max(0.0, member.capacity_hours_per_week * weeks - held_hours),
+                preferences=tuple(member.preferences),
+            )
+        )
+    problem_demands = tuple(
+        mp.Demand(
+            id=d.id,
+            category=d.category,
+            skills=tuple(d.skills),
+            location=mp.Location(d.lat, d.lon),
+            window=mp.Interval(d.window_start.astimezone(LOCAL), d.window_end.astimezone(LOCAL)),
+            duration_hours=d.duration_hours,
+            priority=d.priority,
+            crew_size=d.crew_size,
+            resident=d.resident_ref,
+            community=d.community_id,
+        )
+        for d in demands
+    )
+    options = mp.Options(time_limit_s=time_limit_s, seed=0, workers=1)
+    return mp.Problem(members=tuple(problem_members), demands=problem_demands, options=options)
+
+
+def dispatch_community(
+    session: Session,
+    client: Client,
+    community_id: str,
+    *,
+    time_limit_s: float,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Dispatch a community's open demands to its active members, in one transaction.
+
+    Returns:
+        ``{"status", "tasks", "left_out"}``: the engine's status (or ``nothing_to_dispatch``),
+        the offered tasks created, and the demands left out with the engine's reason and detail.
+    """
+    community = get_scoped(session, Community, community_id, client)
+    demands = list(
+        session.scalars(
+            scoped(
+                select(Demand)
+                .where(Demand.community_id == community.id, Demand.status == "open")
+                .order_by(Demand.created_at, Demand.id),
+                client,
+            )
+        )
+    )
+    if not demands:
+        return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": []}
+    members = list(
+        session.scalars(
+            scoped(
+                select(Member)
+                .where(Member.community_id == community.id, Member.status == "active")
+                .order_by(Member.id),
+                client,
+            )
+        )
+    )
+    held = session.execute(
+        scoped(
+            select(Task.member_id, Task.start, Demand.duration_hours)
+            .join(Demand, Demand.id == Task.demand_id)
+            .where(
+                Task.member_id.in_([m.id for m in members]),
+                Task.status.in_(BUSY_TASK_STATUSES),
+            ),
+            client,
+        )
+    )
+    busy = [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
+    problem = build_problem(demands, members, busy, now=now or utcnow(), time_limit_s=time_limit_s)
+    community_key = community.id
+    durations = {d.id: d.duration_hours for d in demands}
+    session.rollback()  # hold no transaction (or lock) while the engine searches
+    validate_problem(problem)
+    answer = solve(problem, time_limit_s=time_limit_s, seed=0, workers=1)
+    violations = verify(problem, answer)
+    if violations:
+        rules = sorted({v.rule for v in violations})
+        log.error(
+            "dispatch of community %s: the answer breaks rules %s; nothing written",
+            community_key,
+            ", ".join(rules),
+        )
+        fail(500, "The engine's plan failed verification; nothing was dispatched.")
+    tasks: list[Task] = []
+    left_out = [
+        {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
+    ]
+    for assignment in answer.assignments:
+        moved = _rowcount(
+            session,
+            update(Demand)
+            .where(Demand.id == assignment.demand, Demand.status == "open")
+            .values(status="dispatched")
+            .execution_options(synchronize_session=False),
+        )
+        if moved != 1:
+            left_out.append(
+                {
+                    "demand_id": assignment.demand,
+                    "reason": "conflict",
+                    "detail": "The demand changed while dispatching (claimed or cancelled).",
+                }
+            )
+            continue
+        task = Task(
+            id=new_id("t"),
+            demand_id=assignment.demand,
+            member_id=assignment.members[0],
+            start=assignment.start,
+            status="offered",
+            created_at=utcnow(),
+        )
+        session.add(task)
+        tasks.append(task)
+    _commit_or_conflict(session, "Demands changed while dispatching; nothing was dispatched.")
+    log.info(
+        "community %s dispatched: %d tasks offered, %d demands left out (%s)",
+        community_key,
+        len(tasks),
+        len(left_out),
+        answer.status,
+    )
+    return {
+        "status": answer.status,
+        "tasks": [present_task(t, durations[t.demand_id]) for t in tasks],
+        "left_out": left_out,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Members accept, decline, complete; residents rate (接单 → 完成 → 评价)
+# --------------------------------------------------------------------------------------------
+
+
+def _duration(session: Session, task: Task) -> float:
+    query = select(Demand.duration_hours).where(Demand.id == task.demand_id)
+    return float(session.scalars(query).one())
+
+
+def get_task(session: Session, client: Client, task_id: str) -> dict[str, Any]:
+    task = get_scoped(session, Task, task_id, client)
+    return present_task(task, _duration(session, task))
+
+
+def _transition(
+    session: Session,
+    client: Client,
+    task_id: str,
+    *,
+    source: str,
+    target: str,
+    demand_change: tuple[str, str] | None,
+    values: dict[str, Any] | None = None,
+    unrated: bool = False,
+) -> dict[str, Any]:
+    """Move a task from ``source`` to ``target`` (and its demand), or 409 with nothing written.
+
+    The demand's row is updated (and locked) before the task's, in the order every writer of
+    the flow uses, so that concurrent changes wait for each other instead of deadlocking.
+    """
+    task = get_scoped(session, Task, task_id, client)
+    done = True
+    if demand_change is not None:
+        before, after = demand_change
+        done = (
+            _rowcount(
+                session,
+                update(Demand)
+                .where(Demand.id == task.demand_id, Demand.status == before)
+                .values(status=after)
+                .execution_options(synchronize_session=False),
+            )
+            == 1
+        )
+    condition = [Task.id == task.id, Task.status == source]
+    if unrated:
+        condition.append(Task.rating.is_(None))
+    if done:
+        done = (
+            _rowcount(
+                session,
+                update(Task)
+                .where(*condition)
+                .values(status=target, **(values or {}))
+                .execution_options(synchronize_session=False),
+            )
+            == 1
+        )
+    if not done:
+        session.rollback()
+        session.refresh(task)
+        if task.status != source:
+            fail(
+                409,
+                f"A task that is {task.status} cannot become {target}.",
+                errors={"status": [f"must be {source}"]},
+            )
+        if unrated:
+            fail(409, "This task is rated already.", errors={"rating": ["rated once only"]})
+        fail(409, "The task's demand changed meanwhile.", errors={"status": ["changed"]})
+    session.commit()
+    session.refresh(task)
+    log.info("task %s: %s → %s", task.id, source, target)
+    return present_task(task, _duration(session, task))
+
+
+def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
+    """offered → accepted; the demand dispatched → accepted."""
+    return _transition(
+        session,
+        client,
+        task_id,
+        source="offered",
+        target="accepted",
+        demand_change=("dispatched", "accepted"),
+    )
+
+
+def decline(session: Session, client: Client, task_id: str, reason: str) -> dict[str, Any]:
+    """offered → declined; the demand goes back to the demand list (open)."""
+    return _transition(
+        session,
+        client,
+        task_id,
+        source="offered",
+        target="declined",
+        demand_change=("dispatched", "open"),
+        values={"decline_reason": reason},
+    )
+
+
+def complete(session: Session, client: Client, task_id: str, hours: float) -> dict[str, Any]:
+    """accepted → completed with the hours served; the demand accepted → completed."""
+    return _transition(
+        session,
+        client,
+        task_id,
+        source="accepted",
+        target="completed",
+        demand_change=("accepted", "completed"),
+        values={"hours": hours},
+    )
+
+
+def rate(session: Session, client: Client, task_id: str, rating: int) -> dict[str, Any]:
+    """A completed task's rating (1..5), once."""
+    return _transition(
+        session,
+        client,
+        task_id,
+        source="completed",
+        target="completed",
+        demand_change=None,
+        values={"rating": rating},
+        unrated=True,
+    )
+
+
+def cancel(session: Session, client: Client, demand_id: str) -> Demand:
+    """An open or dispatched demand is cancelled (its offered task, if any, is declined);
+    an accepted, completed or cancelled one is a 409."""
+    demand = get_scoped(session, Demand, demand_id, client)
+    source = demand.status
+    changed = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand.id, Demand.status == source, Demand.status.in_(CANCELLABLE))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False),
+    )
+    if changed != 1:
+        session.rollback()
+        session.refresh(demand)
+        fail(
+            409,
+            f"Only an open or dispatched demand can be cancelled; this one is {demand.status}.",
+            errors={"status": ["must be open or dispatched"]},
+        )
+    session.execute(
+        update(Task)
+        .where(Task.demand_id == demand.id, Task.status == "offered")
+        .values(status="declined", decline_reason="the demand was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(demand)
+    log.info("demand %s cancelled", demand.id)
+    return demand
+
+
+def claim(session: Session, client: Client, demand_id: str, member_id: str) -> dict[str, Any]:
+    """A member claims (抢单) an open demand: an accepted task, or 409 if it is not open.
+
+    The member must be active, live in the demand's community and hold its skills (422
+    otherwise; a member outside the client's scope is a 404).
+    """
+    demand = get_scoped(session, Demand, demand_id, client)
+    member = get_scoped(session, Member, member_id, client)
+    problems: list[str] = []
+    if member.community_id != demand.community_id:
+        problems.append("must be a member of the demand's community")
+    if member.status != "active":
+        problems.append(f"must be an active member (is {member.status})")
+    missing = sorted(set(demand.skills) - set(member.skills))
+    if missing:
+        problems.append(f"lacks the skills: {', '.join(missing)}")
+    if problems:
+        fail(422, "This member cannot serve this demand.", errors={"member_id": problems})
+    taken = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand.id, Demand.status == "open")
+        .values(status="accepted")
+        .execution_options(synchronize_session=False),
+    )
+    if taken != 1:
+        session.rollback()
+        session.refresh(demand)
+        fail(
+            409,
+            f"Only an open demand can be claimed; this one is {demand.status}.",
+            errors={"status": ["must be open"]},
+        )
+    task = Task(
+        id=new_id("t"),
+        demand_id=demand.id,
+        member_id=member.id,
+        start=demand.window_start,
+        status="accepted",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    _commit_or_conflict(session, "The demand was claimed concurrently.")
+    log.info("demand %s claimed as task %s", demand.id, task.id)
+    return present_task(task, demand.duration_hours)
