@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,11 @@ def _masks(items: Sequence[tuple[str, ...]], index: dict[str, int]) -> MaskArray
             bit = index[name]
             out[row, bit // 64] |= np.uint64(1) << np.uint64(bit % 64)
     return out
+
+
+def mask_int(row: MaskArray) -> int:
+    """A bitmask row (uint64 words, least significant first) as one Python integer."""
+    return int.from_bytes(np.ascontiguousarray(row, dtype="<u8").tobytes(), "little")
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,16 @@ class ProblemArrays:
     # teams: team t holds members team_members[t]
     team_members: tuple[tuple[int, ...], ...]
     member_teams: tuple[tuple[int, ...], ...]  # teams of each member
+
+    @cached_property
+    def m_skill_bits(self) -> tuple[int, ...]:
+        """Each member's skills as one Python integer (fast set tests in Python loops)."""
+        return tuple(mask_int(row) for row in self.m_skills)
+
+    @cached_property
+    def d_skill_bits(self) -> tuple[int, ...]:
+        """Each demand's required skills as one Python integer."""
+        return tuple(mask_int(row) for row in self.d_skills)
 
     @property
     def n_members(self) -> int:

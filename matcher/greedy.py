@@ -81,23 +81,19 @@ def _choose_crew(
     need = int(arr.d_crew[demand])
     if len(members) < need:
         return None
-    required = arr.d_skills[demand]
-    missing = required.copy()
+    skills = arr.m_skill_bits
+    missing = arr.d_skill_bits[demand]
     crew: list[int] = []
     pool = sorted(members, key=lambda m: scores[m])
-    while missing.any():
-        gains = [
-            (int(np.bitwise_count(arr.m_skills[m] & missing).sum()), -scores[m], m)
-            for m in pool
-            if m not in crew
-        ]
+    while missing:
+        gains = [((skills[m] & missing).bit_count(), -scores[m], m) for m in pool if m not in crew]
         if not gains:
             return None
         best = max(gains)
         if best[0] == 0:
             return None
         crew.append(best[2])
-        missing &= ~arr.m_skills[best[2]]
+        missing &= ~skills[best[2]]
     for m in pool:
         if len(crew) >= need:
             break
@@ -132,7 +128,8 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
             continue
         tried.add(s)
         scores: dict[int, float] = {}
-        held = np.zeros_like(arr.d_skills[demand])
+        held = 0
+        need_bits = arr.d_skill_bits[demand]
         for r in lo + np.flatnonzero((first <= s) & (last >= s)):
             m = int(cands.member[r])
             if arr.d_team_only[demand] and not arr.member_teams[m]:
@@ -147,8 +144,8 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
                 continue
             fair = fairness_step(arr, m, tt.used_s[m], use) if w_fair else 0.0
             scores[m] = float(cands.cost[r]) + w_fair * fair
-            held |= arr.m_skills[m]
-            covered = bool(np.all((held & arr.d_skills[demand]) == arr.d_skills[demand]))
+            held |= arr.m_skill_bits[m]
+            covered = (held & need_bits) == need_bits
             if covered and len(scores) >= _CREW_POOL * need and not arr.d_team_only[demand]:
                 break
         groups: list[tuple[int | None, list[int]]]
