@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.longterm.violation import MatchViolation
+
 __all__ = [
     "DEFAULTS",
     "EARTH_RADIUS_KM",
@@ -50,20 +52,6 @@ DEFAULTS: Mapping[str, float] = {
 _DEG_TOL = 1e-6
 _KM_TOL = 0.002
 _SHARE_TOL = 1e-5
-
-
-@dataclass(frozen=True)
-class MatchViolation:
-    """One break of the grouping contract.
-
-    ``rule`` is ``"1"`` .. ``"8"`` (the contract's numbered rules) or ``"answer"`` (shape and
-    bookkeeping); ``subject`` names what is concerned (``"group g-c-01-03"``, ``"member m-7"``);
-    ``message`` is one sentence a dispatcher can read.
-    """
-
-    rule: str
-    subject: str
-    message: str
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.longterm.violation import MatchViolation
+
 __all__ = [
     "DROPPED_REASONS",
     "EARTH_RADIUS_KM",
@@ -44,20 +46,6 @@ DEFAULT_MAX_DISTANCE_KM = 3.0
 
 _KM_TOL = 0.001
 _RANGE_TOL = 1e-6
-
-
-@dataclass(frozen=True)
-class MatchViolation:
-    """One break of the hand-in-hand contract.
-
-    ``rule`` is ``"1"`` .. ``"6"`` (the contract's numbered rules) or ``"answer"`` (shape and
-    bookkeeping); ``subject`` names what is concerned (``"resident r-12"``, ``"member m-3"``);
-    ``message`` is one sentence a dispatcher can read.
-    """
-
-    rule: str
-    subject: str
-    message: str
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.longterm.violation import MatchViolation
+
 __all__ = ["REASONS", "RULES", "STATUSES", "MatchViolation", "recompute_objective", "verify"]
 
 STATUSES = ("optimal", "feasible", "no_solution")
@@ -28,22 +30,6 @@ _CHOICES = 5
 _FILL_RANK = 6
 _FIT_MAX = 7
 _TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class MatchViolation:
-    """One break of the posts contract.
-
-    Attributes:
-        rule: ``"1"`` .. ``"9"`` for the contract's numbered rules, ``"answer"`` for shape and
-            bookkeeping (status, mode, fit, vacancies, stats).
-        subject: What is concerned, e.g. ``"member m-00012"`` or ``"post p-0003"``.
-        message: One sentence a dispatcher can read.
-    """
-
-    rule: str
-    subject: str
-    message: str
 
 
 def _id(entry: Mapping[str, Any], key: str) -> str | None:

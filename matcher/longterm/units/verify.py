@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from matcher.longterm.violation import MatchViolation
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "NEED_REASONS",
@@ -39,22 +41,6 @@ _DISTANCE_ABS_TOL_KM = 0.001
 _RANGE_EPS_KM = 1e-9
 _OBJECTIVE_REL_TOL = 1e-6
 _SUM_REL_TOL = 0.001
-
-
-@dataclass(frozen=True)
-class MatchViolation:
-    """One break of the pairing contract.
-
-    Attributes:
-        rule: ``"1"`` .. ``"8"`` for the contract's numbered rules, ``"answer"`` for shape and
-            bookkeeping (status, stats).
-        subject: What is concerned, e.g. ``"pair u-003/c-07"`` or ``"community c-07"``.
-        message: One sentence a dispatcher can read.
-    """
-
-    rule: str
-    subject: str
-    message: str
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
