@@ -22,9 +22,11 @@ from service.auth import current_client
 from service.workspace import flow
 from service.workspace.models import Demand, Task
 from service.workspace.schemas import (
+    CandidatesQuerySchema,
     ClaimSchema,
     CompleteSchema,
     DeclineSchema,
+    DemandCandidatesSchema,
     DemandCreateSchema,
     DemandListQuerySchema,
     DemandRecordSchema,
@@ -113,6 +115,26 @@ class CancelDemand(MethodView):
         """Cancel an open or dispatched demand (its offered task is declined); otherwise 409."""
         with _session() as session:
             return flow.present_demand(flow.cancel(session, current_client(), demand_id))
+
+
+@blp.route("/demands/<string:demand_id>/candidates")
+class DemandCandidates(MethodView):
+    @blp.arguments(CandidatesQuerySchema, location="query")
+    @blp.response(200, DemandCandidatesSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    def get(self, query: dict[str, Any], demand_id: str) -> Any:
+        """Who should take this one? The best `limit` (1..20, default 5) members for an open
+        demand by the engine's cost, without solving.
+
+        The problem is the community's dispatch problem with this demand alone (active members,
+        their free time and hours left after the tasks they hold); the engine's candidate
+        generation gives who can serve it (skills, range, free time). Each member comes with
+        the distance, the earliest feasible start, the cost and whether the category is one of
+        their service intentions. With no candidates, `reason` and `detail` are the engine's.
+        A demand that is not open is a 409.
+        """
+        with _session() as session:
+            return flow.top_candidates(session, demand_id, current_client(), query["limit"])
 
 
 @blp.route("/demands/<string:demand_id>/claim")

@@ -24,11 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher import problem as mp
+from matcher.arrays import build_arrays
+from matcher.candidates import generate_candidates
+from matcher.plan import Plan
+from matcher.reasons import explain_unassigned
 from matcher.solve import solve
 from matcher.validation import validate_problem
 from matcher.verify import verify
@@ -224,6 +229,34 @@ def build_problem(
     return mp.Problem(members=tuple(problem_members), demands=problem_demands, options=options)
 
 
+def _members_and_busy(
+    session: Session, client: Client, community_id: str
+) -> tuple[list[Member], list[Busy]]:
+    """A community's active members and the tasks that already hold their time."""
+    members = list(
+        session.scalars(
+            scoped(
+                select(Member)
+                .where(Member.community_id == community_id, Member.status == "active")
+                .order_by(Member.id),
+                client,
+            )
+        )
+    )
+    held = session.execute(
+        scoped(
+            select(Task.member_id, Task.start, Demand.duration_hours)
+            .join(Demand, Demand.id == Task.demand_id)
+            .where(
+                Task.member_id.in_([m.id for m in members]),
+                Task.status.in_(BUSY_TASK_STATUSES),
+            ),
+            client,
+        )
+    )
+    return members, [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
+
+
 def dispatch_community(
     session: Session,
     client: Client,
@@ -251,28 +284,7 @@ def dispatch_community(
     )
     if not demands:
         return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": []}
-    members = list(
-        session.scalars(
-            scoped(
-                select(Member)
-                .where(Member.community_id == community.id, Member.status == "active")
-                .order_by(Member.id),
-                client,
-            )
-        )
-    )
-    held = session.execute(
-        scoped(
-            select(Task.member_id, Task.start, Demand.duration_hours)
-            .join(Demand, Demand.id == Task.demand_id)
-            .where(
-                Task.member_id.in_([m.id for m in members]),
-                Task.status.in_(BUSY_TASK_STATUSES),
-            ),
-            client,
-        )
-    )
-    busy = [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
+    members, busy = _members_and_busy(session, client, community.id)
     problem = build_problem(demands, members, busy, now=now or utcnow(), time_limit_s=time_limit_s)
     community_key = community.id
     durations = {d.id: d.duration_hours for d in demands}
@@ -332,6 +344,79 @@ def dispatch_community(
         "tasks": [present_task(t, durations[t.demand_id]) for t in tasks],
         "left_out": left_out,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Who should take this one? (one open demand's candidates)
+# --------------------------------------------------------------------------------------------
+
+
+def top_candidates(
+    session: Session,
+    demand: str,
+    client: Client,
+    limit: int = 5,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The ``limit`` members the engine would consider first for one open demand (no solve).
+
+    The problem is the one :func:`dispatch_community` builds, with this demand alone: the
+    community's active members, their free time and hours left after the tasks they hold. The
+    engine's candidate generation (skills, range, a start on the grid inside window and free
+    time) gives the rows; members without the hours left for the demand are dropped. Members are
+    ranked by the engine's cost for the pair, each with their earliest feasible start.
+
+    Args:
+        demand: The demand's id (404 outside the client's scope; 409 unless it is open).
+
+    Returns:
+        ``{"demand_id", "candidates", "reason", "detail"}``; ``reason`` and ``detail`` are the
+        engine's (:func:`matcher.reasons.explain_unassigned`) when nobody can take it, else null.
+    """
+    row = get_scoped(session, Demand, demand, client)
+    if row.status != "open":
+        fail(
+            409,
+            f"Only an open demand has candidates; this one is {row.status}.",
+            errors={"status": ["must be open"]},
+        )
+    members, busy = _members_and_busy(session, client, row.community_id)
+    problem = build_problem([row], members, busy, now=now or utcnow(), time_limit_s=1.0)
+    demand_id, category = row.id, row.category
+    session.rollback()  # hold no transaction while the engine works
+    validate_problem(problem)
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    fits = cands.use_s <= arr.m_capacity_s[cands.member]
+    earliest: dict[int, int] = {}
+    for r in np.flatnonzero(fits):  # (demand, cost) order: a member's rows share its cost
+        m, first = int(cands.member[r]), int(cands.first_start[r])
+        if m not in earliest or first < earliest[m]:
+            earliest[m] = first
+    cost = {int(m): float(c) for m, c in zip(cands.member, cands.cost, strict=True)}
+    km = {int(m): float(k) for m, k in zip(cands.member, cands.distance_km, strict=True)}
+    ranked = sorted(earliest, key=lambda m: (cost[m], earliest[m], problem.members[m].id))
+    result: dict[str, Any] = {
+        "demand_id": demand_id,
+        "candidates": [
+            {
+                "member_id": problem.members[m].id,
+                "distance_km": round(km[m], 2),
+                "earliest_start": (arr.origin + timedelta(seconds=earliest[m])).astimezone(LOCAL),
+                "cost": round(cost[m], 6),
+                "prefers_category": category in problem.members[m].preferences,
+            }
+            for m in ranked[:limit]
+        ],
+        "reason": None,
+        "detail": None,
+    }
+    if not ranked:
+        (left,) = explain_unassigned(arr, cands, Plan(arr))
+        result["reason"], result["detail"] = left.reason, left.detail
+    log.info("demand %s: %d candidates, %d shown", demand_id, len(ranked), len(ranked[:limit]))
+    return result
 
 
 # --------------------------------------------------------------------------------------------

@@ -292,6 +292,8 @@ RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 MAX_DEMAND_WINDOW = MAX_HORIZON
 DISPATCH_TIME_LIMIT_S = 5.0
 MAX_DISPATCH_TIME_LIMIT_S = 30.0
+CANDIDATES_LIMIT = 5
+MAX_CANDIDATES_LIMIT = 20
 
 
 class DemandCreateSchema(_StrictSchema):
@@ -459,3 +461,45 @@ class DispatchResultSchema(Schema):
     )
     tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
     left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+
+
+class CandidatesQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(
+        load_default=CANDIDATES_LIMIT,
+        validate=validate.Range(
+            min=1,
+            max=MAX_CANDIDATES_LIMIT,
+            error=f"must be an integer from 1 to {MAX_CANDIDATES_LIMIT}",
+        ),
+        metadata={"description": "how many members, best first (default 5)"},
+    )
+
+
+class CandidateSchema(Schema):
+    member_id = fields.String(required=True)
+    distance_km = fields.Float(required=True, metadata={"description": "rounded to 0.01 km"})
+    earliest_start = fields.DateTime(
+        required=True,
+        metadata={"description": "the earliest feasible start, ISO 8601, +08:00"},
+    )
+    cost = fields.Float(
+        required=True, metadata={"description": "the engine's cost of this member serving it"}
+    )
+    prefers_category = fields.Boolean(
+        required=True,
+        metadata={"description": "the demand's category is among the member's service intentions"},
+    )
+
+
+class DemandCandidatesSchema(Schema):
+    demand_id = fields.String(required=True)
+    candidates = fields.List(fields.Nested(CandidateSchema), required=True)
+    reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the engine's reason when nobody can take it, else null"},
+    )
+    detail = fields.String(required=True, allow_none=True)

@@ -78,6 +78,7 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
         "GET /api/v1/demands",
         "GET /api/v1/demands/{demand_id}",
         "POST /api/v1/demands/{demand_id}/claim",
+        "GET /api/v1/demands/{demand_id}/candidates",
         "POST /api/v1/demands/{demand_id}/cancel",
         "POST /api/v1/communities/{community_id}/dispatch",
         "GET /api/v1/tasks",
