@@ -14,13 +14,14 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.auth import current_client
 from service.workspace import flow
 from service.workspace.models import Demand, Task
+from service.workspace.paging import page_rows
 from service.workspace.schemas import (
     CandidatesQuerySchema,
     ClaimSchema,
@@ -87,14 +88,10 @@ class Demands(MethodView):
             if query[name] is not None:
                 selection = selection.where(getattr(Demand, name) == query[name])
         with _session() as session:
-            total = session.scalar(select(func.count()).select_from(selection.subquery()))
-            rows = session.scalars(
-                selection.order_by(Demand.created_at, Demand.id)
-                .offset(pagination_parameters.first_item)
-                .limit(pagination_parameters.page_size)
+            rows = page_rows(
+                session, selection, pagination_parameters, Demand.created_at, Demand.id
             )
-            pagination_parameters.item_count = total or 0
-            return [flow.present_demand(demand) for demand in rows]
+            return [flow.present_demand(demand) for (demand,) in rows]
 
 
 @blp.route("/demands/<string:demand_id>")
@@ -204,13 +201,7 @@ class Tasks(MethodView):
         if query["member_id"] is not None:
             selection = selection.where(Task.member_id == query["member_id"])
         with _session() as session:
-            total = session.scalar(select(func.count()).select_from(selection.subquery()))
-            rows = session.execute(
-                selection.order_by(Task.created_at, Task.id)
-                .offset(pagination_parameters.first_item)
-                .limit(pagination_parameters.page_size)
-            )
-            pagination_parameters.item_count = total or 0
+            rows = page_rows(session, selection, pagination_parameters, Task.created_at, Task.id)
             return [flow.present_task(task, hours) for task, hours in rows]
 
 

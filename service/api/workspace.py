@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from service.workspace.models import (
     Unit,
     new_id,
 )
+from service.workspace.paging import page_rows
 from service.workspace.schemas import (
     AvailabilityQuerySchema,
     AvailabilitySchema,
@@ -285,14 +286,8 @@ class Members(MethodView):
             if query[name] is not None:
                 selection = selection.where(getattr(Member, name) == query[name])
         with _session() as session:
-            total = session.scalar(select(func.count()).select_from(selection.subquery()))
-            rows = session.scalars(
-                selection.order_by(Member.card_number)
-                .offset(pagination_parameters.first_item)
-                .limit(pagination_parameters.page_size)
-            )
-            pagination_parameters.item_count = total or 0
-            return [present_member(member) for member in rows]
+            rows = page_rows(session, selection, pagination_parameters, Member.card_number)
+            return [present_member(member) for (member,) in rows]
 
     @blp.arguments(MemberCreateSchema)
     @blp.response(201, MemberRecordSchema)
