@@ -19,7 +19,7 @@ import math
 import os
 import time as clock
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, time, timedelta
 
 import numpy as np
@@ -82,9 +82,9 @@ def solve_visits(
 
     if cores > 1:
         with ProcessPoolExecutor(max_workers=cores) as pool:
-            plans = _route(problem, budget, seed, pool, routed)
+            plans = route_areas(problem, budget, seed, executor=pool, on_done=routed)
     else:
-        plans = _route(problem, budget, seed, None, routed)
+        plans = route_areas(problem, budget, seed, on_done=routed)
     outings = [o for plan in plans for o in plan.outings]
     tell("scheduling", outings=len(outings))
 
@@ -95,16 +95,6 @@ def solve_visits(
     schedule = build_schedule(problem, plans, bookings, refusals, clock.perf_counter() - t0)
     tell("done", sessions=schedule.stats.sessions, objective=schedule.stats.objective)
     return schedule
-
-
-def _route(
-    problem: VisitProblem,
-    budget: float,
-    seed: int,
-    executor: Executor | None,
-    on_done: Callable[[int, int], None],
-) -> list[AreaPlan]:
-    return route_areas(problem, budget, seed, executor=executor, on_done=on_done)
 
 
 def build_schedule(
