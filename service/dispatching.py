@@ -50,11 +50,20 @@ _CANCEL_POLL_S = 0.05
 
 @dataclass(frozen=True)
 class Client:
-    """The authenticated API client of a request."""
+    """Who makes a request: a machine (an API key) or a person (a login session).
+
+    ``role`` is ``client`` for API keys (a key without communities acts as the district), or a
+    person's role: ``district`` (administrator), ``dispatcher`` (their communities),
+    ``unit_organiser`` (their unit's members, ``unit_id``) or ``member`` (their own tasks,
+    ``member_id``; ``communities`` holds the community they live in).
+    """
 
     id: int
     name: str
     communities: tuple[str, ...]
+    role: str = "client"
+    unit_id: str | None = None
+    member_id: str | None = None
 
 
 def wants_async(prefer: str | None) -> bool:

@@ -1,10 +1,14 @@
 """Who may see what: every workspace query goes through :func:`scoped`.
 
-A client with no communities is a district administrator and sees everything. A client scoped to
-communities sees only those communities and the grids, buildings, members and demands in them
-(and the tasks of those demands); objects outside its scope do not exist for it (404, never 403,
-so that ids reveal nothing). Units are district-wide reference data (a unit's members live in
-many communities): every client may read them, only district administrators may create them.
+Roles (:data:`ROLES`): a district administrator (or an API key with no communities) sees
+everything. A dispatcher or an API key scoped to communities sees those communities and the
+grids, buildings, members and demands in them (and the tasks of those demands). A member sees
+their own member record and tasks, and their community's demand list (to claim from it). A unit
+organiser sees its unit's members, their tasks and the demands they served. Objects outside the
+scope do not exist for the client (404, never 403, so that ids reveal nothing); objects inside
+it that the role may read but not change answer 403 to a change. Units are district-wide
+reference data (a unit's members live in many communities): every client may read them, only
+district administrators may create them.
 """
 
 from __future__ import annotations
@@ -41,9 +45,72 @@ NOT_FOUND = {
 }
 
 
+ROLES = ("district", "dispatcher", "unit_organiser", "member", "client")
+"""People's roles, and ``client`` for API keys."""
+
+MANAGING_ROLES = frozenset({"district", "dispatcher", "client"})
+"""Roles that may change community records (members, demands, dispatch, posts, groups...)."""
+
+
 def is_district(client: Client) -> bool:
-    """True for a district administrator key (no community restriction)."""
-    return not client.communities
+    """True for a district administrator, or an API key with no community restriction."""
+    return client.role == "district" or (client.role == "client" and not client.communities)
+
+
+def community_ids(client: Client) -> list[str] | None:
+    """The communities whose community-wide records the client may read; ``None``: all.
+
+    Dispatchers and keys read their communities, a member reads the community they live in
+    (the open demand list, the post menu, the board), a unit organiser reads no community-wide
+    record (only its unit's members' records, see :func:`scoped`).
+    """
+    if is_district(client):
+        return None
+    if client.role == "unit_organiser":
+        return []
+    return list(client.communities)
+
+
+def managed_community_ids(client: Client) -> list[str] | None:
+    """The communities whose records the client may change; ``None``: all."""
+    if is_district(client):
+        return None
+    if client.role in MANAGING_ROLES:
+        return list(client.communities)
+    return []
+
+
+def may_manage(client: Client, community_id: str) -> bool:
+    """True if the client may change this community's records."""
+    managed = managed_community_ids(client)
+    return managed is None or community_id in managed
+
+
+def require_manager(client: Client, community_id: str) -> None:
+    """403 unless the client may change this community's records.
+
+    Call it after the object was found with :func:`get_scoped` (a foreign object is a 404
+    before it is ever a 403).
+    """
+    if not may_manage(client, community_id):
+        fail(403, "This role may not change this community's records.")
+
+
+def require_role(client: Client, *roles: str) -> None:
+    """403 unless the client's role is one of ``roles`` (``district`` always passes)."""
+    if not (is_district(client) or client.role in roles):
+        fail(403, f"Only these roles may do this: {', '.join(roles)}.")
+
+
+def visible_member_ids(client: Client) -> Select[tuple[str]] | None:
+    """A query of the member ids whose personal records the client may read; ``None``: all."""
+    if is_district(client):
+        return None
+    if client.role == "member":
+        return select(Member.id).where(Member.id == (client.member_id or ""))
+    if client.role == "unit_organiser":
+        return select(Member.id).where(Member.unit_id == (client.unit_id or ""))
+    return select(Member.id).where(Member.community_id.in_(list(client.communities)))
 
 
 def scoped(query: Select[*Ts], client: Client) -> Select[*Ts]:
@@ -58,8 +125,16 @@ def scoped(query: Select[*Ts], client: Client) -> Select[*Ts]:
         raise TypeError(f"no scope rule for {entity!r}")
     if is_district(client) or entity is Unit:
         return query
-    communities = list(client.communities)
+    communities = community_ids(client) or []
+    members = visible_member_ids(client)
+    assert members is not None
     if entity is Community:
+        if client.role == "unit_organiser":
+            return query.where(
+                Community.id.in_(
+                    select(Member.community_id).where(Member.unit_id == (client.unit_id or ""))
+                )
+            )
         return query.where(Community.id.in_(communities))
     if entity is Grid:
         return query.where(Grid.community_id.in_(communities))
@@ -67,11 +142,16 @@ def scoped(query: Select[*Ts], client: Client) -> Select[*Ts]:
         grids = select(Grid.id).where(Grid.community_id.in_(communities))
         return query.where(Building.grid_id.in_(grids))
     if entity is Demand:
+        if client.role == "unit_organiser":
+            served = select(Task.demand_id).where(Task.member_id.in_(members))
+            return query.where(Demand.id.in_(served))
         return query.where(Demand.community_id.in_(communities))
     if entity is Task:
+        if client.role in ("member", "unit_organiser"):
+            return query.where(Task.member_id.in_(members))
         demands = select(Demand.id).where(Demand.community_id.in_(communities))
         return query.where(Task.demand_id.in_(demands))
-    return query.where(Member.community_id.in_(communities))
+    return query.where(Member.id.in_(members))
 
 
 def plausible_id(value: str) -> bool:

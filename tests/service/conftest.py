@@ -25,7 +25,8 @@ from service.keys import create_api_client
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
-PG_DATABASE = "linli_test"
+PG_DATABASE = os.environ.get("LINLI_TEST_PG_DATABASE", "linli_test")
+"""Parallel test runs on one machine each set their own (they empty it at the start)."""
 
 TEST_SETTINGS: dict[str, Any] = {
     "LINLI_RATE_LIMIT": "off",
