@@ -13,8 +13,10 @@ Development: ``flask --app service.app run``; production: ``linli serve`` (gunic
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ from service.jobs import JobRunner, Reaper, process_pool_factory, recover_jobs
 from service.keys import create_key_command
 from service.limits import RateLimiter
 from service.metrics import Metrics
+from service.people import create_person_command
+from service.personal_data import FieldCipher, instance_secret, new_data_key
 from service.schemas.visits import _ClockTime, _Date
 from service.worker import WorkerSettings
 
@@ -76,6 +80,7 @@ class LinliState:
     metrics: Metrics
     rate_limiter: RateLimiter | None
     dispatch: DispatchService
+    cipher: FieldCipher
 
     def close(self, *, cancel_running: bool = False, wait: bool = True) -> None:
         """Stop the reaper and the executor; dispose of the engine."""
@@ -111,12 +116,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
+    app.config.update(_session_config(settings, app.instance_path))
     app.config.update(
         {k: v for k, v in config.items() if not k.startswith("LINLI_") and k != "EXECUTOR_FACTORY"}
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    state = _start(settings, config.get("EXECUTOR_FACTORY"))
+    data_key = settings.data_key or instance_secret(app.instance_path, "data_key", new_data_key())
+    state = _start(settings, config.get("EXECUTOR_FACTORY"), FieldCipher(data_key))
     app.extensions["linli"] = state
 
     api = Api(app)
@@ -131,7 +138,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
     api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
     api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
-    from service.api import dispatch, flow, jobs, ops, visits, workspace
+    from service.api import dispatch, flow, jobs, ops, people, visits, workspace
 
     api.register_blueprint(dispatch.blp)
     api.register_blueprint(visits.blp)
@@ -139,6 +146,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(workspace.blp)
     api.register_blueprint(flow.blp)
     api.register_blueprint(ops.blp)
+    api.register_blueprint(people.blp)
     app.register_blueprint(docs_assets_blueprint())
     register_error_handlers(app)
 
@@ -147,7 +155,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_check_body)
     app.after_request(_after)
     app.cli.add_command(create_key_command)
+    app.cli.add_command(create_person_command)
     return app
+
+
+def _session_config(settings: Settings, instance_path: str) -> dict[str, Any]:
+    """Flask's signed session cookie for people's logins (HttpOnly, SameSite=Lax, Secure)."""
+    secret = settings.secret_key or instance_secret(
+        instance_path, "secret_key", secrets.token_hex(32).encode("ascii")
+    ).decode("ascii")
+    return {
+        "SECRET_KEY": secret,
+        "SESSION_COOKIE_NAME": "linli_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
+    }
 
 
 def _clock_time_pattern(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -155,7 +179,7 @@ def _clock_time_pattern(converter: Any, field: Any, **kwargs: Any) -> dict[str, 
     return {"pattern": CLOCK_TIME_PATTERN} if isinstance(field, _ClockTime) else {}
 
 
-def _start(settings: Settings, executor_factory: Any) -> LinliState:
+def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> LinliState:
     engine = make_engine(settings.database_url)
     if settings.auto_migrate:
         upgrade_database(engine)
@@ -177,6 +201,7 @@ def _start(settings: Settings, executor_factory: Any) -> LinliState:
         runner,
         interval_s=settings.reaper_interval_s,
         idempotency_ttl_h=settings.idempotency_ttl_h,
+        purges=[lambda: _purge_contacts(sessions, settings.retention_days)],
     )
     reaper.start()
     return LinliState(
@@ -188,7 +213,16 @@ def _start(settings: Settings, executor_factory: Any) -> LinliState:
         metrics=metrics,
         rate_limiter=None if settings.rate_limit is None else RateLimiter(settings.rate_limit),
         dispatch=DispatchService(settings, sessions, runner, metrics),
+        cipher=cipher,
     )
+
+
+def _purge_contacts(sessions: sessionmaker[Session], retention_days: float) -> int:
+    """The retention rule: closed demands' contact details go after ``retention_days``."""
+    from service.workspace.flow import purge_contacts
+
+    with sessions() as session:
+        return purge_contacts(session, retention_days=retention_days)
 
 
 def _start_timer() -> None:

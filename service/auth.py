@@ -1,17 +1,28 @@
-"""API keys on every endpoint but the health checks and the API documentation.
+"""Who is asking: an API key (machines) or a login session (people), on every endpoint but
+the health checks, the API documentation and the login itself.
 
 Runs before each request: unknown routes and wrong methods fall through to their 404/405; public
-endpoints pass; everything else needs a valid ``X-API-Key`` (401 otherwise) and a token from the
-client's rate-limit bucket (429 with ``Retry-After`` otherwise).
+endpoints pass; everything else needs a valid ``X-API-Key`` or a person's session cookie (401
+otherwise) and a token from the caller's rate-limit bucket (429 with ``Retry-After`` otherwise).
+
+A session-authenticated request that changes something (any method but GET, HEAD, OPTIONS) must
+also carry the session's CSRF token, in the ``X-CSRF-Token`` header or a ``csrf_token`` form
+field (403 otherwise): a cookie alone never authorises a change. API keys are not cookies and
+need no token. The solver endpoints (raw dispatch problems, visit schedules, jobs) are for
+machines: people reach the engine through the workspace.
 """
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+import hmac
+import secrets
+
+from flask import current_app, g, request, session
 
 from service.dispatching import Client
 from service.errors import fail
 from service.keys import find_client
+from service.people import Person, person_client
 
 API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEME = "ApiKeyAuth"
@@ -25,8 +36,15 @@ PUBLIC_ENDPOINTS = frozenset(
         "api-docs.openapi_redoc",
         "docs_assets.swagger_ui",
         "docs_assets.redoc",
+        "people.Login",
     }
 )
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+KEY_ONLY_BLUEPRINTS = frozenset({"dispatch", "visits", "jobs"})
+"""Endpoints whose records belong to an API client (jobs, idempotency records)."""
 
 _CHALLENGE = {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'}
 
@@ -37,20 +55,14 @@ def current_client() -> Client:
     return client
 
 
-def authenticate() -> None:
-    """``before_request``: set ``g.api_client`` or abort with 401/429."""
-    if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
-        return
-    state = current_app.extensions["linli"]
-    key = request.headers.get(API_KEY_HEADER, "")
-    if not key:
-        fail(
-            401,
-            f"An API key is required in the {API_KEY_HEADER} header.",
-            headers=_CHALLENGE,
-        )
-    with state.sessions() as session:
-        row = find_client(session, key)
+def new_csrf_token() -> str:
+    """A fresh token for a new login session."""
+    return secrets.token_urlsafe(32)
+
+
+def _key_client(key: str) -> Client:
+    with current_app.extensions["linli"].sessions() as db:
+        row = find_client(db, key)
         client = (
             None
             if row is None
@@ -58,9 +70,44 @@ def authenticate() -> None:
         )
     if client is None:
         fail(401, "The API key is not valid.", headers=_CHALLENGE)
+    return client
+
+
+def _session_client() -> Client:
+    person_id = session.get("person_id")
+    if not isinstance(person_id, int):
+        fail(
+            401,
+            f"An API key in the {API_KEY_HEADER} header, or a login session, is required.",
+            headers=_CHALLENGE,
+        )
+    with current_app.extensions["linli"].sessions() as db:
+        person = db.get(Person, person_id)
+        client = None if person is None else person_client(db, person)
+    if client is None:
+        session.clear()
+        fail(401, "This login is no longer valid; log in again.")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+        expected = session.get("csrf", "")
+        if not (sent and expected and hmac.compare_digest(str(sent), str(expected))):
+            fail(403, f"A change needs the session's CSRF token ({CSRF_HEADER} header).")
+    if request.blueprint in KEY_ONLY_BLUEPRINTS:
+        fail(403, "The solver endpoints need an API key; people work through the workspace.")
+    return client
+
+
+def authenticate() -> None:
+    """``before_request``: set ``g.api_client`` or abort with 401/403/429."""
+    if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    state = current_app.extensions["linli"]
+    key = request.headers.get(API_KEY_HEADER, "")
+    client = _key_client(key) if key else _session_client()
     g.api_client = client
     if state.rate_limiter is not None:
-        wait_s = state.rate_limiter.take(client.id)
+        bucket = client.id if client.role == "client" else ("person", client.id)
+        wait_s = state.rate_limiter.take(bucket)
         if wait_s is not None:
             fail(
                 429,

@@ -28,9 +28,16 @@ name                            meaning                                         
 ``LINLI_REAPER_INTERVAL_S``     the reaper looks for lost jobs this often                  1
 ``LINLI_CANCEL_WAIT_S``         ``DELETE /jobs/{id}`` waits this long for the final plan   5
 ``LINLI_IDEMPOTENCY_TTL_H``     idempotency records are kept this long                     24
+``LINLI_SECRET_KEY``            signs people's session cookies                             instance
+``LINLI_DATA_KEY``              Fernet key encrypting residents' contact details           instance
+``LINLI_SECURE_COOKIES``        session cookies only over HTTPS (``Secure`` flag)          true
+``LINLI_SESSION_HOURS``         a person's login lasts this long                           12
+``LINLI_RETENTION_DAYS``        closed demands' contact details are purged after (days)    180
 ==============================  =========================================================  =========
 
-``instance``: ``sqlite:///<Flask instance path>/linli.sqlite3``.
+``instance``: ``sqlite:///<Flask instance path>/linli.sqlite3``; for the keys, a random key
+generated once and kept in the instance folder (mode 0600). Production sets both keys (the
+same on every host); losing the data key loses the residents' contact details.
 """
 
 from __future__ import annotations
@@ -85,6 +92,11 @@ class Settings:
     reaper_interval_s: float = 1.0
     cancel_wait_s: float = 5.0
     idempotency_ttl_h: float = 24.0
+    secret_key: str = ""
+    data_key: str = ""
+    secure_cookies: bool = True
+    session_hours: float = 12.0
+    retention_days: float = 180.0
 
     @property
     def max_body_bytes(self) -> int:
@@ -145,6 +157,11 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "reaper_interval_s": float,
     "cancel_wait_s": float,
     "idempotency_ttl_h": float,
+    "secret_key": str,
+    "data_key": str,
+    "secure_cookies": _bool,
+    "session_hours": float,
+    "retention_days": float,
 }
 
 

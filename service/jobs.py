@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -322,7 +322,8 @@ def purge_idempotency_records(sessions: sessionmaker[Session], older_than_h: flo
 
 
 class Reaper:
-    """A daemon thread: renews queue leases, reaps lost jobs, purges old idempotency records."""
+    """A daemon thread: renews queue leases, reaps lost jobs, purges old idempotency records
+    (and runs the other ``purges``, e.g. the contact-details retention, every ten minutes)."""
 
     PURGE_EVERY_S = 600.0
 
@@ -332,10 +333,12 @@ class Reaper:
         *,
         interval_s: float,
         idempotency_ttl_h: float,
+        purges: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.runner = runner
         self.interval_s = interval_s
         self.idempotency_ttl_h = idempotency_ttl_h
+        self.purges = tuple(purges)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="linli-reaper", daemon=True)
 
@@ -360,6 +363,8 @@ class Reaper:
                 since_purge += self.interval_s
                 if since_purge >= self.PURGE_EVERY_S:
                     purge_idempotency_records(self.runner.sessions, self.idempotency_ttl_h)
+                    for purge in self.purges:
+                        purge()
                     since_purge = 0.0
             except Exception as exc:
                 log.warning("reaper round failed (%s)", type(exc).__name__)

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.auth import current_client
+from service.models import utcnow
+from service.personal_data import FieldCipher
 from service.workspace import flow
 from service.workspace.models import Demand, Task
 from service.workspace.paging import page_rows
@@ -26,6 +28,8 @@ from service.workspace.schemas import (
     CandidatesQuerySchema,
     ClaimSchema,
     CompleteSchema,
+    ContactSchema,
+    DeclineQuerySchema,
     DeclineSchema,
     DemandCandidatesSchema,
     DemandCreateSchema,
@@ -53,6 +57,11 @@ def _session() -> Session:
     return session
 
 
+def _cipher() -> FieldCipher:
+    cipher: FieldCipher = current_app.extensions["linli"].cipher
+    return cipher
+
+
 # --------------------------------------------------------------------------------------------
 # Demands
 # --------------------------------------------------------------------------------------------
@@ -62,16 +71,18 @@ def _session() -> Session:
 class CommunityDemands(MethodView):
     @blp.arguments(DemandCreateSchema)
     @blp.response(201, DemandRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """A resident orders (点单): an open demand in a community this key may act for.
 
         The server sets `id`, `status` (open) and `created_at`. Only one-person demands
-        (`crew_size` 1) for now. `resident_ref` is an opaque id: no name, phone or address.
+        (`crew_size` 1) for now. `resident_ref` is an opaque id. The resident's
+        `contact_phone` and `address` (optional) are stored encrypted and shown masked; the
+        member serving it and the community read them in clear at `/demands/{id}/contact`.
         """
         with _session() as session:
-            demand = flow.create_demand(session, current_client(), community_id, data)
-            return flow.present_demand(demand)
+            demand = flow.create_demand(session, current_client(), community_id, data, _cipher())
+            return flow.present_demand(demand, _cipher())
 
 
 @blp.route("/demands")
@@ -87,11 +98,14 @@ class Demands(MethodView):
         for name in ("community_id", "status"):
             if query[name] is not None:
                 selection = selection.where(getattr(Demand, name) == query[name])
+        if query["overdue"] is not None:
+            late = Demand.status.in_(flow.UNSERVED) & (Demand.window_end <= utcnow())
+            selection = selection.where(late if query["overdue"] else ~late)
         with _session() as session:
             rows = page_rows(
                 session, selection, pagination_parameters, Demand.created_at, Demand.id
             )
-            return [flow.present_demand(demand) for (demand,) in rows]
+            return [flow.present_demand(demand, _cipher()) for (demand,) in rows]
 
 
 @blp.route("/demands/<string:demand_id>")
@@ -99,26 +113,40 @@ class DemandById(MethodView):
     @blp.response(200, DemandRecordSchema)
     @blp.error_responses(*AUTH_ERRORS, 404)
     def get(self, demand_id: str) -> Any:
-        """A demand of this key's communities."""
+        """A demand of this key's communities (contact details masked)."""
         with _session() as session:
-            return flow.present_demand(get_scoped(session, Demand, demand_id, current_client()))
+            demand = get_scoped(session, Demand, demand_id, current_client())
+            return flow.present_demand(demand, _cipher())
+
+
+@blp.route("/demands/<string:demand_id>/contact")
+class DemandContact(MethodView):
+    @blp.response(200, ContactSchema)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404)
+    def get(self, demand_id: str) -> Any:
+        """The resident's phone and address in clear: for the community and the member who
+        holds the demand's offered or accepted task only (403 otherwise). Every answer is
+        written to the audit trail."""
+        with _session() as session:
+            return flow.reveal_contact(session, current_client(), demand_id, _cipher())
 
 
 @blp.route("/demands/<string:demand_id>/cancel")
 class CancelDemand(MethodView):
     @blp.response(200, DemandRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409)
     def post(self, demand_id: str) -> Any:
         """Cancel an open or dispatched demand (its offered task is declined); otherwise 409."""
         with _session() as session:
-            return flow.present_demand(flow.cancel(session, current_client(), demand_id))
+            demand = flow.cancel(session, current_client(), demand_id)
+            return flow.present_demand(demand, _cipher())
 
 
 @blp.route("/demands/<string:demand_id>/candidates")
 class DemandCandidates(MethodView):
     @blp.arguments(CandidatesQuerySchema, location="query")
     @blp.response(200, DemandCandidatesSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def get(self, query: dict[str, Any], demand_id: str) -> Any:
         """Who should take this one? The best `limit` (1..20, default 5) members for an open
         demand by the engine's cost, without solving.
@@ -138,12 +166,15 @@ class DemandCandidates(MethodView):
 class ClaimDemand(MethodView):
     @blp.arguments(ClaimSchema)
     @blp.response(201, TaskRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], demand_id: str) -> Any:
-        """A member claims (抢单) an open demand: an accepted task.
+        """A member claims (抢单) an open demand: an accepted task at their earliest feasible
+        start.
 
-        The member must be active, in the demand's community and hold its skills (422). A
-        demand that is not open is a 409; of two concurrent claims exactly one wins.
+        A member claims for themself; the community may claim on a member's behalf. The member
+        must be active, in the demand's community, hold its skills and have free time and hours
+        left inside its window (422). A demand that is not open is a 409; of two concurrent
+        claims exactly one wins.
         """
         with _session() as session:
             return flow.claim(session, current_client(), demand_id, data["member_id"])
@@ -158,7 +189,7 @@ class ClaimDemand(MethodView):
 class CommunityDispatch(MethodView):
     @blp.arguments(DispatchOptionsSchema, required=False)
     @blp.response(200, DispatchResultSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """The community dispatches (下单) its open demands to its active members.
 
@@ -191,9 +222,14 @@ class Tasks(MethodView):
         list (服务清单); also by `community_id` or `member_id`.
         """
         selection = scoped(
-            select(Task, Demand.duration_hours).join(Demand, Demand.id == Task.demand_id),
+            select(Task, Demand.duration_hours, Demand.window_end).join(
+                Demand, Demand.id == Task.demand_id
+            ),
             current_client(),
         )
+        if query["overdue"] is not None:
+            late = Task.status.in_(flow.BUSY_TASK_STATUSES) & (Demand.window_end <= utcnow())
+            selection = selection.where(late if query["overdue"] else ~late)
         if query["status"] is not None:
             selection = selection.where(Task.status.in_(query["status"].split(",")))
         if query["community_id"] is not None:
@@ -202,7 +238,7 @@ class Tasks(MethodView):
             selection = selection.where(Task.member_id == query["member_id"])
         with _session() as session:
             rows = page_rows(session, selection, pagination_parameters, Task.created_at, Task.id)
-            return [flow.present_task(task, hours) for task, hours in rows]
+            return [flow.present_task(task, hours, end) for task, hours, end in rows]
 
 
 @blp.route("/tasks/<string:task_id>")
@@ -218,7 +254,7 @@ class TaskById(MethodView):
 @blp.route("/tasks/<string:task_id>/accept")
 class AcceptTask(MethodView):
     @blp.response(200, TaskRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409)
     def post(self, task_id: str) -> Any:
         """The member accepts (接单) an offered task; its demand is accepted. Otherwise 409."""
         with _session() as session:
@@ -228,19 +264,33 @@ class AcceptTask(MethodView):
 @blp.route("/tasks/<string:task_id>/decline")
 class DeclineTask(MethodView):
     @blp.arguments(DeclineSchema)
+    @blp.arguments(DeclineQuerySchema, location="query")
     @blp.response(200, TaskRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
-    def post(self, data: dict[str, Any], task_id: str) -> Any:
-        """The member declines an offered task (with a reason); its demand is open again."""
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
+    def post(self, data: dict[str, Any], query: dict[str, Any], task_id: str) -> Any:
+        """The member declines an offered task (with a reason); its demand is dispatched again.
+
+        The re-dispatch solves this demand alone with every other offered or accepted task
+        pinned (they keep their members, starts and hours), never offering it again to a member
+        who declined it; `redispatch` in the answer says where it went, or the engine's reason
+        why nobody could take it (the demand is then open on the demand list).
+        `?redispatch=false` only puts it back on the demand list.
+        """
         with _session() as session:
-            return flow.decline(session, current_client(), task_id, data["reason"])
+            return flow.decline(
+                session,
+                current_client(),
+                task_id,
+                data["reason"],
+                redispatch=query["redispatch"],
+            )
 
 
 @blp.route("/tasks/<string:task_id>/complete")
 class CompleteTask(MethodView):
     @blp.arguments(CompleteSchema)
     @blp.response(200, TaskRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], task_id: str) -> Any:
         """An accepted task is completed (完成) with the hours served; so is its demand."""
         with _session() as session:
@@ -251,8 +301,9 @@ class CompleteTask(MethodView):
 class RateTask(MethodView):
     @blp.arguments(RateSchema)
     @blp.response(200, TaskRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], task_id: str) -> Any:
-        """The resident's rating (评价, 1..5) of a completed task, once."""
+        """The resident's rating (评价, 1..5) of a completed task, once, entered by the
+        community (not by the member who served)."""
         with _session() as session:
             return flow.rate(session, current_client(), task_id, data["rating"])

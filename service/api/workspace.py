@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service import audit
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.auth import current_client
 from service.dispatching import Client
@@ -49,7 +50,7 @@ from service.workspace.schemas import (
     UnitCreateSchema,
     UnitRecordSchema,
 )
-from service.workspace.scope import get_scoped, require_district, scoped
+from service.workspace.scope import get_scoped, require_district, require_manager, scoped
 
 blp = Blueprint(
     "workspace",
@@ -120,11 +121,13 @@ class Grids(MethodView):
 
     @blp.arguments(NamedCreateSchema)
     @blp.response(201, GridSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """Add a grid (网格) to a community this key may act for."""
         with _session() as session:
-            community = get_scoped(session, Community, community_id, current_client())
+            client = current_client()
+            community = get_scoped(session, Community, community_id, client)
+            require_manager(client, community.id)
             grid = Grid(
                 id=new_id("g"), community_id=community.id, name=data["name"], created_at=utcnow()
             )
@@ -147,11 +150,13 @@ class Buildings(MethodView):
 
     @blp.arguments(NamedCreateSchema)
     @blp.response(201, BuildingSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], grid_id: str) -> Any:
         """Add a building or courtyard to a grid this key may act for."""
         with _session() as session:
-            grid = get_scoped(session, Grid, grid_id, current_client())
+            client = current_client()
+            grid = get_scoped(session, Grid, grid_id, client)
+            require_manager(client, grid.community_id)
             building = Building(
                 id=new_id("b"), grid_id=grid.id, name=data["name"], created_at=utcnow()
             )
@@ -291,7 +296,7 @@ class Members(MethodView):
 
     @blp.arguments(MemberCreateSchema)
     @blp.response(201, MemberRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any]) -> Any:
         """Register a member (建档) in a community this key may act for.
 
@@ -304,6 +309,7 @@ class Members(MethodView):
         errors = {"card_number": ["already registered"]}
         with _session() as session:
             community = get_scoped(session, Community, data["community_id"], client)
+            require_manager(client, community.id)
             taken = session.scalar(
                 select(Member.id).where(Member.card_number == data["card_number"])
             )
@@ -324,6 +330,7 @@ class Members(MethodView):
             _apply_profile(member, data)
             _check_references(session, client, member)
             session.add(member)
+            audit.record(session, client, "create", "member", member.id, community.id)
             _commit(session, message, errors)
             return present_member(member)
 
@@ -339,7 +346,7 @@ class MemberById(MethodView):
 
     @blp.arguments(MemberPatchSchema)
     @blp.response(200, MemberRecordSchema)
-    @blp.error_responses(*AUTH_ERRORS, 404, 409, 422)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def patch(self, data: dict[str, Any], member_id: str) -> Any:
         """Change a member's profile, or their status: registered → active → left only.
 
@@ -349,6 +356,7 @@ class MemberById(MethodView):
         client = current_client()
         with _session() as session:
             member = get_scoped(session, Member, member_id, client)
+            require_manager(client, member.community_id)
             new_status = data.get("status", member.status)
             if new_status != member.status:
                 if (member.status, new_status) not in MEMBER_TRANSITIONS:
@@ -362,6 +370,8 @@ class MemberById(MethodView):
                 member.status = new_status
             _apply_profile(member, data)
             _check_references(session, client, member)
+            detail = ", ".join(sorted(data))[:200]
+            audit.record(session, client, "update", "member", member.id, member.community_id, detail)
             session.commit()
             return present_member(member)
 

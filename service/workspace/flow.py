@@ -37,12 +37,14 @@ from matcher.reasons import explain_unassigned
 from matcher.solve import solve
 from matcher.validation import validate_problem
 from matcher.verify import verify
+from service import audit
 from service.dispatching import Client
 from service.errors import fail
 from service.models import utcnow
+from service.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
 from service.workspace.availability import LOCAL, MAX_HORIZON, expand_weekly
 from service.workspace.models import Community, Demand, Member, Task, new_id
-from service.workspace.scope import get_scoped, scoped
+from service.workspace.scope import get_scoped, may_manage, require_manager, scoped
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ BUSY_TASK_STATUSES = ("offered", "accepted")
 """Tasks that hold a member's time and capacity when the community dispatches again."""
 
 CANCELLABLE = ("open", "dispatched")
+UNSERVED = ("open", "dispatched", "accepted")
+"""A demand in one of these states whose window has ended is overdue."""
+REDISPATCH_TIME_LIMIT_S = 2.0
 CHANGEOVER = timedelta(minutes=mp.Options().changeover_minutes)
 NOTHING_TO_DISPATCH = "nothing_to_dispatch"
 
@@ -59,8 +64,33 @@ NOTHING_TO_DISPATCH = "nothing_to_dispatch"
 # --------------------------------------------------------------------------------------------
 
 
-def present_demand(demand: Demand) -> dict[str, Any]:
-    """A demand row as the data ``DemandRecordSchema`` dumps (times of service in +08:00)."""
+def is_overdue_demand(demand: Demand, now: datetime | None = None) -> bool:
+    """Its window ended and it is neither completed nor cancelled."""
+    return demand.status in UNSERVED and demand.window_end <= (now or utcnow())
+
+
+def present_contact(
+    demand: Demand, cipher: FieldCipher | None, *, reveal: bool = False
+) -> dict[str, Any]:
+    """The resident's contact details of a demand: masked unless ``reveal``."""
+    stored = demand.contact_phone_enc is not None or demand.address_enc is not None
+    phone = address = None
+    if stored and cipher is not None:
+        try:
+            phone = cipher.decrypt(demand.contact_phone_enc)
+            address = cipher.decrypt(demand.address_enc)
+        except DataKeyError:
+            log.error("demand %s: contact details do not decrypt under the data key", demand.id)
+            phone = address = None
+    if not reveal:
+        phone, address = mask_phone(phone), mask_address(address)
+    purged = demand.contact_purged_at is not None
+    return {"phone": phone, "address": address, "masked": not reveal, "purged": purged}
+
+
+def present_demand(demand: Demand, cipher: FieldCipher | None = None) -> dict[str, Any]:
+    """A demand row as the data ``DemandRecordSchema`` dumps (times of service in +08:00;
+    the resident's contact details masked)."""
     return {
         "id": demand.id,
         "community_id": demand.community_id,
@@ -75,14 +105,24 @@ def present_demand(demand: Demand) -> dict[str, Any]:
         "priority": demand.priority,
         "crew_size": demand.crew_size,
         "resident_ref": demand.resident_ref,
+        "contact": present_contact(demand, cipher),
         "status": demand.status,
+        "overdue": is_overdue_demand(demand),
         "created_at": demand.created_at,
+        "closed_at": demand.closed_at,
     }
 
 
-def present_task(task: Task, duration_hours: float) -> dict[str, Any]:
-    """A task row (and its demand's duration, for ``end``) as ``TaskRecordSchema`` dumps it."""
+def present_task(
+    task: Task, duration_hours: float, window_end: datetime | None = None
+) -> dict[str, Any]:
+    """A task row (and its demand's duration, for ``end``) as ``TaskRecordSchema`` dumps it.
+
+    ``overdue``: still offered or accepted although its demand's window (``window_end``, or the
+    task's own end if not given) has ended.
+    """
     start = task.start.astimezone(LOCAL)
+    deadline = window_end or (task.start + timedelta(hours=duration_hours))
     return {
         "id": task.id,
         "demand_id": task.demand_id,
@@ -93,6 +133,7 @@ def present_task(task: Task, duration_hours: float) -> dict[str, Any]:
         "decline_reason": task.decline_reason,
         "hours": task.hours,
         "rating": task.rating,
+        "overdue": task.status in BUSY_TASK_STATUSES and deadline <= utcnow(),
         "created_at": task.created_at,
     }
 
@@ -117,10 +158,16 @@ def _commit_or_conflict(session: Session, message: str) -> None:
 
 
 def create_demand(
-    session: Session, client: Client, community_id: str, data: dict[str, Any]
+    session: Session,
+    client: Client,
+    community_id: str,
+    data: dict[str, Any],
+    cipher: FieldCipher,
 ) -> Demand:
-    """An open demand in a community of the client's scope (404 otherwise)."""
+    """An open demand in a community of the client's scope (404 otherwise; 403 for roles that
+    may not enter demands); the resident's contact details are stored encrypted."""
     community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
     window: mp.Interval = data["window"]
     demand = Demand(
         id=new_id("d"),
@@ -135,10 +182,13 @@ def create_demand(
         priority=data["priority"],
         crew_size=data["crew_size"],
         resident_ref=data["resident_ref"],
+        contact_phone_enc=cipher.encrypt(data.get("contact_phone")),
+        address_enc=cipher.encrypt(data.get("address")),
         status="open",
         created_at=utcnow(),
     )
     session.add(demand)
+    audit.record(session, client, "create", "demand", demand.id, community.id)
     session.commit()
     log.info("demand %s ordered in community %s", demand.id, community.id)
     return demand
@@ -272,6 +322,7 @@ def dispatch_community(
         the offered tasks created, and the demands left out with the engine's reason and detail.
     """
     community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
     demands = list(
         session.scalars(
             scoped(
@@ -330,6 +381,7 @@ def dispatch_community(
             created_at=utcnow(),
         )
         session.add(task)
+        audit.record(session, client, "create", "task", task.id, community_key, "offered")
         tasks.append(task)
     _commit_or_conflict(session, "Demands changed while dispatching; nothing was dispatched.")
     log.info(
@@ -375,6 +427,7 @@ def top_candidates(
         engine's (:func:`matcher.reasons.explain_unassigned`) when nobody can take it, else null.
     """
     row = get_scoped(session, Demand, demand, client)
+    require_manager(client, row.community_id)
     if row.status != "open":
         fail(
             409,
@@ -429,9 +482,28 @@ def _duration(session: Session, task: Task) -> float:
     return float(session.scalars(query).one())
 
 
+def _present(session: Session, task: Task) -> dict[str, Any]:
+    demand = session.get(Demand, task.demand_id)
+    assert demand is not None
+    return present_task(task, demand.duration_hours, demand.window_end)
+
+
 def get_task(session: Session, client: Client, task_id: str) -> dict[str, Any]:
     task = get_scoped(session, Task, task_id, client)
-    return present_task(task, _duration(session, task))
+    return _present(session, task)
+
+
+def _community_of(session: Session, task: Task) -> str:
+    return str(
+        session.scalars(select(Demand.community_id).where(Demand.id == task.demand_id)).one()
+    )
+
+
+def _require_member_or_manager(session: Session, client: Client, task: Task) -> None:
+    """403 unless the client is the task's member or may manage its community."""
+    if client.role == "member" and client.member_id == task.member_id:
+        return
+    require_manager(client, _community_of(session, task))
 
 
 def _transition(
@@ -444,22 +516,33 @@ def _transition(
     demand_change: tuple[str, str] | None,
     values: dict[str, Any] | None = None,
     unrated: bool = False,
-) -> dict[str, Any]:
+    managers_only: bool = False,
+) -> Task:
     """Move a task from ``source`` to ``target`` (and its demand), or 409 with nothing written.
 
-    The demand's row is updated (and locked) before the task's, in the order every writer of
-    the flow uses, so that concurrent changes wait for each other instead of deadlocking.
+    The task's member or a manager of its community may move it (``managers_only``: only a
+    manager; 403 otherwise). The demand's row is updated (and locked) before the task's, in the
+    order every writer of the flow uses, so that concurrent changes wait for each other instead
+    of deadlocking. The change and its audit entry are one transaction.
     """
     task = get_scoped(session, Task, task_id, client)
+    if managers_only:
+        require_manager(client, _community_of(session, task))
+    else:
+        _require_member_or_manager(session, client, task)
+    community_id = _community_of(session, task)
     done = True
     if demand_change is not None:
         before, after = demand_change
+        demand_values: dict[str, Any] = {"status": after}
+        if after in ("completed", "cancelled"):
+            demand_values["closed_at"] = utcnow()
         done = (
             _rowcount(
                 session,
                 update(Demand)
                 .where(Demand.id == task.demand_id, Demand.status == before)
-                .values(status=after)
+                .values(**demand_values)
                 .execution_options(synchronize_session=False),
             )
             == 1
@@ -490,15 +573,17 @@ def _transition(
         if unrated:
             fail(409, "This task is rated already.", errors={"rating": ["rated once only"]})
         fail(409, "The task's demand changed meanwhile.", errors={"status": ["changed"]})
+    change = f"{source} → {target}" if source != target else "rated"
+    audit.record(session, client, "transition", "task", task.id, community_id, change)
     session.commit()
     session.refresh(task)
-    log.info("task %s: %s → %s", task.id, source, target)
-    return present_task(task, _duration(session, task))
+    log.info("task %s: %s", task.id, change)
+    return task
 
 
 def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
     """offered → accepted; the demand dispatched → accepted."""
-    return _transition(
+    task = _transition(
         session,
         client,
         task_id,
@@ -506,11 +591,21 @@ def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
         target="accepted",
         demand_change=("dispatched", "accepted"),
     )
+    return _present(session, task)
 
 
-def decline(session: Session, client: Client, task_id: str, reason: str) -> dict[str, Any]:
-    """offered → declined; the demand goes back to the demand list (open)."""
-    return _transition(
+def decline(
+    session: Session,
+    client: Client,
+    task_id: str,
+    reason: str,
+    *,
+    redispatch: bool = True,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """offered → declined; the demand goes back to the demand list (open) and, unless
+    ``redispatch`` is false, is dispatched again at once (:func:`redispatch_demand`)."""
+    task = _transition(
         session,
         client,
         task_id,
@@ -519,11 +614,15 @@ def decline(session: Session, client: Client, task_id: str, reason: str) -> dict
         demand_change=("dispatched", "open"),
         values={"decline_reason": reason},
     )
+    result = _present(session, task)
+    if redispatch:
+        result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
+    return result
 
 
 def complete(session: Session, client: Client, task_id: str, hours: float) -> dict[str, Any]:
     """accepted → completed with the hours served; the demand accepted → completed."""
-    return _transition(
+    task = _transition(
         session,
         client,
         task_id,
@@ -532,11 +631,13 @@ def complete(session: Session, client: Client, task_id: str, hours: float) -> di
         demand_change=("accepted", "completed"),
         values={"hours": hours},
     )
+    return _present(session, task)
 
 
 def rate(session: Session, client: Client, task_id: str, rating: int) -> dict[str, Any]:
-    """A completed task's rating (1..5), once."""
-    return _transition(
+    """A completed task's rating (1..5), once; entered by the community (or its system), not
+    by the member who served."""
+    task = _transition(
         session,
         client,
         task_id,
@@ -545,19 +646,106 @@ def rate(session: Session, client: Client, task_id: str, rating: int) -> dict[st
         demand_change=None,
         values={"rating": rating},
         unrated=True,
+        managers_only=True,
     )
+    return _present(session, task)
+
+
+# --------------------------------------------------------------------------------------------
+# A decline re-dispatches its demand, everyone else's tasks pinned
+# --------------------------------------------------------------------------------------------
+
+
+def _acting_for(client: Client, community_id: str) -> Client:
+    """The community's view the engine needs when a member's decline re-dispatches: all of
+    the community's members, with the same actor id for the audit trail."""
+    return Client(id=client.id, name=client.name, communities=(community_id,), role="client")
+
+
+def redispatch_demand(
+    session: Session, client: Client, demand_id: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Dispatch one open demand again, without moving anybody else's plan.
+
+    Every task that holds a member's time (offered or accepted) stays as it is: it is taken
+    out of its member's free time and hours (:func:`build_problem`), so the engine can only
+    use what is left. Members who declined this demand before are not asked again. The new
+    offer, if any, is written with the same conditional update as a dispatch.
+
+    Returns:
+        ``{"task", "reason", "detail"}``: the new offered task, or null with the engine's
+        reason why nobody can take it (``conflict`` if the demand changed meanwhile).
+    """
+    demand = session.get(Demand, demand_id)
+    if demand is None or demand.status != "open":
+        return {"task": None, "reason": "conflict", "detail": "The demand is no longer open."}
+    community_id = demand.community_id
+    declined = set(
+        session.scalars(
+            select(Task.member_id).where(Task.demand_id == demand_id, Task.status == "declined")
+        )
+    )
+    members, busy = _members_and_busy(session, _acting_for(client, community_id), community_id)
+    members = [m for m in members if m.id not in declined]
+    if not members:
+        session.rollback()
+        detail = "No active member of the community is left who has not declined it."
+        return {"task": None, "reason": "no_candidate", "detail": detail}
+    problem = build_problem(
+        [demand], members, busy, now=now or utcnow(), time_limit_s=REDISPATCH_TIME_LIMIT_S
+    )
+    duration, window_end = demand.duration_hours, demand.window_end
+    session.rollback()
+    validate_problem(problem)
+    answer = solve(problem, time_limit_s=REDISPATCH_TIME_LIMIT_S, seed=0, workers=1)
+    if verify(problem, answer):
+        log.error("re-dispatch of demand %s: the answer failed verification", demand_id)
+        fail(500, "The engine's plan failed verification; the demand stays open.")
+    if not answer.assignments:
+        (left,) = answer.unassigned
+        return {"task": None, "reason": left.reason, "detail": left.detail}
+    (assignment,) = answer.assignments
+    moved = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand_id, Demand.status == "open")
+        .values(status="dispatched")
+        .execution_options(synchronize_session=False),
+    )
+    if moved != 1:
+        session.rollback()
+        return {"task": None, "reason": "conflict", "detail": "The demand changed meanwhile."}
+    task = Task(
+        id=new_id("t"),
+        demand_id=demand_id,
+        member_id=assignment.members[0],
+        start=assignment.start,
+        status="offered",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    audit.record(session, client, "create", "task", task.id, community_id, "re-dispatched")
+    _commit_or_conflict(session, "The demand was dispatched concurrently.")
+    log.info("demand %s re-dispatched as task %s", demand_id, task.id)
+    return {"task": present_task(task, duration, window_end), "reason": None, "detail": None}
+
+
+# --------------------------------------------------------------------------------------------
+# Cancelling, claiming
+# --------------------------------------------------------------------------------------------
 
 
 def cancel(session: Session, client: Client, demand_id: str) -> Demand:
     """An open or dispatched demand is cancelled (its offered task, if any, is declined);
     an accepted, completed or cancelled one is a 409."""
     demand = get_scoped(session, Demand, demand_id, client)
+    require_manager(client, demand.community_id)
     source = demand.status
     changed = _rowcount(
         session,
         update(Demand)
         .where(Demand.id == demand.id, Demand.status == source, Demand.status.in_(CANCELLABLE))
-        .values(status="cancelled")
+        .values(status="cancelled", closed_at=utcnow())
         .execution_options(synchronize_session=False),
     )
     if changed != 1:
@@ -574,20 +762,55 @@ def cancel(session: Session, client: Client, demand_id: str) -> Demand:
         .values(status="declined", decline_reason="the demand was cancelled")
         .execution_options(synchronize_session=False)
     )
+    audit.record(
+        session, client, "transition", "demand", demand.id, demand.community_id, "→ cancelled"
+    )
     session.commit()
     session.refresh(demand)
     log.info("demand %s cancelled", demand.id)
     return demand
 
 
-def claim(session: Session, client: Client, demand_id: str, member_id: str) -> dict[str, Any]:
+def _claim_start(
+    session: Session, client: Client, demand: Demand, member: Member, now: datetime
+) -> datetime | None:
+    """The member's earliest feasible start for the demand (free time, hours left, travel
+    from nowhere else: the engine's candidate rules), or ``None`` if they have none."""
+    _, busy = _members_and_busy(
+        session, _acting_for(client, demand.community_id), demand.community_id
+    )
+    busy = [b for b in busy if b.member_id == member.id]
+    problem = build_problem([demand], [member], busy, now=now, time_limit_s=1.0)
+    validate_problem(problem)
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    fits = np.flatnonzero(cands.use_s <= arr.m_capacity_s[cands.member])
+    if fits.size == 0:
+        return None
+    first = int(min(int(cands.first_start[r]) for r in fits))
+    return arr.origin + timedelta(seconds=first)
+
+
+def claim(
+    session: Session,
+    client: Client,
+    demand_id: str,
+    member_id: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """A member claims (抢单) an open demand: an accepted task, or 409 if it is not open.
 
-    The member must be active, live in the demand's community and hold its skills (422
-    otherwise; a member outside the client's scope is a 404).
+    A member claims for themself; a manager of the community may claim on a member's behalf
+    (403 otherwise). The member must be active, live in the demand's community, hold its
+    skills and have free time and hours left for it inside its window, next to the tasks they
+    already hold (422 otherwise; a member outside the client's scope is a 404). The task starts
+    at the member's earliest feasible start.
     """
     demand = get_scoped(session, Demand, demand_id, client)
     member = get_scoped(session, Member, member_id, client)
+    if not (client.role == "member" and client.member_id == member.id):
+        require_manager(client, demand.community_id)
     problems: list[str] = []
     if member.community_id != demand.community_id:
         problems.append("must be a member of the demand's community")
@@ -598,6 +821,13 @@ def claim(session: Session, client: Client, demand_id: str, member_id: str) -> d
         problems.append(f"lacks the skills: {', '.join(missing)}")
     if problems:
         fail(422, "This member cannot serve this demand.", errors={"member_id": problems})
+    start = _claim_start(session, client, demand, member, now or utcnow())
+    if start is None:
+        fail(
+            422,
+            "This member has no free time (or hours left) for this demand inside its window.",
+            errors={"member_id": ["no free time for it next to the tasks they hold"]},
+        )
     taken = _rowcount(
         session,
         update(Demand)
@@ -617,11 +847,71 @@ def claim(session: Session, client: Client, demand_id: str, member_id: str) -> d
         id=new_id("t"),
         demand_id=demand.id,
         member_id=member.id,
-        start=demand.window_start,
+        start=start,
         status="accepted",
         created_at=utcnow(),
     )
     session.add(task)
+    audit.record(session, client, "create", "task", task.id, demand.community_id, "claimed")
     _commit_or_conflict(session, "The demand was claimed concurrently.")
     log.info("demand %s claimed as task %s", demand.id, task.id)
-    return present_task(task, demand.duration_hours)
+    return present_task(task, demand.duration_hours, demand.window_end)
+
+
+# --------------------------------------------------------------------------------------------
+# Residents' contact details: shown to who needs them, purged after the retention period
+# --------------------------------------------------------------------------------------------
+
+
+def reveal_contact(
+    session: Session, client: Client, demand_id: str, cipher: FieldCipher
+) -> dict[str, Any]:
+    """A demand's contact details in clear, for a manager of its community or the member who
+    holds its offered or accepted task (403 for anyone else); audited."""
+    demand = get_scoped(session, Demand, demand_id, client)
+    serving = (
+        client.role == "member"
+        and session.scalars(
+            select(Task.id).where(
+                Task.demand_id == demand.id,
+                Task.member_id == (client.member_id or ""),
+                Task.status.in_(BUSY_TASK_STATUSES),
+            )
+        ).first()
+    )
+    if not serving and not may_manage(client, demand.community_id):
+        fail(403, "Only the community or the member serving this demand sees its contact.")
+    contact = present_contact(demand, cipher, reveal=True)
+    audit.record(session, client, "view_contact", "demand", demand.id, demand.community_id)
+    session.commit()
+    return contact
+
+
+def purge_contacts(session: Session, *, retention_days: float, now: datetime | None = None) -> int:
+    """Erase the contact details of demands closed more than ``retention_days`` ago.
+
+    Returns:
+        How many demands were purged (each gets an audit entry, in the same transaction).
+    """
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    due = list(
+        session.execute(
+            select(Demand.id, Demand.community_id).where(
+                Demand.closed_at.is_not(None),
+                Demand.closed_at <= cutoff,
+                Demand.contact_purged_at.is_(None),
+            )
+        )
+    )
+    for demand_id, community_id in due:
+        session.execute(
+            update(Demand)
+            .where(Demand.id == demand_id)
+            .values(contact_phone_enc=None, address_enc=None, contact_purged_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(session, None, "purge_contact", "demand", demand_id, community_id)
+    session.commit()
+    if due:
+        log.info("retention: contact details of %d closed demands purged", len(due))
+    return len(due)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models import Base, UTCDateTime, utcnow
@@ -129,7 +129,9 @@ _ACTIVE_TASK = text("status IN ('offered', 'accepted', 'completed')")
 
 
 class Demand(Base):
-    """A resident's order (群众点单): no name, phone or address, only an opaque resident id."""
+    """A resident's order (群众点单): an opaque resident id, and optionally the resident's phone
+    and address for the member who serves it, stored only encrypted
+    (:mod:`service.personal_data`) and purged ``LINLI_RETENTION_DAYS`` after the demand closed."""
 
     __tablename__ = "demands"
     __table_args__ = (Index("ix_demands_community_id_status", "community_id", "status"),)
@@ -148,8 +150,13 @@ class Demand(Base):
     priority: Mapped[int] = mapped_column(Integer, nullable=False)
     crew_size: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     resident_ref: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    contact_phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    address_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When it was completed or cancelled (the retention period counts from here)."""
+    contact_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Task(Base):

@@ -289,6 +289,7 @@ class AvailabilitySchema(Schema):
 # --------------------------------------------------------------------------------------------
 
 RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,19}$"
 MAX_DEMAND_WINDOW = MAX_HORIZON
 DISPATCH_TIME_LIMIT_S = 5.0
 MAX_DISPATCH_TIME_LIMIT_S = 30.0
@@ -322,6 +323,23 @@ class DemandCreateSchema(_StrictSchema):
         ],
         metadata={"description": "an opaque resident id; never a name, phone or address"},
     )
+    contact_phone = _String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(
+            PHONE_PATTERN, error="must be a phone number (digits, optionally + - and spaces)"
+        ),
+        metadata={
+            "description": "the resident's phone, for the member who serves it; "
+            "stored encrypted, shown masked"
+        },
+    )
+    address = _String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200, error="must have 1 to 200 characters"),
+        metadata={"description": "where to go (room, building); stored encrypted, shown masked"},
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_window(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -353,6 +371,10 @@ class DemandListQuerySchema(Schema):
         validate=validate.OneOf(DEMAND_STATUSES),
         metadata={"description": "open: the demand list (需求清单)"},
     )
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: only demands whose window ended before they were served"},
+    )
 
 
 def _task_statuses(value: str) -> bool:
@@ -376,6 +398,10 @@ class TaskListQuerySchema(Schema):
     )
     community_id = fields.String(load_default=None, validate=_id_filter())
     member_id = fields.String(load_default=None, validate=_id_filter())
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: only offered or accepted tasks whose end has passed"},
+    )
 
 
 class DispatchOptionsSchema(_StrictSchema):
@@ -393,6 +419,16 @@ class DispatchOptionsSchema(_StrictSchema):
 
 class DeclineSchema(_StrictSchema):
     reason = _text(500, required=True)
+
+
+class DeclineQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    redispatch = fields.Boolean(
+        load_default=True,
+        metadata={"description": "dispatch the demand again at once (default true)"},
+    )
 
 
 class CompleteSchema(_StrictSchema):
@@ -421,6 +457,16 @@ class WindowSchema(Schema):
     end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
 
 
+class ContactSchema(Schema):
+    """The resident's contact details: masked unless the caller needs them (see
+    ``GET /demands/{id}/contact``); null after the retention period purged them."""
+
+    phone = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    masked = fields.Boolean(required=True)
+    purged = fields.Boolean(required=True, metadata={"description": "removed after retention"})
+
+
 class DemandRecordSchema(Schema):
     id = fields.String(required=True)
     community_id = fields.String(required=True)
@@ -432,8 +478,14 @@ class DemandRecordSchema(Schema):
     priority = fields.Integer(required=True)
     crew_size = fields.Integer(required=True)
     resident_ref = fields.String(required=True, allow_none=True)
+    contact = fields.Nested(ContactSchema, required=True)
     status = fields.String(required=True, validate=validate.OneOf(DEMAND_STATUSES))
+    overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "the window ended and the demand is not completed or cancelled"},
+    )
     created_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
 
 
 class TaskRecordSchema(Schema):
@@ -446,7 +498,23 @@ class TaskRecordSchema(Schema):
     decline_reason = fields.String(required=True, allow_none=True)
     hours = fields.Float(required=True, allow_none=True)
     rating = fields.Integer(required=True, allow_none=True)
+    overdue = fields.Boolean(
+        required=True, metadata={"description": "offered or accepted, and its end has passed"}
+    )
     created_at = fields.DateTime(required=True)
+    redispatch = fields.Nested(
+        "RedispatchSchema",
+        allow_none=True,
+        metadata={"description": "after a decline: where the demand went next"},
+    )
+
+
+class RedispatchSchema(Schema):
+    """A declined demand dispatched again, everyone else's tasks pinned."""
+
+    task = fields.Nested(TaskRecordSchema, required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    detail = fields.String(required=True, allow_none=True)
 
 
 class LeftOutSchema(Schema):

@@ -36,6 +36,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "LINLI_REAPER_INTERVAL_S": 0.5,
     "LINLI_MAX_TIME_LIMIT_S": 60,
     "LINLI_SOLVER_PROCESSES": 2,
+    "LINLI_SECRET_KEY": "test-secret-key-not-for-production",
+    "LINLI_DATA_KEY": "x2cJ0sHUwJqfT8mRrE3sWnV7p2yQk1bD4gL6aZ9cF0E=",
 }
 
 

@@ -1,0 +1,85 @@
+"""The audit trail: who viewed or changed whose record, and when.
+
+Every change of a workspace record and every answer that shows a resident's contact details in
+clear adds one :class:`AuditEvent` to the same transaction as the change (a change is never
+written without its entry, nor an entry without its change). Entries name the actor (kind, id,
+role), the action, the object (type and id) and its community: ids only, never the personal
+data itself. District administrators read the whole trail; a dispatcher reads their
+communities' (``GET /api/v1/audit-events``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.models import Base, UTCDateTime, utcnow
+
+ACTIONS = (
+    "create",
+    "update",
+    "transition",
+    "view_contact",
+    "purge_contact",
+    "login",
+    "login_failed",
+)
+
+
+class AuditEvent(Base):
+    """One entry of the audit trail."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_community_id_at", "community_id", "at"),
+        Index("ix_audit_events_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_role: Mapped[str] = mapped_column(String(16), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    community_id: Mapped[str | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="SET NULL"), nullable=True
+    )
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+def record(
+    session: Session,
+    actor: object | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    community_id: str | None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """Add an entry to ``session`` (committed with the caller's transaction).
+
+    Args:
+        actor: The request's :class:`service.dispatching.Client`, or ``None`` for the system
+            (the retention purge).
+        detail: A short note without personal data, e.g. ``offered → accepted``.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    role = getattr(actor, "role", "system") if actor is not None else "system"
+    event = AuditEvent(
+        at=utcnow(),
+        actor_kind="system" if actor is None else ("key" if role == "client" else "person"),
+        actor_id=getattr(actor, "id", None),
+        actor_role=role,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        community_id=community_id,
+        detail=detail,
+    )
+    session.add(event)
+    return event

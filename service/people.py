@@ -1,0 +1,191 @@
+"""People who log in: district administrators, dispatchers, unit organisers and members.
+
+Machines use API keys (:mod:`service.keys`); people log in with a username and a password
+(``POST /api/v1/session``) and then carry a signed session cookie. Passwords are stored only as
+salted scrypt hashes (Werkzeug). A person's role decides their scope
+(:mod:`service.workspace.scope`): a dispatcher acts for the communities listed on the login, a
+unit organiser for one unit's members, a member for their own tasks (their community is the one
+their member record says, read at each request, so a member who moves keeps the right scope).
+
+``flask --app service.app linli-create-person USERNAME --role R [...]`` creates a login from the
+command line (the first district administrator has to come from somewhere).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from service.models import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from service.dispatching import Client
+
+PERSON_ROLES = ("district", "dispatcher", "unit_organiser", "member")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+USERNAME_LENGTH = 64
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+class Person(Base):
+    """A login of a person, with the role that scopes what they see."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), nullable=False, unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    communities: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    unit_id: Mapped[str | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), nullable=True
+    )
+    member_id: Mapped[str | None] = mapped_column(
+        ForeignKey("members.id", ondelete="RESTRICT"), nullable=True, unique=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+def role_problems(
+    role: str, communities: list[str], unit_id: str | None, member_id: str | None
+) -> dict[str, list[str]]:
+    """What is wrong with a login's role and its scope fields (field → problems)."""
+    errors: dict[str, list[str]] = {}
+    if role not in PERSON_ROLES:
+        errors["role"] = [f"must be one of {', '.join(PERSON_ROLES)}"]
+        return errors
+    if role == "dispatcher" and not communities:
+        errors["communities"] = ["a dispatcher needs at least one community"]
+    if role != "dispatcher" and communities:
+        errors["communities"] = [f"only a dispatcher has communities (this is a {role})"]
+    if (role == "unit_organiser") != (unit_id is not None):
+        errors["unit_id"] = ["required for a unit organiser, and only for one"]
+    if (role == "member") != (member_id is not None):
+        errors["member_id"] = ["required for a member, and only for one"]
+    return errors
+
+
+def password_problems(password: str) -> list[str]:
+    """Why a password is not acceptable (empty if it is)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"must have at most {MAX_PASSWORD_LENGTH} characters")
+    return problems
+
+
+def new_person(
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    communities: list[str] | None = None,
+    unit_id: str | None = None,
+    member_id: str | None = None,
+) -> Person:
+    """An unsaved login with the password hashed (the caller checked the fields)."""
+    return Person(
+        username=username,
+        display_name=display_name,
+        password_hash=generate_password_hash(password),
+        role=role,
+        communities=sorted(set(communities or ())),
+        unit_id=unit_id,
+        member_id=member_id,
+        active=True,
+        created_at=utcnow(),
+    )
+
+
+def check_login(session: Session, username: str, password: str) -> Person | None:
+    """The active person with these credentials, or ``None``.
+
+    An unknown username still costs one hash check, so that timing does not tell which
+    usernames exist.
+    """
+    person = None
+    if 0 < len(username) <= USERNAME_LENGTH and len(password) <= MAX_PASSWORD_LENGTH:
+        person = session.scalars(select(Person).where(Person.username == username)).first()
+    if person is None or not person.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return person if check_password_hash(person.password_hash, password) else None
+
+
+def person_client(session: Session, person: Person) -> Client | None:
+    """The request principal of a logged-in person (``None`` if the login no longer works)."""
+    from service.dispatching import Client
+
+    if not person.active:
+        return None
+    communities = tuple(person.communities or ())
+    if person.role == "member":
+        from service.workspace.models import Member
+
+        member = session.get(Member, person.member_id) if person.member_id else None
+        if member is None or member.status == "left":
+            return None
+        communities = (member.community_id,)
+    return Client(
+        id=person.id,
+        name=person.display_name,
+        communities=communities,
+        role=person.role,
+        unit_id=person.unit_id,
+        member_id=person.member_id,
+    )
+
+
+@click.command("linli-create-person")
+@click.argument("username")
+@click.option("--role", type=click.Choice(PERSON_ROLES), required=True)
+@click.option("--name", "display_name", default=None, help="The name shown (default USERNAME).")
+@click.option("--community", "communities", multiple=True, help="A dispatcher's community.")
+@click.option("--unit", "unit_id", default=None, help="A unit organiser's unit id.")
+@click.option("--member", "member_id", default=None, help="A member login's member id.")
+@click.password_option(help="The password (asked for if not given).")
+@with_appcontext
+def create_person_command(
+    username: str,
+    role: str,
+    display_name: str | None,
+    communities: tuple[str, ...],
+    unit_id: str | None,
+    member_id: str | None,
+    password: str,
+) -> None:
+    """Create a login USERNAME for a person with a role."""
+    errors = role_problems(role, list(communities), unit_id, member_id)
+    if password_problems(password):
+        errors["password"] = password_problems(password)
+    if errors:
+        field, problems = next(iter(errors.items()))
+        raise click.BadParameter("; ".join(problems), param_hint=field)
+    state = current_app.extensions["linli"]
+    with state.sessions() as session:
+        if session.scalars(select(Person).where(Person.username == username)).first():
+            raise click.BadParameter("already taken", param_hint="USERNAME")
+        person = new_person(
+            username=username,
+            display_name=display_name or username,
+            password=password,
+            role=role,
+            communities=list(communities),
+            unit_id=unit_id,
+            member_id=member_id,
+        )
+        session.add(person)
+        session.commit()
+        click.echo(f"Created {role} login {username} (person {person.id}).")
