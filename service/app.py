@@ -48,6 +48,8 @@ from service.people import create_person_command
 from service.personal_data import FieldCipher, instance_secret, new_data_key
 from service.schemas.visits import _ClockTime, _Date
 from service.worker import WorkerSettings
+from service.workspace.demo import seed_demo_command
+from service.workspace.dispatch_runs import RunPool, recover_runs
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,13 @@ class LinliState:
     rate_limiter: RateLimiter | None
     dispatch: DispatchService
     cipher: FieldCipher
+    runs: RunPool
 
     def close(self, *, cancel_running: bool = False, wait: bool = True) -> None:
-        """Stop the reaper and the executor; dispose of the engine."""
+        """Stop the reaper, the executor and the dispatch-run threads; dispose of the engine."""
         self.reaper.stop()
         self.runner.close(cancel_running=cancel_running, wait=wait)
+        self.runs.close(wait=wait)
         self.engine.dispose()
 
 
@@ -138,13 +142,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
     api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
     api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
-    from service.api import dispatch, flow, jobs, ops, people, visits, workspace
+    from service.api import dispatch, flow, jobs, ledger, longterm, ops, people, visits, workspace
 
     api.register_blueprint(dispatch.blp)
     api.register_blueprint(visits.blp)
     api.register_blueprint(jobs.blp)
     api.register_blueprint(workspace.blp)
     api.register_blueprint(flow.blp)
+    api.register_blueprint(longterm.blp)
+    api.register_blueprint(ledger.blp)
     api.register_blueprint(ops.blp)
     api.register_blueprint(people.blp)
     app.register_blueprint(docs_assets_blueprint())
@@ -156,6 +162,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_after)
     app.cli.add_command(create_key_command)
     app.cli.add_command(create_person_command)
+    app.cli.add_command(seed_demo_command)
     return app
 
 
@@ -185,6 +192,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         upgrade_database(engine)
     sessions = make_session_factory(engine)
     recover_jobs(sessions)
+    recover_runs(sessions)
     metrics = Metrics(sessions, pool_size=settings.pool_size)
     runner = JobRunner(
         executor_factory or process_pool_factory(settings.pool_size, niceness=settings.solver_nice),
@@ -201,7 +209,10 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         runner,
         interval_s=settings.reaper_interval_s,
         idempotency_ttl_h=settings.idempotency_ttl_h,
-        purges=[lambda: _purge_contacts(sessions, settings.retention_days)],
+        purges=[
+            lambda: _purge_contacts(sessions, settings.retention_days),
+            lambda: recover_runs(sessions),
+        ],
     )
     reaper.start()
     return LinliState(
@@ -214,6 +225,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         rate_limiter=None if settings.rate_limit is None else RateLimiter(settings.rate_limit),
         dispatch=DispatchService(settings, sessions, runner, metrics),
         cipher=cipher,
+        runs=RunPool(sessions),
     )
 
 

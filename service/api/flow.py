@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.auth import current_client
+from service.dispatching import wants_async
 from service.models import utcnow
 from service.personal_data import FieldCipher
-from service.workspace import flow
-from service.workspace.models import Demand, Task
+from service.workspace import dispatch_runs, flow
+from service.workspace.models import Community, Demand, DispatchRun, Task
 from service.workspace.paging import page_rows
 from service.workspace.schemas import (
     CandidatesQuerySchema,
@@ -33,10 +34,13 @@ from service.workspace.schemas import (
     DeclineSchema,
     DemandCandidatesSchema,
     DemandCreateSchema,
+    DemandImportResultSchema,
+    DemandImportSchema,
     DemandListQuerySchema,
     DemandRecordSchema,
     DispatchOptionsSchema,
     DispatchResultSchema,
+    DispatchRunSchema,
     RateSchema,
     TaskListQuerySchema,
     TaskRecordSchema,
@@ -83,6 +87,32 @@ class CommunityDemands(MethodView):
         with _session() as session:
             demand = flow.create_demand(session, current_client(), community_id, data, _cipher())
             return flow.present_demand(demand, _cipher())
+
+
+@blp.route("/communities/<string:community_id>/demands/import")
+class ImportDemands(MethodView):
+    @blp.arguments(DemandImportSchema)
+    @blp.response(201, DemandImportResultSchema)
+    @blp.alt_response(200, schema=DemandImportResultSchema, description="A dry run")
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
+    def post(self, data: dict[str, Any], community_id: str) -> Any:
+        """Import residents' orders (up to 1000): every row is checked first and a bad row
+        fails the whole import with 422 naming it (`demands[3].window.end`), so nothing is
+        half-written. `dry_run: true` checks and writes nothing (200)."""
+        with _session() as session:
+            demands = flow.import_demands(
+                session,
+                current_client(),
+                community_id,
+                data["demands"],
+                _cipher(),
+                dry_run=data["dry_run"],
+            )
+            written = (
+                [] if data["dry_run"] else [flow.present_demand(d, _cipher()) for d in demands]
+            )
+            body = {"dry_run": data["dry_run"], "count": len(demands), "demands": written}
+            return (body, 200) if data["dry_run"] else body
 
 
 @blp.route("/demands")
@@ -189,6 +219,13 @@ class ClaimDemand(MethodView):
 class CommunityDispatch(MethodView):
     @blp.arguments(DispatchOptionsSchema, required=False)
     @blp.response(200, DispatchResultSchema)
+    @blp.alt_response(
+        202,
+        schema=DispatchRunSchema,
+        description="With Prefer: respond-async, the queued run: poll the Location header.",
+        headers={"Location": {"description": "the run", "schema": {"type": "string"}}},
+        success=True,
+    )
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """The community dispatches (下单) its open demands to its active members.
@@ -197,11 +234,63 @@ class CommunityDispatch(MethodView):
         checked by the independent verifier before anything is written. In one transaction
         each assignment becomes an offered task and its demand is dispatched. `left_out` lists
         the demands not dispatched with the engine's reason and detail.
+
+        With `Prefer: respond-async` the dispatch runs in the background: 202 with the queued
+        run (its `Location` is `/dispatch-runs/{id}`), whose `result` is this same answer when
+        it has `succeeded`. One run at a time per community (409 while one is under way).
         """
+        client = current_client()
+        if wants_async(request.headers.get("Prefer")):
+            with _session() as session:
+                run = dispatch_runs.start_run(
+                    session, client, community_id, time_limit_s=data["time_limit_s"]
+                )
+                body = dispatch_runs.present_run(run)
+            current_app.extensions["linli"].runs.submit(body["id"], client)
+            location = f"{request.script_root}{API_PREFIX}/dispatch-runs/{body['id']}"
+            response = jsonify(DispatchRunSchema().dump(body))
+            response.status_code = 202
+            response.headers["Location"] = location
+            return response
         with _session() as session:
             return flow.dispatch_community(
-                session, current_client(), community_id, time_limit_s=data["time_limit_s"]
+                session, client, community_id, time_limit_s=data["time_limit_s"]
             )
+
+
+@blp.route("/communities/<string:community_id>/dispatch-runs")
+class CommunityDispatchRuns(MethodView):
+    @blp.response(200, DispatchRunSchema(many=True))
+    @blp.error_responses(*AUTH_ERRORS, 404)
+    @blp.paginate()
+    def get(self, community_id: str, pagination_parameters: PaginationParameters) -> Any:
+        """A community's dispatch runs, newest first (managers of the community only)."""
+        client = current_client()
+        with _session() as session:
+            get_scoped(session, Community, community_id, client)
+            selection = scoped(
+                select(DispatchRun).where(DispatchRun.community_id == community_id), client
+            )
+            rows = page_rows(
+                session,
+                selection,
+                pagination_parameters,
+                DispatchRun.created_at.desc(),
+                DispatchRun.id,
+            )
+            return [dispatch_runs.present_run(run) for (run,) in rows]
+
+
+@blp.route("/dispatch-runs/<string:run_id>")
+class DispatchRunById(MethodView):
+    @blp.response(200, DispatchRunSchema)
+    @blp.error_responses(*AUTH_ERRORS, 404)
+    def get(self, run_id: str) -> Any:
+        """A dispatch run: `queued`, `running`, `succeeded` (with `result`) or `failed`
+        (with `error`; nothing was written)."""
+        with _session() as session:
+            run = get_scoped(session, DispatchRun, run_id, current_client())
+            return dispatch_runs.present_run(run)
 
 
 # --------------------------------------------------------------------------------------------

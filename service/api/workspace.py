@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from service.workspace.models import (
     Community,
     Grid,
     Member,
+    Task,
     Unit,
     new_id,
 )
@@ -49,8 +50,15 @@ from service.workspace.schemas import (
     NamedCreateSchema,
     UnitCreateSchema,
     UnitRecordSchema,
+    UnitTrackingSchema,
 )
-from service.workspace.scope import get_scoped, require_district, require_manager, scoped
+from service.workspace.scope import (
+    get_scoped,
+    require_district,
+    require_manager,
+    require_role,
+    scoped,
+)
 
 blp = Blueprint(
     "workspace",
@@ -371,7 +379,9 @@ class MemberById(MethodView):
             _apply_profile(member, data)
             _check_references(session, client, member)
             detail = ", ".join(sorted(data))[:200]
-            audit.record(session, client, "update", "member", member.id, member.community_id, detail)
+            audit.record(
+                session, client, "update", "member", member.id, member.community_id, detail
+            )
             session.commit()
             return present_member(member)
 
@@ -398,3 +408,63 @@ class MemberAvailability(MethodView):
             "end": local_iso(query["end"]),
             "availability": [{"start": local_iso(a), "end": local_iso(b)} for a, b in intervals],
         }
+
+
+# --------------------------------------------------------------------------------------------
+# Dynamic tracking: a unit sees whether and when its members reported and served
+# --------------------------------------------------------------------------------------------
+
+
+@blp.route("/units/<string:unit_id>/tracking")
+class UnitTracking(MethodView):
+    @blp.response(200, UnitTrackingSchema)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404)
+    def get(self, unit_id: str) -> Any:
+        """Whether and when each of a unit's members reported (报到) and served (动态跟踪).
+
+        For the unit's organiser, the district, and a community's dispatchers and keys (who see
+        the unit's members living in their communities). Members see no tracking (403).
+        """
+        client = current_client()
+        require_role(client, "dispatcher", "client", "unit_organiser")
+        if client.role == "unit_organiser" and client.unit_id != unit_id:
+            fail(404, "No such unit.")
+        with _session() as session:
+            unit = get_scoped(session, Unit, unit_id, client)
+            done = Task.status == "completed"
+            busy = Task.status.in_(("offered", "accepted"))
+            query = scoped(
+                select(
+                    Member,
+                    func.count(Task.id).filter(done),
+                    func.coalesce(func.sum(Task.hours).filter(done), 0.0),
+                    func.max(Task.completed_at).filter(done),
+                    func.count(Task.id).filter(busy),
+                )
+                .outerjoin(Task, Task.member_id == Member.id)
+                .where(Member.unit_id == unit.id)
+                .group_by(Member.id)
+                .order_by(Member.community_id, Member.id),
+                client,
+            )
+            rows = session.execute(query).all()
+            members: list[dict[str, Any]] = [
+                {
+                    "member_id": member.id,
+                    "community_id": member.community_id,
+                    "status": member.status,
+                    "reported_at": member.reported_at,
+                    "services": int(services),
+                    "hours": float(hours or 0.0),
+                    "last_served_at": last,
+                    "open_tasks": int(open_tasks),
+                }
+                for member, services, hours, last, open_tasks in rows
+            ]
+            return {
+                "unit_id": unit.id,
+                "members": members,
+                "registered": len(members),
+                "reported": sum(m["reported_at"] is not None for m in members),
+                "served": sum(m["services"] > 0 for m in members),
+            }

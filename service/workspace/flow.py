@@ -135,6 +135,7 @@ def present_task(
         "rating": task.rating,
         "overdue": task.status in BUSY_TASK_STATUSES and deadline <= utcnow(),
         "created_at": task.created_at,
+        "completed_at": task.completed_at,
     }
 
 
@@ -157,21 +158,11 @@ def _commit_or_conflict(session: Session, message: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def create_demand(
-    session: Session,
-    client: Client,
-    community_id: str,
-    data: dict[str, Any],
-    cipher: FieldCipher,
-) -> Demand:
-    """An open demand in a community of the client's scope (404 otherwise; 403 for roles that
-    may not enter demands); the resident's contact details are stored encrypted."""
-    community = get_scoped(session, Community, community_id, client)
-    require_manager(client, community.id)
+def _new_demand(community_id: str, data: dict[str, Any], cipher: FieldCipher) -> Demand:
     window: mp.Interval = data["window"]
-    demand = Demand(
+    return Demand(
         id=new_id("d"),
-        community_id=community.id,
+        community_id=community_id,
         category=data["category"],
         skills=list(data["skills"]),
         lat=data["location"].lat,
@@ -187,11 +178,45 @@ def create_demand(
         status="open",
         created_at=utcnow(),
     )
-    session.add(demand)
-    audit.record(session, client, "create", "demand", demand.id, community.id)
-    session.commit()
-    log.info("demand %s ordered in community %s", demand.id, community.id)
+
+
+def create_demand(
+    session: Session,
+    client: Client,
+    community_id: str,
+    data: dict[str, Any],
+    cipher: FieldCipher,
+) -> Demand:
+    """An open demand in a community of the client's scope (404 otherwise; 403 for roles that
+    may not enter demands); the resident's contact details are stored encrypted."""
+    (demand,) = import_demands(session, client, community_id, [data], cipher)
     return demand
+
+
+def import_demands(
+    session: Session,
+    client: Client,
+    community_id: str,
+    rows: Sequence[dict[str, Any]],
+    cipher: FieldCipher,
+    *,
+    dry_run: bool = False,
+) -> list[Demand]:
+    """Open demands from validated rows, all in one transaction (or none: ``dry_run``)."""
+    community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
+    demands = [_new_demand(community.id, row, cipher) for row in rows]
+    if dry_run:
+        return demands
+    for demand in demands:
+        session.add(demand)
+        audit.record(session, client, "create", "demand", demand.id, community.id)
+    session.commit()
+    if len(demands) == 1:
+        log.info("demand %s ordered in community %s", demands[0].id, community.id)
+    else:
+        log.info("%d demands ordered in community %s", len(demands), community.id)
+    return demands
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,7 +654,7 @@ def complete(session: Session, client: Client, task_id: str, hours: float) -> di
         source="accepted",
         target="completed",
         demand_change=("accepted", "completed"),
-        values={"hours": hours},
+        values={"hours": hours, "completed_at": utcnow()},
     )
     return _present(session, task)
 
@@ -823,6 +848,14 @@ def claim(
         fail(422, "This member cannot serve this demand.", errors={"member_id": problems})
     start = _claim_start(session, client, demand, member, now or utcnow())
     if start is None:
+        session.rollback()  # a fresh read: was it claimed meanwhile?
+        session.refresh(demand)
+        if demand.status != "open":  # claimed meanwhile: that is the conflict to report
+            fail(
+                409,
+                f"Only an open demand can be claimed; this one is {demand.status}.",
+                errors={"status": ["must be open"]},
+            )
         fail(
             422,
             "This member has no free time (or hours left) for this demand inside its window.",

@@ -186,3 +186,35 @@ class Task(Base):
     hours: Mapped[float | None] = mapped_column(Float, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------------------------
+# A community's dispatch as a job: built by ``0008_dispatch_runs``
+# --------------------------------------------------------------------------------------------
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+ACTIVE_RUN_STATUSES = ("queued", "running")
+
+
+class DispatchRun(Base):
+    """One dispatch of a community's open demand list, run in the background."""
+
+    __tablename__ = "dispatch_runs"
+    __table_args__ = (
+        Index("ix_dispatch_runs_community_id_created_at", "community_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    time_limit_s: Mapped[float] = mapped_column(Float, nullable=False)
+    actor_role: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

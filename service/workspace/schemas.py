@@ -37,6 +37,7 @@ from service.workspace.models import (
     ID_LENGTH,
     MEMBER_STATUSES,
     NAME_LENGTH,
+    RUN_STATUSES,
     TASK_STATUSES,
 )
 
@@ -237,6 +238,27 @@ class UnitRecordSchema(Schema):
     created_at = fields.DateTime(required=True)
 
 
+class TrackedMemberSchema(Schema):
+    member_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    reported_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "when they reported (报到)"}
+    )
+    services = fields.Integer(required=True, metadata={"description": "completed tasks"})
+    hours = fields.Float(required=True, metadata={"description": "hours served"})
+    last_served_at = fields.DateTime(required=True, allow_none=True)
+    open_tasks = fields.Integer(required=True, metadata={"description": "offered or accepted"})
+
+
+class UnitTrackingSchema(Schema):
+    unit_id = fields.String(required=True)
+    members = fields.List(fields.Nested(TrackedMemberSchema), required=True)
+    registered = fields.Integer(required=True)
+    reported = fields.Integer(required=True)
+    served = fields.Integer(required=True, metadata={"description": "with at least one service"})
+
+
 class HomeSchema(Schema):
     lat = fields.Float(required=True)
     lon = fields.Float(required=True)
@@ -355,6 +377,25 @@ class DemandCreateSchema(_StrictSchema):
             raise ValidationError({"window": {"end": [f"at most {MAX_HORIZON.days} days long"]}})
         if data["duration_hours"] > window.hours:
             raise ValidationError("is longer than the window", field_name="duration_hours")
+
+
+MAX_IMPORT_ROWS = 1000
+
+
+class DemandImportSchema(_StrictSchema):
+    """Many residents' orders at once (an import): all are written, or none."""
+
+    demands = fields.List(
+        _Nested(DemandCreateSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_IMPORT_ROWS, error=f"must have 1 to {MAX_IMPORT_ROWS} rows"
+        ),
+    )
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "check every row and write nothing"},
+    )
 
 
 class DemandListQuerySchema(Schema):
@@ -502,6 +543,7 @@ class TaskRecordSchema(Schema):
         required=True, metadata={"description": "offered or accepted, and its end has passed"}
     )
     created_at = fields.DateTime(required=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
     redispatch = fields.Nested(
         "RedispatchSchema",
         allow_none=True,
@@ -529,6 +571,37 @@ class DispatchResultSchema(Schema):
     )
     tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
     left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+
+
+class DemandImportResultSchema(Schema):
+    dry_run = fields.Boolean(required=True)
+    count = fields.Integer(required=True, metadata={"description": "rows accepted"})
+    demands = fields.List(
+        fields.Nested(DemandRecordSchema),
+        required=True,
+        metadata={"description": "the demands written (empty for a dry run)"},
+    )
+
+
+class DispatchRunSchema(Schema):
+    """A community's dispatch run in the background (``Prefer: respond-async``)."""
+
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
+    time_limit_s = fields.Float(required=True)
+    result = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "once it succeeded: the synchronous dispatch's answer "
+            "(status, tasks, left_out), times as ISO 8601 strings"
+        },
+    )
+    error = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(required=True, allow_none=True)
+    finished_at = fields.DateTime(required=True, allow_none=True)
 
 
 class CandidatesQuerySchema(Schema):

@@ -25,6 +25,7 @@ from service.workspace.models import (
     Building,
     Community,
     Demand,
+    DispatchRun,
     Grid,
     Member,
     Task,
@@ -32,7 +33,7 @@ from service.workspace.models import (
 )
 
 Ts = TypeVarTuple("Ts")
-M = TypeVar("M", Community, Grid, Building, Unit, Member, Demand, Task)
+M = TypeVar("M", Community, Grid, Building, Unit, Member, Demand, Task, DispatchRun)
 
 NOT_FOUND = {
     Community: "No such community.",
@@ -42,6 +43,7 @@ NOT_FOUND = {
     Member: "No such member.",
     Demand: "No such demand.",
     Task: "No such task.",
+    DispatchRun: "No such dispatch run.",
 }
 
 
@@ -102,7 +104,7 @@ def require_role(client: Client, *roles: str) -> None:
         fail(403, f"Only these roles may do this: {', '.join(roles)}.")
 
 
-def visible_member_ids(client: Client) -> Select[tuple[str]] | None:
+def visible_member_ids(client: Client) -> Select[str] | None:
     """A query of the member ids whose personal records the client may read; ``None``: all."""
     if is_district(client):
         return None
@@ -125,6 +127,8 @@ def scoped(query: Select[*Ts], client: Client) -> Select[*Ts]:
         raise TypeError(f"no scope rule for {entity!r}")
     if is_district(client) or entity is Unit:
         return query
+    if entity is DispatchRun:
+        return query.where(DispatchRun.community_id.in_(managed_community_ids(client) or []))
     communities = community_ids(client) or []
     members = visible_member_ids(client)
     assert members is not None

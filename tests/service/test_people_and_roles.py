@@ -279,8 +279,8 @@ def test_the_district_sees_everything(roles: Roles) -> None:
     district = roles.person("district")
     communities = {c["id"] for c in _ok(district.get("/communities"))}
     assert {roles.a, roles.b} <= communities
-    members = {m["community_id"] for m in _ok(district.get("/members?page_size=100"))}
-    assert {roles.a, roles.b} <= members
+    for community, members in ((roles.a, 2), (roles.b, 1)):
+        assert len(_ok(district.get(f"/members?community_id={community}"))) == members
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,3 +465,64 @@ def test_a_claim_needs_free_time_next_to_the_tasks_held(roles: Roles) -> None:
     refused = roles.post(f"/demands/{same_time['id']}/claim", {"member_id": busy_member["id"]})
     assert_error(refused, 422, "member_id")
     assert _ok(roles.get(f"/demands/{same_time['id']}"))["status"] == "open"
+
+
+# --------------------------------------------------------------------------------------------
+# Dynamic tracking for units
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_unit_tracks_whether_and_when_its_members_reported_and_served(roles: Roles) -> None:
+    demand = roles.demand(roles.a, ["elderly_care"])
+    task = _ok(roles.post(f"/demands/{demand['id']}/claim", {"member_id": roles.m_a1["id"]}), 201)
+    _ok(roles.post(f"/tasks/{task['id']}/complete", {"hours": 2.5}))
+    organiser = roles.person("organiser")
+    tracking = _ok(organiser.get(f"/units/{roles.unit}/tracking"))
+    rows = {m["member_id"]: m for m in tracking["members"]}
+    assert set(rows) == {roles.m_a1["id"], roles.m_b1["id"]}
+    served = rows[roles.m_a1["id"]]
+    assert (served["services"], served["hours"], served["open_tasks"]) == (1, 2.5, 0)
+    assert served["reported_at"] is not None and served["last_served_at"] is not None
+    idle = rows[roles.m_b1["id"]]
+    assert (idle["services"], idle["hours"], idle["last_served_at"]) == (0, 0.0, None)
+    assert (tracking["registered"], tracking["reported"], tracking["served"]) == (2, 2, 1)
+    # a dispatcher sees the unit's members of their own community only
+    mine = _ok(roles.person("dispatcher").get(f"/units/{roles.unit}/tracking"))
+    assert [m["member_id"] for m in mine["members"]] == [roles.m_a1["id"]]
+    assert_error(roles.person("member1").get(f"/units/{roles.unit}/tracking"), 403)
+    other_unit = _ok(
+        roles.client.post(f"{API}/units", json={"name": "另一单位"}, headers=roles.district), 201
+    )["id"]
+    assert_error(organiser.get(f"/units/{other_unit}/tracking"), 404)
+
+
+# --------------------------------------------------------------------------------------------
+# Importing demands: all or nothing
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_import_checks_every_row_and_writes_all_or_nothing(roles: Roles) -> None:
+    good = {
+        k: v
+        for k, v in roles.demand(roles.a, []).items()
+        if k in ("category", "location", "window", "duration_hours", "priority")
+    }
+    rows = [good, {**good, "contact_phone": PHONE}, {**good, "priority": 9}]
+    before = len(_ok(roles.get(f"/demands?community_id={roles.a}&page_size=100")))
+    bad = roles.post(f"/communities/{roles.a}/demands/import", {"demands": rows})
+    body = assert_error(bad, 422, "demands[2].priority")
+    assert list(body["errors"]) == ["demands[2].priority"]
+    after_bad = len(_ok(roles.get(f"/demands?community_id={roles.a}&page_size=100")))
+    assert after_bad == before
+    dry = _ok(
+        roles.post(f"/communities/{roles.a}/demands/import", {"demands": rows[:2], "dry_run": True})
+    )
+    assert (dry["dry_run"], dry["count"], dry["demands"]) == (True, 2, [])
+    done = _ok(roles.post(f"/communities/{roles.a}/demands/import", {"demands": rows[:2]}), 201)
+    assert done["count"] == 2 and done["demands"][1]["contact"]["phone"] == "138****5678"
+    after = len(_ok(roles.get(f"/demands?community_id={roles.a}&page_size=100")))
+    assert after == before + 2
+    member = roles.person("member1")
+    assert_error(member.post(f"/communities/{roles.a}/demands/import", {"demands": rows[:1]}), 403)
+    foreign = roles.post(f"/communities/{roles.b}/demands/import", {"demands": rows[:1]})
+    assert_error(foreign, 404)
