@@ -34,6 +34,7 @@ from service.api.schemas import (
     ValidationResultSchema,
     VisitRequestSchema,
 )
+from service.audit import install_auto_audit
 from service.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
 from service.config import Settings, load_settings
 from service.db import make_engine, make_session_factory, upgrade_database
@@ -191,6 +192,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
     if settings.auto_migrate:
         upgrade_database(engine)
     sessions = make_session_factory(engine)
+    install_auto_audit(sessions)
     recover_jobs(sessions)
     recover_runs(sessions)
     metrics = Metrics(sessions, pool_size=settings.pool_size)

@@ -1,7 +1,8 @@
 """The audit trail: who viewed or changed whose record, and when.
 
 Every change of a workspace record and every answer that shows a resident's contact details in
-clear adds one :class:`AuditEvent` to the same transaction as the change (a change is never
+clear adds one :class:`AuditEvent` to the same transaction as the change (explicitly, or for
+ORM writes of the tables in :data:`AUTO_AUDITED` by a ``before_flush`` hook) (a change is never
 written without its entry, nor an entry without its change). Entries name the actor (kind, id,
 role), the action, the object (type and id) and its community: ids only, never the personal
 data itself. District administrators read the whole trail; a dispatcher reads their
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from service.models import Base, UTCDateTime, utcnow
 
 ACTIONS = (
     "create",
     "update",
+    "delete",
     "transition",
     "view_contact",
     "purge_contact",
@@ -83,3 +86,73 @@ def record(
     )
     session.add(event)
     return event
+
+
+# --------------------------------------------------------------------------------------------
+# Every ORM write of a workspace record, audited in its own flush
+# --------------------------------------------------------------------------------------------
+
+AUTO_AUDITED = {
+    "communities": "community",
+    "grids": "grid",
+    "buildings": "building",
+    "units": "unit",
+    "people": "person",
+    "posts": "post",
+    "post_choices": "post_choice",
+    "post_allocations": "post_allocation",
+    "commitments": "commitment",
+    "groups": "group",
+    "group_members": "group_member",
+    "households": "household",
+    "hand_in_hand_pairs": "hand_in_hand_pair",
+    "unit_pairs": "unit_pair",
+    "visit_schedules": "visit_schedule",
+    "visit_sessions": "visit_session",
+    "visit_attendances": "visit_attendance",
+}
+"""Tables whose inserts, changes and deletions through the ORM are audited automatically.
+
+The menu flow's demands, tasks and members write their entries explicitly (their changes are
+conditional ``UPDATE`` statements, which never pass through a flush), as do the conditional
+updates of the other records (marking a commitment, ending a pair, recording attendance)."""
+
+
+def _actor() -> object | None:
+    """The request's client, or ``None`` outside a request (the system)."""
+    from flask import g, has_request_context
+
+    return g.get("api_client") if has_request_context() else None
+
+
+def _object_id(obj: object) -> str:
+    state = sa_inspect(obj)
+    values = [getattr(obj, column.key, None) for column in state.mapper.primary_key]
+    return ":".join("new" if v is None else str(v) for v in values)[:64]
+
+
+def _audit_flush(session: Session, _context: object, _instances: object) -> None:
+    actor = _actor()
+    changes = (
+        ("create", session.new),
+        ("update", (o for o in session.dirty if session.is_modified(o))),
+        ("delete", session.deleted),
+    )
+    for action, objects in changes:
+        for obj in list(objects):
+            kind = AUTO_AUDITED.get(getattr(obj, "__tablename__", ""))
+            if kind is None:
+                continue
+            record(
+                session,
+                actor,
+                action,
+                kind,
+                _object_id(obj),
+                getattr(obj, "community_id", None),
+            )
+
+
+def install_auto_audit(sessions: sessionmaker[Session]) -> None:
+    """Audit every ORM write of :data:`AUTO_AUDITED` tables made through ``sessions``."""
+    event.listen(sessions, "before_flush", _audit_flush)

@@ -41,6 +41,7 @@ from matcher.longterm.pairs.solve import solve as solve_pairs
 from matcher.longterm.pairs.verify import verify as verify_pairs
 from matcher.longterm.posts.solve import solve as solve_posts
 from matcher.longterm.posts.verify import verify as verify_posts
+from service import audit
 from service.dispatching import Client
 from service.errors import fail
 from service.models import utcnow
@@ -552,6 +553,15 @@ def mark(session: Session, client: Client, commitment_id: str, status: str) -> d
             f"Only an open commitment can be marked; this one is {commitment.status}.",
             errors={"status": ["the commitment must be open"]},
         )
+    audit.record(
+        session,
+        client,
+        "transition",
+        "commitment",
+        commitment.id,
+        commitment.community_id,
+        f"open → {status}",
+    )
     session.commit()
     session.refresh(commitment)
     return present_commitment(commitment)
@@ -1021,6 +1031,15 @@ def end_pair(
     if _end(session, model, pair.id, end) != 1:
         session.rollback()
         fail(409, "This pair has ended already.", errors={"end_date": ["already set"]})
+    audit.record(
+        session,
+        client,
+        "transition",
+        model.__tablename__[:-1],
+        pair.id,
+        pair.community_id,
+        "ended",
+    )
     session.commit()
     session.refresh(pair)
     return present_pair(pair)

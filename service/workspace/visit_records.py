@@ -33,6 +33,7 @@ from matcher.visits.problem import Quarter, VisitProblem
 from matcher.visits.solve import solve_visits
 from matcher.visits.validation import validate_visit_problem
 from matcher.visits.verify import verify_schedule
+from service import audit
 from service.dispatching import Client
 from service.errors import fail
 from service.models import utcnow
@@ -471,6 +472,9 @@ def record_attendance(
     )
     session.execute(delete(VisitAttendance).where(VisitAttendance.session_id == row.id))
     session.add_all(VisitAttendance(session_id=row.id, member_id=m) for m in members)
+    audit.record(
+        session, client, "transition", "visit_session", row.id, row.community_id, "attended"
+    )
     try:
         session.commit()
     except IntegrityError:

@@ -958,3 +958,19 @@ def test_households_are_shown_to_the_community_and_the_groups_own_members(world:
     assert_error(clients[outside].get(f"{API}/groups/{group['id']}/households"), 403)
     for member in (inside, outside):
         assert_error(clients[member].get(f"{API}/communities/{a}/households"), 403)
+
+
+def test_long_term_records_are_audited(world: World, verified: list[Any]) -> None:
+    """Creating a post, allocating and marking a commitment leave entries in the trail."""
+    a = world.a
+    post = world.new_post(a, category="elderly_care", seats=1)
+    member = world.member(a)
+    world.choose(member, [post], a)
+    (commitment,) = world.allocate(a)["commitments"]
+    world.post(f"/commitments/{commitment['id']}/mark", {"status": "missed"}, world.key_a, code=200)
+    trail = _ok(world.get(f"/audit-events?community_id={a}&page_size=100", world.key_a))
+    seen = {(e["object_type"], e["object_id"], e["action"]) for e in trail}
+    assert ("post", post, "create") in seen
+    assert ("commitment", commitment["id"], "create") in seen
+    assert ("commitment", commitment["id"], "transition") in seen
+    assert all(e["actor_role"] == "client" for e in trail if e["object_type"] == "post")
