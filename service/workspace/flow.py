@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from matcher import problem as mp
 from matcher.arrays import build_arrays
@@ -641,7 +642,15 @@ def decline(
     )
     result = _present(session, task)
     if redispatch:
-        result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
+        try:
+            result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
+        except HTTPException:  # the decline stands; the demand waits on the demand list
+            session.rollback()
+            result["redispatch"] = {
+                "task": None,
+                "reason": "error",
+                "detail": "The re-dispatch failed; the demand is open on the demand list.",
+            }
     return result
 
 

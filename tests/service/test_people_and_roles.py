@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from matcher.verify import Violation
 from service.audit import AuditEvent
 from service.models import utcnow
 from service.workspace import flow
@@ -526,3 +527,16 @@ def test_an_import_checks_every_row_and_writes_all_or_nothing(roles: Roles) -> N
     assert_error(member.post(f"/communities/{roles.a}/demands/import", {"demands": rows[:1]}), 403)
     foreign = roles.post(f"/communities/{roles.b}/demands/import", {"demands": rows[:1]})
     assert_error(foreign, 404)
+
+
+def test_a_failed_redispatch_keeps_the_decline_and_the_demand_open(
+    roles: Roles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demand = roles.demand(roles.a, ["elderly_care"])
+    task = roles.dispatch(roles.a)["tasks"][0]
+    broken = [Violation(rule="5", message="forced", demand=demand["id"])]
+    monkeypatch.setattr(flow, "verify", lambda problem, answer: broken)
+    declined = _ok(roles.post(f"/tasks/{task['id']}/decline", {"reason": "x"}))
+    assert declined["status"] == "declined"
+    assert declined["redispatch"]["task"] is None and declined["redispatch"]["reason"] == "error"
+    assert _ok(roles.get(f"/demands/{demand['id']}"))["status"] == "open"
