@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from service import executors
 from service.api.schemas import (
     DispatchRequestSchema,
     StoredAnswerSchema,
@@ -41,7 +42,7 @@ from service.db import make_engine, make_session_factory, upgrade_database
 from service.dispatching import DispatchService
 from service.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
 from service.errors import ErrorSchema, fail, register_error_handlers
-from service.jobs import JobRunner, Reaper, process_pool_factory, recover_jobs
+from service.jobs import JobRunner, Reaper, recover_jobs
 from service.keys import create_key_command
 from service.limits import RateLimiter
 from service.metrics import Metrics
@@ -197,7 +198,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
     recover_runs(sessions)
     metrics = Metrics(sessions, pool_size=settings.pool_size)
     runner = JobRunner(
-        executor_factory or process_pool_factory(settings.pool_size, niceness=settings.solver_nice),
+        executor_factory or executors.executor_factory(settings),
         sessions=sessions,
         worker_settings=WorkerSettings(
             database_url=settings.database_url,

@@ -4,10 +4,12 @@ Subcommands::
 
     linli generate --members N --demands M [--seed S] -o problem.json
     linli dispatch problem.json [-o answer.json] [--time-limit S] [--workers K] [--seed S] [--quiet]
+                   [--executor process|dask://host:port]
     linli verify problem.json answer.json          (dispatch answers and visit schedules)
     linli schedule quarter.json [-o schedule.json] [--ics DIR] [--time-limit S] [--seed S]
     linli generate --visits --teams N [--households H] [--seed S] -o quarter.json
     linli match KIND problem.json [-o answer.json] | --check answer.json | --generate -o FILE
+    linli worker --scheduler dask://host:port [--nworkers N] [--name NAME] [--nice N]
     linli demo [--members 2000] [--demands 5000] [--seed 0] [--time-limit 20] [--out DIR]
 
 Exit codes: ``0`` success; ``1`` the answer breaks the contract (``verify``, ``demo``); ``2``
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -44,6 +47,7 @@ from service.schemas.dispatch import (
     ROOT,
     dump_answer,
     dump_problem,
+    load_answer,
     load_answer_file,
     load_problem_file,
 )
@@ -236,7 +240,45 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("-o", "--output", metavar="FILE", default=STDOUT, help="answer JSON file")
     _solver_arguments(dis, time_limit=None, seed=None)
     dis.add_argument("--quiet", action="store_true", help="no progress lines")
+    dis.add_argument(
+        "--executor",
+        metavar="WHERE",
+        help="solve in a separate process ('process') or on a Dask cluster "
+        "('dask://host:port'); no live progress then (default: in this process)",
+    )
     dis.set_defaults(handler=cmd_dispatch)
+
+    wrk = commands.add_parser(
+        "worker",
+        help="run Dask worker processes for a Linli cluster",
+        description="Start `dask worker` for the scheduler at --scheduler, with one solver "
+        "thread per worker process (the engine solves on one thread) and no dashboard. The "
+        "workers run this installation of Linli and must reach LINLI_DATABASE_URL's database. "
+        "Runs until stopped; extra options after `--` go to `dask worker` as they are.",
+    )
+    wrk.add_argument(
+        "--scheduler", required=True, metavar="dask://HOST:PORT", help="the Dask scheduler"
+    )
+    wrk.add_argument(
+        "--nworkers",
+        type=_integer(1),
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; at most the cores is sensible)",
+    )
+    wrk.add_argument("--name", metavar="NAME", help="worker name (default: dask's)")
+    wrk.add_argument(
+        "--nice",
+        type=_integer(0),
+        default=0,
+        metavar="N",
+        help="nice increment of the workers (default 0; 10 on a host that also serves HTTP)",
+    )
+    wrk.add_argument(
+        "--dry-run", action="store_true", help="print the dask worker command and exit"
+    )
+    wrk.add_argument("extra", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    wrk.set_defaults(handler=cmd_worker)
 
     ver = commands.add_parser(
         "verify",
@@ -381,21 +423,103 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    """``linli dispatch``: solve a problem file, write the answer; progress on stderr."""
+    """``linli dispatch``: solve a problem file, write the answer; progress on stderr.
+
+    With ``--executor`` the solve is one task on that executor (:mod:`service.executors`): the
+    same engine, seed and time limit, so the same answer for ``--workers 1``."""
     problem = _load_problem(args.problem)
     _check_output(args.output)
     started = time.perf_counter()
-    answer = solve(
-        problem,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-        workers=args.workers,
-        progress=None if args.quiet else ProgressPrinter(sys.stderr),
-    )
+    if args.executor is None:
+        answer = solve(
+            problem,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            workers=args.workers,
+            progress=None if args.quiet else ProgressPrinter(sys.stderr),
+        )
+    else:
+        answer = _solve_on(args.executor, problem, args)
     elapsed = time.perf_counter() - started
     _write(args.output, _json_text(dump_answer(answer), ascii_only=args.output == STDOUT))
     _say(f"{PROG}: {_answer_line(problem, answer)} in {elapsed:.1f} s")
     return EXIT_OK
+
+
+def _solve_on(where: str, problem: Problem, args: argparse.Namespace) -> Answer:
+    """Solve ``problem`` as one task on the executor ``where`` names; its answer."""
+    from service.config import parse_executor
+    from service.executors import make_executor, solve_problem_json
+
+    try:
+        executor_name = parse_executor(where)
+    except ValueError as err:
+        raise CliError("--executor", str(err)) from err
+    try:
+        executor = make_executor(executor_name)
+    except OSError as err:
+        raise CliError("--executor", f"cannot reach {executor_name} ({err})") from err
+    if not args.quiet:
+        _say(f"{PROG}: solving on {executor_name}")
+    try:
+        # the options go in a partial: Dask's submit() takes ``workers=`` as its own argument
+        task = functools.partial(
+            solve_problem_json, time_limit_s=args.time_limit, seed=args.seed, workers=args.workers
+        )
+        future = executor.submit(task, dump_problem(problem))
+        answer_json = future.result()
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+    return load_answer(answer_json)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """``linli worker``: become ``dask worker`` for a scheduler (``exec``, so a service manager's
+    signals reach it); ``--dry-run`` prints the command instead."""
+    from service.config import parse_executor
+
+    try:
+        where = parse_executor(args.scheduler)
+    except ValueError as err:
+        raise CliError("--scheduler", str(err)) from err
+    if where == "process":
+        raise CliError("--scheduler", "must be dask://host:port")
+    command = worker_command(
+        where, nworkers=args.nworkers, name=args.name, extra=[a for a in args.extra if a != "--"]
+    )
+    if args.dry_run:
+        print(" ".join(command))
+        return EXIT_OK
+    if args.nice > 0:
+        os.nice(args.nice)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)  # becomes the dask worker: signals reach it directly
+    return EXIT_INTERNAL  # pragma: no cover - execv does not return
+
+
+def worker_command(
+    scheduler: str, *, nworkers: int = 1, name: str | None = None, extra: Sequence[str] = ()
+) -> list[str]:
+    """The ``dask worker`` command line for ``scheduler`` (``dask://host:port``): this
+    interpreter, one thread per process, a nanny that restarts a dead worker, no dashboard,
+    and the engine imported before the first task."""
+    command = [
+        sys.executable,
+        "-m",
+        "distributed.cli.dask_worker",
+        "tcp://" + scheduler.removeprefix("dask://"),
+        "--nthreads",
+        "1",
+        "--nworkers",
+        str(nworkers),
+        "--no-dashboard",
+        "--preload",
+        "service.worker",
+    ]
+    if name:
+        command += ["--name", name]
+    return command + list(extra)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -33,11 +33,16 @@ name                            meaning                                         
 ``LINLI_SECURE_COOKIES``        session cookies only over HTTPS (``Secure`` flag)          true
 ``LINLI_SESSION_HOURS``         a person's login lasts this long                           12
 ``LINLI_RETENTION_DAYS``        closed demands' contact details are purged after (days)    180
+``LINLI_EXECUTOR``              where jobs run: ``process`` or ``dask://host:port``        process
 ==============================  =========================================================  =========
 
 ``instance``: ``sqlite:///<Flask instance path>/linli.sqlite3``; for the keys, a random key
 generated once and kept in the instance folder (mode 0600). Production sets both keys (the
 same on every host); losing the data key loses the residents' contact details.
+
+``LINLI_EXECUTOR``: ``process`` is this app's own process pool (``LINLI_SOLVER_PROCESSES``);
+``dask://host:port`` sends every job to the Dask scheduler there (:mod:`service.executors`),
+whose workers must run this project and reach ``LINLI_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 PREFIX = "LINLI_"
+
+DASK_SCHEME = "dask://"
 
 _PERIODS_S = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
@@ -97,6 +104,7 @@ class Settings:
     secure_cookies: bool = True
     session_hours: float = 12.0
     retention_days: float = 180.0
+    executor: str = "process"
 
     @property
     def max_body_bytes(self) -> int:
@@ -138,6 +146,22 @@ def parse_rate_limit(value: Any, burst: Any = None) -> RateLimit | None:
     return RateLimit(per_s=count / seconds, burst=max(1.0, size))
 
 
+def parse_executor(value: Any) -> str:
+    """``process`` (or empty) → ``"process"``; ``dask://host:port`` → itself, normalised.
+
+    Raises:
+        ValueError: Any other value (``load_settings`` prefixes ``LINLI_EXECUTOR:``).
+    """
+    text = str(value).strip()
+    if text.lower() in {"", "process"}:
+        return "process"
+    if text.lower().startswith(DASK_SCHEME):
+        host, sep, port = text[len(DASK_SCHEME) :].rstrip("/").rpartition(":")
+        if sep and host and "/" not in host and port.isdigit() and 0 < int(port) < 65536:
+            return f"{DASK_SCHEME}{host}:{int(port)}"
+    raise ValueError(f"must be 'process' or 'dask://host:port', got {value!r}")
+
+
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "auto_migrate": _bool,
     "max_body_mb": float,
@@ -162,6 +186,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "secure_cookies": _bool,
     "session_hours": float,
     "retention_days": float,
+    "executor": parse_executor,
 }
 
 
