@@ -344,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="gunicorn worker processes (default 2)",
     )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a demo community (members, open demands, a login per role) first",
+    )
     serve.set_defaults(handler=cmd_serve)
     return parser
 
@@ -396,7 +401,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.port > 65535:
         raise CliError("--port", "must be at most 65535")
-    run_server(args.host, args.port, args.workers)
+    run_server(args.host, args.port, args.workers, demo=args.demo)
     return EXIT_OK
 
 

@@ -66,7 +66,14 @@ def _child_exit(_server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
-def run_server(host: str, port: int, workers: int, config: dict[str, Any] | None = None) -> None:
+def run_server(
+    host: str,
+    port: int,
+    workers: int,
+    config: dict[str, Any] | None = None,
+    *,
+    demo: bool = False,
+) -> None:
     """Serve the app with gunicorn until stopped (SIGTERM/SIGINT).
 
     Args:
@@ -75,6 +82,9 @@ def run_server(host: str, port: int, workers: int, config: dict[str, Any] | None
         workers: gunicorn worker processes (each with its own solver pool).
         config: Passed to :func:`service.app.create_app` (``LINLI_*`` settings override the
             environment).
+        demo: Seed the demo community first (:mod:`service.workspace.demo`), and allow the
+            session cookie over plain HTTP unless ``LINLI_SECURE_COOKIES`` says otherwise (a
+            demo runs on the local machine).
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -93,6 +103,10 @@ def run_server(host: str, port: int, workers: int, config: dict[str, Any] | None
     finally:
         engine.dispose()
     app_config["LINLI_AUTO_MIGRATE"] = False
+    if demo:
+        if "LINLI_SECURE_COOKIES" not in app_config and "LINLI_SECURE_COOKIES" not in os.environ:
+            app_config["LINLI_SECURE_COOKIES"] = False
+        _seed_demo(app_config, host, port)
     if "LINLI_SOLVER_PROCESSES" not in app_config and not os.environ.get("LINLI_SOLVER_PROCESSES"):
         cap = settings.max_workers if settings.max_workers > 0 else cpu_count()
         app_config["LINLI_SOLVER_PROCESSES"] = max(1, min(cpu_count(), cap) // workers)
@@ -130,6 +144,28 @@ def run_server(host: str, port: int, workers: int, config: dict[str, Any] | None
     finally:
         if own_metrics_dir is not None:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _seed_demo(app_config: dict[str, Any], host: str, port: int) -> None:
+    """Seed the demo community once, and say where to log in."""
+    from service.app import create_app
+    from service.workspace.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
+    app = create_app({**app_config, "LINLI_SOLVER_PROCESSES": 1})
+    try:
+        state = app.extensions["linli"]
+        with state.sessions() as session:
+            summary = seed_demo(session, state.cipher)
+    finally:
+        app.extensions["linli"].close()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(
+        f"Demo community {summary.community_id}: {summary.members} members, "
+        f"{summary.demands} open demands{'' if summary.created else ' (seeded before)'}.\n"
+        f"Open http://{shown}:{port}/console and log in as one of "
+        f"{', '.join(DEMO_LOGINS)} with the password {DEMO_PASSWORD}.",
+        flush=True,
+    )
 
 
 def _default_database_url() -> str:

@@ -92,3 +92,60 @@ def test_gunicorn_server_answers_with_a_verified_plan(
             output = server.communicate()[0].decode()
     assert "Traceback" not in output, output[-3000:]
     assert key not in output
+
+
+@pytest.mark.slow
+def test_linli_serve_demo_opens_a_seeded_community(tmp_path: Path) -> None:
+    """``linli serve --demo``: a seeded community a dispatcher logs in to over plain HTTP."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "LINLI_RATE_LIMIT": "off",
+        "LINLI_SECRET_KEY": "demo-test-secret",
+        "LINLI_DATA_KEY": "x2cJ0sHUwJqfT8mRrE3sWnV7p2yQk1bD4gL6aZ9cF0E=",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("LINLI_SECURE_COOKIES", None)
+    command = "from service.cli import run; run()"
+    server = subprocess.Popen(
+        [sys.executable, "-c", command, "serve", "--demo", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(base + "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        login = urllib.request.Request(
+            base + "/api/v1/login",
+            data=json.dumps({"username": "dispatcher", "password": "linli-demo-2026"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(login, timeout=30) as response:
+            assert response.status == 200
+            cookie = response.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "Secure" not in cookie  # a demo on plain HTTP
+        session = cookie.split(";")[0]
+        status, body = _get(base + "/api/v1/demands?status=open&page_size=100", {"Cookie": session})
+        assert status == 200 and len(json.loads(body)) >= 10
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            output = server.communicate(timeout=30)[0].decode()
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output = server.communicate()[0].decode()
+    assert "Traceback" not in output, output[-3000:]
+    assert f"Open http://127.0.0.1:{port}/console" in output
