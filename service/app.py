@@ -207,6 +207,11 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
             cancel_poll_s=settings.cancel_poll_s,
         ),
         on_finished=metrics.observe_solve,
+        # The runner chooses fairly among waiting jobs when it knows the executor's size (its
+        # own pool); a Dask cluster (or a test's executor) orders its tasks itself.
+        slots=settings.pool_size
+        if executor_factory is None and settings.executor == "process"
+        else None,
     )
     reaper = Reaper(
         runner,

@@ -269,7 +269,7 @@ class DispatchService:
                     kind=kind,
                 ),
             )
-        done = self.runner.submit(job.id)
+        done = self.runner.submit(job.id, tenant=client.id, size=size[1])
         self.metrics.jobs_submitted.labels(mode=mode).inc()
         return job, done
 

@@ -22,6 +22,7 @@ same slot: :func:`service.worker.run_job` needs only the job id and the database
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,14 +87,32 @@ def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
         yield ids[start : start + _CHUNK]
 
 
+@dataclass
+class _Waiting:
+    """A job held by the runner until a slot frees."""
+
+    job_id: uuid.UUID
+    tenant: object
+    size: int
+    seq: int
+    attempt: int
+
+
 class JobRunner:
     """Hands queued jobs to an executor and keeps their queue leases.
+
+    With ``slots``, at most that many jobs are in the executor at once and the runner chooses
+    which waiting job goes next, fairly: the tenant (API client) with the fewest jobs in the
+    executor first, then the smallest job, then the oldest. A province-wide client sending many
+    large jobs therefore never starves a community's small one: the community's job takes the
+    next free slot. Without ``slots`` every job goes to the executor at once (its own order).
 
     Args:
         executor_factory: Makes the executor (again, if one breaks).
         sessions: Session factory of the service database.
         worker_settings: Passed to :func:`service.worker.run_job` with each job.
         on_finished: Called with ``run_job``'s result when a job ends (metrics).
+        slots: Jobs in the executor at once (its processes), or ``None``: no limit.
     """
 
     def __init__(
@@ -102,16 +122,21 @@ class JobRunner:
         sessions: sessionmaker[Session],
         worker_settings: WorkerSettings,
         on_finished: FinishedCallback | None = None,
+        slots: int | None = None,
     ) -> None:
         self.executor_factory = executor_factory
         self.sessions = sessions
         self.worker_settings = worker_settings
         self.on_finished = on_finished
+        self.slots = slots
         self.instance_id = "app:" + worker_id()
         self._executor: Executor | None = None
         self._lock = threading.RLock()
         self._pending: dict[uuid.UUID, threading.Event] = {}
         self._closed = False
+        self._waiting: list[_Waiting] = []
+        self._in_flight: dict[uuid.UUID, object] = {}
+        self._seq = 0
 
     # -- submitting ---------------------------------------------------------------------------
 
@@ -124,8 +149,14 @@ class JobRunner:
             self._executor = self.executor_factory()
         return self._executor
 
-    def submit(self, job_id: uuid.UUID, *, attempt: int = 1) -> threading.Event:
+    def submit(
+        self, job_id: uuid.UUID, *, tenant: object = None, size: int = 0, attempt: int = 1
+    ) -> threading.Event:
         """Queue a job whose row is committed (status ``queued``, leased by this runner).
+
+        Args:
+            tenant: Whose job it is (the API client), for the fair choice among waiting jobs.
+            size: How large it is (demands, households), smaller first within a tenant's turn.
 
         Returns:
             An event set when the executor is done with the job (whatever its outcome).
@@ -134,15 +165,50 @@ class JobRunner:
             if self._closed:
                 raise RuntimeError("the job runner is closed")
             done = self._pending.setdefault(job_id, threading.Event())
-            try:
-                future = self._current().submit(run_job, str(job_id), self.worker_settings)
-            except (BrokenExecutor, RuntimeError):
-                log.warning("executor unusable; starting a new one")
-                self._discard(self._executor)
-                future = self._current().submit(run_job, str(job_id), self.worker_settings)
-            executor = self._executor
-        future.add_done_callback(lambda f: self._done(job_id, attempt, executor, f))
+            self._seq += 1
+            self._waiting.append(_Waiting(job_id, tenant, size, self._seq, attempt))
+        self._pump()
         return done
+
+    def _next_waiting(self) -> _Waiting | None:
+        """The waiting job that goes next (under the lock), or ``None`` if no slot is free."""
+        if not self._waiting:
+            return None
+        if self.slots is not None and len(self._in_flight) >= self.slots:
+            return None
+        busy: dict[object, int] = {}
+        for tenant in self._in_flight.values():
+            busy[tenant] = busy.get(tenant, 0) + 1
+        chosen = min(self._waiting, key=lambda w: (busy.get(w.tenant, 0), w.size, w.seq))
+        self._waiting.remove(chosen)
+        self._in_flight[chosen.job_id] = chosen.tenant
+        return chosen
+
+    def _pump(self) -> None:
+        """Send waiting jobs to the executor while slots are free."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                chosen = self._next_waiting()
+                if chosen is None:
+                    return
+                try:
+                    future = self._send(chosen.job_id)
+                except BaseException:
+                    self._in_flight.pop(chosen.job_id, None)
+                    raise
+                executor = self._executor
+            future.add_done_callback(functools.partial(self._done, chosen, executor))
+
+    def _send(self, job_id: uuid.UUID) -> Future[Any]:
+        """Submit one job to the executor (a new one if the current one broke)."""
+        try:
+            return self._current().submit(run_job, str(job_id), self.worker_settings)
+        except (BrokenExecutor, RuntimeError):
+            log.warning("executor unusable; starting a new one")
+            self._discard(self._executor)
+            return self._current().submit(run_job, str(job_id), self.worker_settings)
 
     def _discard(self, executor: Executor | None) -> None:
         with self._lock:
@@ -151,9 +217,18 @@ class JobRunner:
                 with contextlib.suppress(Exception):  # it is broken already
                     executor.shutdown(wait=False, cancel_futures=True)
 
-    def _done(
-        self, job_id: uuid.UUID, attempt: int, executor: Executor | None, future: Future[Any]
+    def _done(self, waiting: _Waiting, executor: Executor | None, future: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.pop(waiting.job_id, None)
+        try:
+            self._finish(waiting.job_id, waiting, executor, future)
+        finally:
+            self._pump()
+
+    def _finish(
+        self, job_id: uuid.UUID, waiting: _Waiting, executor: Executor | None, future: Future[Any]
     ) -> None:
+        attempt = waiting.attempt
         error = None if future.cancelled() else future.exception()
         if error is None and not future.cancelled():
             result = future.result()
@@ -167,7 +242,9 @@ class JobRunner:
             self._discard(executor)
             if attempt < _MAX_ATTEMPTS and not self._closed and self._still_queued(job_id):
                 try:
-                    self.submit(job_id, attempt=attempt + 1)
+                    self.submit(
+                        job_id, tenant=waiting.tenant, size=waiting.size, attempt=attempt + 1
+                    )
                     return
                 except Exception:
                     log.exception("job %s: could not resubmit", job_id)
@@ -219,6 +296,7 @@ class JobRunner:
         with self._lock:
             self._closed = True
             ids = list(self._pending)
+            self._waiting.clear()
             executor, self._executor = self._executor, None
         if ids:
             now = utcnow()
