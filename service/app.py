@@ -144,7 +144,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
     api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
     api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
-    from service.api import dispatch, flow, jobs, ledger, longterm, ops, people, visits, workspace
+    from service.api import (
+        dispatch,
+        evaluations,
+        flow,
+        jobs,
+        ledger,
+        longterm,
+        ops,
+        people,
+        sheets,
+        visits,
+        workspace,
+    )
 
     api.register_blueprint(dispatch.blp)
     api.register_blueprint(visits.blp)
@@ -155,7 +167,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(ledger.blp)
     api.register_blueprint(ops.blp)
     api.register_blueprint(people.blp)
+    api.register_blueprint(evaluations.blp)
+    api.register_blueprint(sheets.blp)
     app.register_blueprint(docs_assets_blueprint())
+    from service.console import init_console  # the console: pages, Babel (zh_Hans_CN, en)
+
+    init_console(app)
     register_error_handlers(app)
 
     app.before_request(_start_timer)

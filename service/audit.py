@@ -110,6 +110,11 @@ AUTO_AUDITED = {
     "visit_schedules": "visit_schedule",
     "visit_sessions": "visit_session",
     "visit_attendances": "visit_attendance",
+    "self_evaluations": "self_evaluation",
+    "leader_reviews": "leader_review",
+    "survey_responses": "survey_response",
+    "points_schemes": "points_scheme",
+    "veto_statements": "veto_statement",
 }
 """Tables whose inserts, changes and deletions through the ORM are audited automatically.
 

@@ -45,6 +45,9 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEY_ONLY_BLUEPRINTS = frozenset({"dispatch", "visits", "jobs"})
 """Endpoints whose records belong to an API client (jobs, idempotency records)."""
+CONSOLE_BLUEPRINTS = frozenset({"console", "console_root"})
+"""The console's pages check the login and the CSRF token themselves
+(:func:`service.console.base.login_required`): logged out, a page redirects to the login form."""
 
 _CHALLENGE = {"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'}
 
@@ -100,6 +103,8 @@ def _session_client() -> Client:
 def authenticate() -> None:
     """``before_request``: set ``g.api_client`` or abort with 401/403/429."""
     if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if request.blueprint in CONSOLE_BLUEPRINTS:
         return
     state = current_app.extensions["linli"]
     key = request.headers.get(API_KEY_HEADER, "")

@@ -150,6 +150,7 @@ class IdempotencyRecord(Base):
 # The workspace tables share this metadata (Alembic compares against all of it).
 from service import audit as _audit  # noqa: E402, F401
 from service import people as _people  # noqa: E402, F401
+from service.workspace import evaluation_models as _evaluation_models  # noqa: E402, F401
 from service.workspace import ledger_models as _ledger_models  # noqa: E402, F401
 from service.workspace import longterm_models as _longterm_models  # noqa: E402, F401
 from service.workspace import models as _workspace_models  # noqa: E402, F401

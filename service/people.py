@@ -13,13 +13,13 @@ command line (the first district administrator has to come from somewhere).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from service.dispatching import Client
 
 PERSON_ROLES = ("district", "dispatcher", "unit_organiser", "member")
+LOCKOUT_FAILURES = 10
+LOCKOUT_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 USERNAME_LENGTH = 64
@@ -122,6 +124,22 @@ def check_login(session: Session, username: str, password: str) -> Person | None
         check_password_hash(_DUMMY_HASH, password)
         return None
     return person if check_password_hash(person.password_hash, password) else None
+
+
+def login_locked(session: Session, username: str) -> bool:
+    """True after :data:`LOCKOUT_FAILURES` failed logins for ``username`` within
+    :data:`LOCKOUT_WINDOW` (counted in the audit trail): the login is refused until then."""
+    from service.audit import AuditEvent
+
+    since = utcnow() - LOCKOUT_WINDOW
+    failures = session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == "login_failed",
+            AuditEvent.object_id == username[:64],
+            AuditEvent.at >= since,
+        )
+    )
+    return int(failures or 0) >= LOCKOUT_FAILURES
 
 
 def person_client(session: Session, person: Person) -> Client | None:

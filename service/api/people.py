@@ -10,14 +10,13 @@ member logins for the members of its communities. ``/audit-events`` is the trail
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app, session
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import RAISE, Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,13 +25,13 @@ from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.audit import AuditEvent
 from service.auth import current_client, new_csrf_token
 from service.errors import fail
-from service.models import utcnow
 from service.people import (
     MAX_PASSWORD_LENGTH,
     PERSON_ROLES,
     USERNAME_LENGTH,
     Person,
     check_login,
+    login_locked,
     new_person,
     password_problems,
     person_client,
@@ -47,9 +46,6 @@ from service.workspace.scope import (
     may_manage,
     require_role,
 )
-
-LOCKOUT_FAILURES = 10
-LOCKOUT_WINDOW = timedelta(minutes=15)
 
 blp = Blueprint(
     "people",
@@ -155,18 +151,6 @@ def _principal(person: Person, communities: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _locked(db: Session, username: str) -> bool:
-    since = utcnow() - LOCKOUT_WINDOW
-    failures = db.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "login_failed",
-            AuditEvent.object_id == username,
-            AuditEvent.at >= since,
-        )
-    )
-    return int(failures or 0) >= LOCKOUT_FAILURES
-
-
 @blp.route("/login")
 class Login(MethodView):
     @blp.arguments(LoginSchema)
@@ -176,7 +160,7 @@ class Login(MethodView):
         """Log a person in: sets the session cookie and answers the CSRF token."""
         username = data["username"]
         with _session() as db:
-            if _locked(db, username):
+            if login_locked(db, username):
                 fail(429, "Too many failed logins for this username; try again later.")
             person = check_login(db, username, data["password"])
             client = None if person is None else person_client(db, person)

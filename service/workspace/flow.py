@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -45,6 +45,7 @@ from service.models import utcnow
 from service.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
 from service.workspace.availability import LOCAL, MAX_HORIZON, expand_weekly
 from service.workspace.models import Community, Demand, Member, Task, new_id
+from service.workspace.reliability import member_reliability
 from service.workspace.scope import get_scoped, may_manage, require_manager, scoped
 
 log = logging.getLogger(__name__)
@@ -259,13 +260,16 @@ def build_problem(
     *,
     now: datetime,
     time_limit_s: float,
+    reliability: Mapping[str, float] | None = None,
 ) -> mp.Problem:
     """The dispatch problem of a community's open demands and active members.
 
     A member's availability is the weekly pattern expanded from ``now`` (or the earliest
     window, if later) to the latest window end, at most :data:`MAX_HORIZON` long, minus the
     tasks the member already holds (with the changeover around them). Their capacity is the
-    weekly capacity times the weeks of that horizon, minus the hours of those tasks.
+    weekly capacity times the weeks of that horizon, minus the hours of those tasks. Their
+    ``reliability`` is the given one (:func:`service.workspace.reliability.member_reliability`;
+    1.0 for a member not in it).
     """
     start = max(now, min(d.window_start for d in demands))
     end = min(max(d.window_end for d in demands), start + MAX_HORIZON)
@@ -284,6 +288,7 @@ def build_problem(
                 availability=tuple(mp.Interval(a, b) for a, b in free),
                 capacity_hours=max(0.0, member.capacity_hours_per_week * weeks - held_hours),
                 preferences=tuple(member.preferences),
+                reliability=(reliability or {}).get(member.id, 1.0),
             )
         )
     problem_demands = tuple(
@@ -362,7 +367,14 @@ def dispatch_community(
     if not demands:
         return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": []}
     members, busy = _members_and_busy(session, client, community.id)
-    problem = build_problem(demands, members, busy, now=now or utcnow(), time_limit_s=time_limit_s)
+    problem = build_problem(
+        demands,
+        members,
+        busy,
+        now=now or utcnow(),
+        time_limit_s=time_limit_s,
+        reliability=member_reliability(session, community.id, now=now),
+    )
     community_key = community.id
     durations = {d.id: d.duration_hours for d in demands}
     session.rollback()  # hold no transaction (or lock) while the engine searches
@@ -726,7 +738,12 @@ def redispatch_demand(
         detail = "No active member of the community is left who has not declined it."
         return {"task": None, "reason": "no_candidate", "detail": detail}
     problem = build_problem(
-        [demand], members, busy, now=now or utcnow(), time_limit_s=REDISPATCH_TIME_LIMIT_S
+        [demand],
+        members,
+        busy,
+        now=now or utcnow(),
+        time_limit_s=REDISPATCH_TIME_LIMIT_S,
+        reliability=member_reliability(session, community_id, now=now),
     )
     duration, window_end = demand.duration_hours, demand.window_end
     session.rollback()
