@@ -27,7 +27,12 @@ def init_console(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     Babel(app, locale_selector=select_locale)
-    from service.console import dispatcher, member  # noqa: F401  (routes register on import)
+    from service.console import (  # noqa: F401  (routes register on import)
+        demand_form,
+        dispatcher,
+        evaluations,
+        member,
+    )
 
     app.register_blueprint(bp)
     app.register_blueprint(root_bp)

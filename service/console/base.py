@@ -346,6 +346,8 @@ def home() -> ResponseReturnValue:
     me = client()
     if me.role == "member":
         return redirect(url_for("console.my_tasks"))
+    if me.role == "unit_organiser" and me.unit_id:
+        return redirect(url_for("console.unit_evaluations"))
     if me.communities and not is_district(me):
         return redirect(url_for("console.demands", community_id=me.communities[0]))
     from sqlalchemy import select
