@@ -178,6 +178,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_start_timer)
     app.before_request(authenticate)
     app.before_request(_check_body)
+    app.before_request(_refuse_nul)
     app.after_request(_after)
     app.cli.add_command(create_key_command)
     app.cli.add_command(create_person_command)
@@ -275,6 +276,23 @@ def _check_body() -> None:
         fail(413, f"The body is larger than {limit} bytes.")
     if not request.is_json:
         fail(415, "The body must be JSON (Content-Type: application/json).")
+
+
+_NUL_MARKERS = (b"\x00", b"\\u0000")
+
+
+def _refuse_nul() -> None:
+    """422 for a NUL character in the query or a JSON body (PostgreSQL cannot store one in
+    text; refusing it here keeps every endpoint from answering 500), 404 in the path."""
+    if "\x00" in request.path:
+        fail(404, "No such resource.")
+    bad = [name for name, value in request.args.items(multi=True) if "\x00" in name + value]
+    if bad:
+        fail(422, "The query holds a NUL character.", errors={f"query.{bad[0]}": ["NUL"]})
+    if request.is_json and request.content_length:
+        body = request.get_data(cache=True)
+        if any(marker in body.lower() for marker in _NUL_MARKERS):
+            fail(422, "The body holds a NUL character.", errors={"$": ["must not contain NUL"]})
 
 
 def _after(response: Response) -> ResponseReturnValue:

@@ -537,3 +537,13 @@ def test_a_page_far_past_the_end_is_empty_not_an_error(world: World, path: str) 
     assert response.get_json() == []
     total = json.loads(response.headers["X-Pagination"])["total"]
     assert total >= (2 if path == "/members" else 0)  # the database may hold other tests' rows
+
+
+def test_nul_characters_are_refused_before_any_endpoint_sees_them(world: World) -> None:
+    """PostgreSQL cannot store NUL in text: every endpoint answers 422 (or 404 in the path)."""
+    client, key = world.client, world.key_a
+    body = client.post(f"{API}/communities/{world.a}/grids", json={"name": "g\u0000"}, headers=key)
+    assert assert_error(body, 422)["errors"] == {"$": ["must not contain NUL"]}
+    query = client.get(f"{API}/members?community_id=a%00b", headers=key)
+    assert "query.community_id" in assert_error(query, 422)["errors"]
+    assert_error(client.get(f"{API}/members/m-%00", headers=key), 404)
