@@ -12,6 +12,7 @@ Development: ``flask --app service.app run``; production: ``linli serve`` (gunic
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -292,7 +293,27 @@ def _refuse_nul() -> None:
     if request.is_json and request.content_length:
         body = request.get_data(cache=True)
         if any(marker in body.lower() for marker in _NUL_MARKERS):
-            fail(422, "The body holds a NUL character.", errors={"$": ["must not contain NUL"]})
+            try:
+                paths = _nul_paths(json.loads(body), "")
+            except ValueError:
+                paths = []
+            errors = {path or "$": ["must not contain a NUL character"] for path in paths[:100]}
+            fail(422, "The body holds a NUL character.", errors=errors or {"$": ["NUL"]})
+
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    """The field paths (``demands[3].category``) whose key or text holds a NUL character."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found += [inner] if "\x00" in str(key) else _nul_paths(item, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _nul_paths(item, f"{path}[{index}]")
+    return found
 
 
 def _after(response: Response) -> ResponseReturnValue:

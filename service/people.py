@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
-from flask import current_app
+from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -97,11 +97,19 @@ def new_person(
     unit_id: str | None = None,
     member_id: str | None = None,
 ) -> Person:
-    """An unsaved login with the password hashed (the caller checked the fields)."""
+    """An unsaved login with the password hashed (the caller checked the fields).
+
+    The hash is Werkzeug's salted scrypt, unless the app's ``PASSWORD_HASH_METHOD`` config
+    names another Werkzeug method (the test suite uses a fast PBKDF2 so that hundreds of logins
+    stay quick; production keeps the default).
+    """
+    method = "scrypt"
+    if has_app_context():
+        method = str(current_app.config.get("PASSWORD_HASH_METHOD") or method)
     return Person(
         username=username,
         display_name=display_name,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, method=method),
         role=role,
         communities=sorted(set(communities or ())),
         unit_id=unit_id,

@@ -37,6 +37,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "LINLI_MAX_TIME_LIMIT_S": 60,
     "LINLI_SOLVER_PROCESSES": 2,
     "LINLI_SECRET_KEY": "test-secret-key-not-for-production",
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast logins in tests (production: scrypt)
     "LINLI_DATA_KEY": "x2cJ0sHUwJqfT8mRrE3sWnV7p2yQk1bD4gL6aZ9cF0E=",
 }
 

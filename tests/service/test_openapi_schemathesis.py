@@ -93,7 +93,7 @@ def test_served_document_holds_for_generated_requests(make_app: Callable[..., Fl
     }
     runs = [(op, mode) for op in operations for mode in GenerationMode if _has_inputs(op)]
     runs += [(op, GenerationMode.POSITIVE) for op in operations if not _has_inputs(op)]
-    per_run = max(5, TOTAL_EXAMPLES // len(runs))
+    per_run = max(3, TOTAL_EXAMPLES // len(runs))
     statuses: Counter[tuple[str, int]] = Counter()
     started = time.monotonic()
     visits = next(op for op in operations if op.label == "POST /api/v1/visit-schedules")

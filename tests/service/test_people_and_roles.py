@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from matcher.verify import Violation
 from service.audit import AuditEvent
 from service.models import utcnow
+from service.people import new_person
 from service.workspace import flow
 from service.workspace.models import Demand
 from tests.service.helpers import assert_error as _assert_error
@@ -540,3 +541,11 @@ def test_a_failed_redispatch_keeps_the_decline_and_the_demand_open(
     assert declined["status"] == "declined"
     assert declined["redispatch"]["task"] is None and declined["redispatch"]["reason"] == "error"
     assert _ok(roles.get(f"/demands/{demand['id']}"))["status"] == "open"
+
+
+def test_passwords_are_stored_as_salted_scrypt_hashes_by_default() -> None:
+    """Outside the test suite's fast setting, a login's password is a salted scrypt hash."""
+    first = new_person(username="a", display_name="a", password=PASSWORD, role="district")
+    second = new_person(username="b", display_name="b", password=PASSWORD, role="district")
+    assert first.password_hash.startswith("scrypt:") and PASSWORD not in first.password_hash
+    assert first.password_hash != second.password_hash  # salted
