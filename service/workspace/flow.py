@@ -324,18 +324,20 @@ def _members_and_busy(
             )
         )
     )
+    return members, _busy(session, client, [m.id for m in members])
+
+
+def _busy(session: Session, client: Client, member_ids: Sequence[str]) -> list[Busy]:
+    """The offered and accepted tasks that hold these members' time."""
     held = session.execute(
         scoped(
             select(Task.member_id, Task.start, Demand.duration_hours)
             .join(Demand, Demand.id == Task.demand_id)
-            .where(
-                Task.member_id.in_([m.id for m in members]),
-                Task.status.in_(BUSY_TASK_STATUSES),
-            ),
+            .where(Task.member_id.in_(list(member_ids)), Task.status.in_(BUSY_TASK_STATUSES)),
             client,
         )
     )
-    return members, [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
+    return [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
 
 
 def dispatch_community(
@@ -827,10 +829,7 @@ def _claim_start(
 ) -> datetime | None:
     """The member's earliest feasible start for the demand (free time, hours left, travel
     from nowhere else: the engine's candidate rules), or ``None`` if they have none."""
-    _, busy = _members_and_busy(
-        session, _acting_for(client, demand.community_id), demand.community_id
-    )
-    busy = [b for b in busy if b.member_id == member.id]
+    busy = _busy(session, _acting_for(client, demand.community_id), [member.id])
     problem = build_problem([demand], [member], busy, now=now, time_limit_s=1.0)
     validate_problem(problem)
     arr = build_arrays(problem)

@@ -66,6 +66,7 @@ from service.workspace.scope import (
     get_scoped,
     may_manage,
     plausible_id,
+    readable_community,
     require_manager,
     visible_member_ids,
 )
@@ -103,14 +104,6 @@ def reads_community(client: Client, community_id: str) -> bool:
     """True if the client may read this community's community-wide records."""
     readable = community_ids(client)
     return readable is None or community_id in readable
-
-
-def readable_community(session: Session, client: Client, community_id: str) -> Community:
-    """The community, or a 404 if it is absent or outside the client's scope."""
-    community = session.get(Community, community_id) if plausible_id(community_id) else None
-    if community is None or not reads_community(client, community.id):
-        fail(404, "No such community.")
-    return community
 
 
 def managed_community(session: Session, client: Client, community_id: str) -> Community:

@@ -163,6 +163,18 @@ def plausible_id(value: str) -> bool:
     return 0 < len(value) <= ID_LENGTH and value.isprintable()
 
 
+def readable_community(session: Session, client: Client, community_id: str) -> Community:
+    """The community, if the client reads its community-wide records (the post menu, groups,
+    schedules, the board); else a 404 (absent or outside the scope alike)."""
+    allowed = community_ids(client)
+    found = None
+    if plausible_id(community_id) and (allowed is None or community_id in allowed):
+        found = session.get(Community, community_id)
+    if found is None:
+        fail(404, NOT_FOUND[Community])
+    return found
+
+
 def get_scoped(session: Session, model: type[M], object_id: str, client: Client) -> M:
     """The object with this id within the client's scope, or a 404 (whether foreign or absent)."""
     found = None

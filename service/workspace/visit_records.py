@@ -41,8 +41,13 @@ from service.schemas.visits import dump_schedule, dump_visit_problem
 from service.visit_calendar import calendar_bytes
 from service.workspace.availability import LOCAL, TIMEZONE_NAME
 from service.workspace.ledger_models import VisitAttendance, VisitSchedule, VisitSessionRecord
-from service.workspace.models import Community, Member, new_id
-from service.workspace.scope import community_ids, plausible_id, require_manager
+from service.workspace.models import Member, new_id
+from service.workspace.scope import (
+    community_ids,
+    plausible_id,
+    readable_community,
+    require_manager,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +65,6 @@ MAX_STORED_HOUSEHOLDS = 500
 # --------------------------------------------------------------------------------------------
 # Scope
 # --------------------------------------------------------------------------------------------
-
-
-def readable_community(session: Session, client: Client, community_id: str) -> Community:
-    """The community, if the client reads its community-wide records; else a 404."""
-    allowed = community_ids(client)
-    found = None
-    if plausible_id(community_id) and (allowed is None or community_id in allowed):
-        found = session.get(Community, community_id)
-    if found is None:
-        fail(404, "No such community.")
-    return found
 
 
 def _in_scope(query: Select[Any], column: Any, client: Client) -> Select[Any]:
