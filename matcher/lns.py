@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -19,7 +22,16 @@ from scipy.spatial import cKDTree
 from matcher.arrays import IntArray, ProblemArrays
 from matcher.candidates import Candidates, select
 from matcher.greedy import fill, greedy_order
-from matcher.model import DispatchModel, build_model, hint_from_plan, solve_model
+from matcher.model import (
+    DispatchModel,
+    HighsInput,
+    ModelResult,
+    build_model,
+    highs_input,
+    hint_from_plan,
+    run_highs,
+    solve_model,
+)
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.repair import repair_into
 from matcher.timetable import snap_up
@@ -27,6 +39,7 @@ from matcher.timetable import snap_up
 _MEMBER_CLUSTER_SHARE = 0.5  # rounds that free the tasks of nearby members rather than a demand's
 _CLUSTER_MEMBERS = 12
 _MIN_SIZE_SHARE = 0.05  # adaptive sizes shrink at most to this share of the given ones
+SUB_MAX_NODES = 5_000  # branch-and-bound nodes of a fanned-out sub-model: a limit of work, not time
 
 
 def gap_candidates(
@@ -256,6 +269,232 @@ def improve(
             if task is not None:
                 plan.assign(d, task)
     return plan, plan.objective(), accepted
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """A neighbourhood of a batch: its demands, the members it is limited to (or None: all of
+    its demands' search rows) and its footprint (every member its re-solve may touch)."""
+
+    demands: IntArray
+    members: IntArray | None
+    footprint: IntArray
+
+
+@dataclass
+class _Pending:
+    """One neighbourhood of a batch: its demands, their tasks before, its sub-model."""
+
+    listed: list[int]
+    old: list[Task | None]
+    footprint: IntArray
+    sub: Candidates
+    model: DispatchModel | None
+    job: HighsInput | None
+
+
+def improve_batched(
+    arr: ProblemArrays,
+    cands: Candidates,
+    search: Candidates,
+    plan: Plan,
+    *,
+    deadline: float,
+    seed: int,
+    stop: Callable[[], bool],
+    batch: int,
+    executor: Executor | None = None,
+    on_better: Callable[[Plan, float], None] | None = None,
+    max_demands: int = 60,
+    sub_limit_s: float = 1.0,
+    max_rounds: int | None = None,
+    cluster_members: int = _CLUSTER_MEMBERS,
+) -> tuple[Plan, float, int]:
+    """:func:`improve` in batches of ``batch`` disjoint neighbourhoods whose sub-models are solved
+    side by side on ``executor`` (inline, one after another, when it is None).
+
+    Each batch takes neighbourhoods that share no demand and no member (neither a candidate
+    of their sub-model nor a holder of their tasks), builds their sub-models against the
+    current plan, solves them all, then applies them one by one in the order drawn, each kept
+    only if the plan's objective improves (as :func:`improve` does). The draws, the sub-models
+    and the order of application depend only on the seed, never on the executor or its
+    number of workers, so a seed gives one plan whatever runs the sub-models, as long as the
+    round budget (``max_rounds`` neighbourhoods), not the deadline, ends the search and no
+    sub-model stops at its time limit. A sub-model whose worker fails is solved here instead.
+    """
+    rng = np.random.default_rng(seed)
+    hoods = Neighbourhoods(arr, search, rng)
+    best_obj = plan.objective()
+    accepted = 0
+    plan = plan.copy()
+    rounds = 0
+    while time.perf_counter() < deadline - 0.05 and not stop():
+        budget = batch if max_rounds is None else min(batch, max_rounds - rounds)
+        if budget <= 0:
+            break
+        picks = disjoint_neighbourhoods(hoods, plan, budget, max_demands, cluster_members)
+        if not picks:
+            break
+        rounds += len(picks)
+        dirty: set[int] = set()
+        pending = [_prepare(arr, search, hoods, plan, p, rng, sub_limit_s) for p in picks]
+        results = _solve_all([p.job for p in pending], executor, deadline=deadline, stop=stop)
+        for item, result in zip(pending, results, strict=True):
+            delta = _apply(arr, cands, plan, item, result, dirty)
+            if delta is not None and delta < -1e-9:
+                best_obj += delta
+                accepted += 1
+                if on_better is not None:
+                    on_better(plan, best_obj)
+    return plan, plan.objective(), accepted
+
+
+def disjoint_neighbourhoods(
+    hoods: Neighbourhoods, plan: Plan, count: int, max_demands: int, cluster_members: int
+) -> list[_Pick]:
+    """Up to ``count`` neighbourhoods (drawn as :func:`improve` draws them) that share no demand
+    and no member: re-solving one cannot change what another's sub-model assumed."""
+    taken_d: set[int] = set()
+    taken_m: set[int] = set()
+    picks: list[_Pick] = []
+    for _ in range(4 * count):
+        if len(picks) >= count:
+            break
+        members = None
+        if hoods.rng.random() < _MEMBER_CLUSTER_SHARE:
+            demands, members = hoods.neighbours(plan, cluster_members, 2 * max_demands)
+        else:
+            demands = hoods.grow(plan, max_demands)
+        if len(demands) == 0:
+            continue
+        rows = hoods.rows_of(demands, members)
+        touched = {int(m) for m in np.unique(hoods.cands.member[rows])}
+        for d in demands:
+            task = plan.tasks.get(int(d))
+            if task is not None:
+                touched.update(task.members)
+        listed = {int(d) for d in demands}
+        if listed & taken_d or touched & taken_m:
+            continue
+        taken_d |= listed
+        taken_m |= touched
+        picks.append(_Pick(demands, members, np.array(sorted(touched), dtype=np.int64)))
+    return picks
+
+
+def _prepare(
+    arr: ProblemArrays,
+    search: Candidates,
+    hoods: Neighbourhoods,
+    plan: Plan,
+    pick: _Pick,
+    rng: np.random.Generator,
+    sub_limit_s: float,
+) -> _Pending:
+    """Build one neighbourhood's sub-model against ``plan`` (its tasks taken out meanwhile)."""
+    listed = [int(d) for d in pick.demands]
+    old = [plan.tasks.get(d) for d in listed]
+    for d, task in zip(listed, old, strict=True):
+        if task is not None:
+            plan.unassign(d)
+    try:
+        rows = hoods.rows_of(pick.demands, pick.members)
+        sub, n_gaps = gap_candidates(arr, search, rows, plan)
+        sub_seed = int(rng.integers(1 << 30))  # drawn whether or not there is a model
+        if len(sub) == 0:
+            return _Pending(listed, old, pick.footprint, sub, None, None)
+        model = build_model(arr, sub, pick.demands, plan, gap_bins=n_gaps)
+        hint = _hint_with(model, arr, sub, plan, listed, old)
+        job = highs_input(
+            model, time_limit_s=sub_limit_s, seed=sub_seed, hint=hint, max_nodes=SUB_MAX_NODES
+        )
+        return _Pending(listed, old, pick.footprint, sub, model, job)
+    finally:
+        for d, task in zip(listed, old, strict=True):
+            if task is not None:
+                plan.assign(d, task)
+
+
+def _solve_all(
+    jobs: list[HighsInput | None],
+    executor: Executor | None,
+    *,
+    deadline: float,
+    stop: Callable[[], bool],
+) -> list[ModelResult | None]:
+    """Every job's result, in order; None where there was no job or the search was stopped.
+
+    With an executor the jobs run side by side; a job whose future fails (a lost worker) is
+    solved here, so the results are the same. Without one they run here, one after another.
+    """
+    if executor is None:
+        results: list[ModelResult | None] = []
+        for job in jobs:
+            late = stop() or time.perf_counter() >= deadline
+            results.append(None if job is None or late else run_highs(job, stop))
+        return results
+    futures: list[Future[ModelResult] | None] = [
+        None if job is None else executor.submit(run_highs, job) for job in jobs
+    ]
+    live = [f for f in futures if f is not None]
+    results = []
+    grace_s = max((job.time_limit_s for job in jobs if job is not None), default=0.0) + 5.0
+    while live:
+        _done, not_done = wait_futures(live, timeout=0.05)
+        live = list(not_done)
+        if stop() or time.perf_counter() > deadline + grace_s:
+            for f in live:
+                f.cancel()
+            break
+    for job, future in zip(jobs, futures, strict=True):
+        if job is None or future is None or not future.done() or future.cancelled():
+            results.append(None)
+        elif future.exception() is not None:
+            results.append(run_highs(job))  # the worker failed: the same solve, here
+        else:
+            results.append(future.result())
+    return results
+
+
+def _apply(
+    arr: ProblemArrays,
+    cands: Candidates,
+    plan: Plan,
+    item: _Pending,
+    result: ModelResult | None,
+    dirty: set[int],
+) -> float | None:
+    """Put a sub-solution into ``plan`` if it improves it; the objective change kept, or None.
+
+    The demands it leaves out are offered to every candidate (as :func:`improve` does), also
+    outside the neighbourhood's footprint; the members outside it that a kept change gives a
+    task are added to ``dirty``, and a later neighbourhood of the batch whose footprint holds a
+    dirty member is skipped: its sub-model assumed that member less busy.
+    """
+    if result is None or result.values is None or item.model is None:
+        return None
+    if not dirty.isdisjoint(item.footprint.tolist()):
+        return None
+    listed, old = item.listed, item.old
+    for d, task in zip(listed, old, strict=True):
+        if task is not None:
+            plan.unassign(d)
+    repair_into(plan, item.sub, item.model, result.values)
+    demands = np.array(listed, dtype=np.int64)
+    fill(plan, cands, greedy_order(arr, cands, demands))
+    new = [plan.tasks.get(d) for d in listed]
+    delta = _delta(plan, listed, old, new)
+    if delta < -1e-9:
+        inside = set(item.footprint.tolist())
+        dirty.update(m for task in new if task is not None for m in task.members if m not in inside)
+        return delta
+    for d in listed:  # undo
+        if d in plan.tasks:
+            plan.unassign(d)
+    for d, task in zip(listed, old, strict=True):
+        if task is not None:
+            plan.assign(d, task)
+    return None
 
 
 def _next_share(share: float, status: str, took_s: float, limit_s: float) -> float:

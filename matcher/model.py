@@ -9,7 +9,7 @@ It is a *relaxation* of the dispatch problem, which is what makes its dual bound
   they can use. Whether they can be *ordered* inside their windows is left to the repair step.
 
 So the model's best bound is a lower bound on every plan; its solutions are repaired into plans.
-Solved with HiGHS through OR-Tools' model builder; the matrix is filled in bulk from numpy.
+Solved with HiGHS (its own binding, highspy); the matrix is filled in bulk from numpy.
 """
 
 from __future__ import annotations
@@ -513,6 +513,70 @@ def _quiet_stdout() -> Iterator[None]:
 _STDOUT_LOCK = Lock()
 
 
+@dataclass(frozen=True)
+class HighsInput:
+    """A model as plain arrays for HiGHS, plus the search settings: what a solver process needs.
+
+    It pickles small and holds no engine objects, so :func:`run_highs` can run in another
+    process or on another machine (an executor's worker) and give the same answer there.
+    """
+
+    cost: FloatArray
+    upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    starts: np.ndarray  # the row-wise matrix, CSR arrays
+    index: np.ndarray
+    value: FloatArray
+    integer: np.ndarray  # bool per column
+    constant: float
+    trivial_bound: float
+    time_limit_s: float
+    seed: int = 0
+    hint: FloatArray | None = None
+    relax: bool = False
+    log: bool = False
+    max_nodes: int | None = None  # branch-and-bound nodes: a deterministic limit of work
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.cost)
+
+
+def highs_input(
+    model: DispatchModel,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    hint: FloatArray | None = None,
+    relax: bool = False,
+    log: bool = False,
+    max_nodes: int | None = None,
+) -> HighsInput:
+    """The :class:`HighsInput` of a built model (see :func:`solve_model` for the arguments;
+    ``max_nodes`` stops the branch and bound after that many nodes, whatever the clock says)."""
+    b = model.builder
+    matrix = b.matrix()
+    return HighsInput(
+        cost=np.concatenate(b.obj) if b.obj else np.empty(0),
+        upper=np.concatenate(b.ub) if b.ub else np.empty(0),
+        row_lower=np.array(b.lo, dtype=np.float64),
+        row_upper=np.array(b.hi, dtype=np.float64),
+        starts=matrix.indptr.astype(np.int32),
+        index=matrix.indices.astype(np.int32),
+        value=matrix.data,
+        integer=(np.concatenate(b.integer) if b.integer else np.empty(0, bool)) & (not relax),
+        constant=model.constant,
+        trivial_bound=model.trivial_bound,
+        time_limit_s=float(time_limit_s),
+        seed=int(seed),
+        hint=None if hint is None or relax else np.asarray(hint, dtype=np.float64),
+        relax=relax,
+        log=log,
+        max_nodes=max_nodes,
+    )
+
+
 def solve_model(
     model: DispatchModel,
     *,
@@ -529,42 +593,54 @@ def solve_model(
     neither the incumbent nor the dual bound when the time limit stops the search, and crash on
     solution hints, so the model goes to HiGHS through its own binding, ``highspy``.
     """
+    if model.builder.n_vars == 0:
+        return ModelResult("optimal", np.empty(0), model.constant, model.constant)
+    inp = highs_input(model, time_limit_s=time_limit_s, seed=seed, hint=hint, relax=relax, log=log)
+    return run_highs(inp, stop=stop)
+
+
+def run_highs(inp: HighsInput, stop: Callable[[], bool] | None = None) -> ModelResult:
+    """Solve a :class:`HighsInput` with HiGHS on one thread.
+
+    Module-level and deterministic for a given input (fixed seed, one thread) unless the time
+    limit or ``stop`` ends the search: an executor's worker can run it (the neighbourhood search
+    fans its sub-models out this way, :func:`matcher.lns.improve`).
+    """
     import highspy
 
-    b = model.builder
-    if b.n_vars == 0:
-        return ModelResult("optimal", np.empty(0), model.constant, model.constant)
-    matrix = b.matrix()
+    if inp.n_vars == 0:
+        return ModelResult("optimal", np.empty(0), inp.constant, inp.constant)
     lp = highspy.HighsLp()
-    lp.num_col_ = b.n_vars
-    lp.num_row_ = len(b.lo)
-    lp.col_cost_ = np.concatenate(b.obj)
-    lp.col_lower_ = np.zeros(b.n_vars)
-    lp.col_upper_ = np.concatenate(b.ub)
-    lp.row_lower_ = np.array(b.lo, dtype=np.float64)
-    lp.row_upper_ = np.array(b.hi, dtype=np.float64)
+    lp.num_col_ = inp.n_vars
+    lp.num_row_ = len(inp.row_lower)
+    lp.col_cost_ = inp.cost
+    lp.col_lower_ = np.zeros(inp.n_vars)
+    lp.col_upper_ = inp.upper
+    lp.row_lower_ = inp.row_lower
+    lp.row_upper_ = inp.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = b.n_vars
-    lp.a_matrix_.num_row_ = len(b.lo)
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data
-    integer = np.concatenate(b.integer) & (not relax)
+    lp.a_matrix_.num_col_ = inp.n_vars
+    lp.a_matrix_.num_row_ = len(inp.row_lower)
+    lp.a_matrix_.start_ = inp.starts
+    lp.a_matrix_.index_ = inp.index
+    lp.a_matrix_.value_ = inp.value
     lp.integrality_ = [
         highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-        for flag in integer
+        for flag in inp.integer
     ]
     with _quiet_stdout():
         h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("output_flag", bool(inp.log))
     h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", int(seed) % 2147483647)
+    h.setOptionValue("random_seed", int(inp.seed) % 2147483647)
     h.setOptionValue("mip_rel_gap", 1e-6)
-    h.setOptionValue("time_limit", max(0.05, float(time_limit_s)))
+    h.setOptionValue("time_limit", max(0.05, float(inp.time_limit_s)))
+    if inp.max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(inp.max_nodes))
     h.passModel(lp)
-    if hint is not None and not relax:
+    if inp.hint is not None and not inp.relax:
         solution = highspy.HighsSolution()
-        solution.col_value = np.asarray(hint, dtype=np.float64).tolist()
+        solution.col_value = inp.hint.tolist()
         solution.value_valid = True
         h.setSolution(solution)
     done = Event()
@@ -583,17 +659,17 @@ def solve_model(
         done.set()
     status = h.getModelStatus()
     info = h.getInfo()
-    bound = model.trivial_bound
+    bound = inp.trivial_bound
     optimal = status == highspy.HighsModelStatus.kOptimal
-    if relax:  # only a solved LP gives a bound
+    if inp.relax:  # only a solved LP gives a bound
         raw_bound = float(info.objective_function_value) if optimal else -np.inf
     else:
         raw_bound = float(info.mip_dual_bound)
     if np.isfinite(raw_bound):
         # HiGHS works to feasibility tolerances; keep the bound on the safe side
         safe = raw_bound - 1e-8 * max(1.0, abs(raw_bound))
-        bound = max(bound, model.constant + safe)
-    if relax:  # the LP's point and duals, when it was solved
+        bound = max(bound, inp.constant + safe)
+    if inp.relax:  # the LP's point and duals, when it was solved
         if not optimal:
             return ModelResult("not_solved", None, None, bound)
         sol = h.getSolution()
@@ -607,7 +683,7 @@ def solve_model(
     if int(info.primal_solution_status) != 2:  # no integer solution
         return ModelResult("not_solved", None, None, bound)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    objective = model.constant + float(info.objective_function_value)
+    objective = inp.constant + float(info.objective_function_value)
     name = "optimal" if status == highspy.HighsModelStatus.kOptimal else "feasible"
     return ModelResult(name, values, objective, bound)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from threading import Thread
@@ -26,7 +27,7 @@ from matcher.bound import lagrangian_bound
 from matcher.candidates import Candidates, generate_candidates, shortlist
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
-from matcher.lns import improve
+from matcher.lns import improve, improve_batched
 from matcher.model import build_model, hint_from_plan, solve_model, trivial_bound
 from matcher.pairs import PairTerms
 from matcher.plan import Plan, Task, fairness_hours
@@ -42,6 +43,7 @@ _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
+_FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 _ANSWER_S_PER_DEMAND = 2.5e-4  # reasons and answer building
 
 
@@ -84,6 +86,8 @@ class SearchSettings:
     max_demands: int = 60  # demands one neighbourhood frees
     adaptive: bool = False  # shrink neighbourhoods whose sub-models time out (see lns.improve)
     sub_limit_s: float | None = None  # per neighbourhood model; None: 3 s with one worker, else 1
+    batch: int = 8  # disjoint neighbourhoods per round when they fan out over an executor
+    search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
 
 
 def solve(
@@ -94,6 +98,8 @@ def solve(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     stop: StopFn | None = None,
+    executor: Executor | None = None,
+    settings: SearchSettings | None = None,
 ) -> Answer:
     """Dispatch the open demands of a validated problem.
 
@@ -107,6 +113,15 @@ def solve(
         Called with :class:`Progress` events (phases, incumbent objective, bound).
     stop
         Polled while solving; when it returns ``True`` the best plan found so far is returned.
+    executor
+        Fan the neighbourhood search out: its sub-models run side by side on this
+        :class:`concurrent.futures.Executor` (a process pool, a Dask client's executor), in
+        rounds of ``settings.batch`` disjoint neighbourhoods. The plan depends on the seed, not
+        on the executor or its number of workers, while the neighbourhood budget
+        (``settings.search_rounds``, by default 8 per second of time limit) and not the clock
+        ends the search. Without it the search runs in this process.
+    settings
+        The pipeline's knobs (:class:`SearchSettings`); the defaults are the dispatch ones.
 
     Returns
     -------
@@ -125,6 +140,8 @@ def solve(
         progress=progress,
         stop=stop,
         started_s=t0,
+        executor=executor,
+        settings=settings,
     )
 
 
@@ -140,6 +157,7 @@ def solve_with_candidates(
     started_s: float | None = None,
     priced: bool = False,
     settings: SearchSettings | None = None,
+    executor: Executor | None = None,
 ) -> Answer:
     """The solve pipeline on given candidates: greedy, exact or Lagrangian + LP + LNS, answer.
 
@@ -149,7 +167,7 @@ def solve_with_candidates(
     terms and the durations; fairness still applies to the hours used, so a caller whose costs
     are the whole objective sets its weight to zero. ``started_s`` is the ``time.perf_counter()``
     at which the time limit started (default: now). ``settings`` default to the dispatch ones.
-    Other arguments as for :func:`solve`.
+    ``executor``: see :func:`solve`. Other arguments as for :func:`solve`.
     """
     settings = SearchSettings() if settings is None else settings
     opts = arr.problem.options
@@ -266,23 +284,43 @@ def solve_with_candidates(
 
             return build
 
-        best, lns_obj, moves = improve(
-            arr,
-            cands,
-            search,
-            best,
-            deadline=deadline,
-            seed=seed,
-            stop=stop_fn,
-            on_better=lambda plan, obj: tell(
-                "improve", objective=obj, snapshot=snapshot_of(plan, obj)
-            ),
-            max_rounds=max(1, int(_ROUNDS_PER_S * limit)) if single else None,
-            sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
-            max_demands=settings.max_demands,
-            cluster_members=settings.cluster_members,
-            adaptive=settings.adaptive,
-        )
+        def on_better(plan: Plan, obj: float) -> None:
+            tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
+
+        if executor is not None:
+            best, lns_obj, moves = improve_batched(
+                arr,
+                cands,
+                search,
+                best,
+                deadline=deadline,
+                seed=seed,
+                stop=stop_fn,
+                batch=max(1, settings.batch),
+                executor=executor,
+                on_better=on_better,
+                max_rounds=settings.search_rounds or max(1, int(_FAN_OUT_ROUNDS_PER_S * limit)),
+                sub_limit_s=settings.sub_limit_s or 3.0,
+                max_demands=settings.max_demands,
+                cluster_members=settings.cluster_members,
+            )
+        else:
+            best, lns_obj, moves = improve(
+                arr,
+                cands,
+                search,
+                best,
+                deadline=deadline,
+                seed=seed,
+                stop=stop_fn,
+                on_better=on_better,
+                max_rounds=settings.search_rounds
+                or (max(1, int(_ROUNDS_PER_S * limit)) if single else None),
+                sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
+                max_demands=settings.max_demands,
+                cluster_members=settings.cluster_members,
+                adaptive=settings.adaptive,
+            )
         if moves:
             best_obj, method = lns_obj, method + "+lns"
     if thread is not None:
