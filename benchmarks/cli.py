@@ -60,6 +60,12 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
         default="linli,greedy,cpsat,mip,lp",
         help="comma-separated peers: linli, greedy, cpsat, mip, lp (default all)",
     )
+    p.add_argument(
+        "--memory-cap-gib",
+        type=float,
+        default=12.0,
+        help="end a measurement whose resident memory passes this (default 12; 0: no cap)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON-lines file to append to")
 
 
@@ -84,7 +90,10 @@ def _run_main(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown peer(s) {', '.join(unknown)}; choose from {', '.join(PEERS)}")
     if any(t <= 0 for t in (*limits, *peer_limits, args.lp_limit)):
         raise UsageError("time limits must be positive")
-    plan = RunPlan(sizes, seeds, peers, limits, peer_limits, args.lp_limit)
+    if args.memory_cap_gib < 0:
+        raise UsageError("--memory-cap-gib must be at least 0")
+    cap_mib = args.memory_cap_gib * 1024 if args.memory_cap_gib > 0 else None
+    plan = RunPlan(sizes, seeds, peers, limits, peer_limits, args.lp_limit, cap_mib)
 
     def report(line: dict[str, Any]) -> None:
         obj = line.get("objective")

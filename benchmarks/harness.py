@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class RunPlan:
     limits: tuple[float, ...]  # Linli's time limits
     peer_limits: tuple[float, ...]  # limits for the plain CP-SAT and MIP models
     lp_limit_s: float = 900.0
+    memory_cap_mib: float | None = None  # a child above this resident size is ended
 
     def steps(self) -> list[tuple[str, float | None]]:
         """(peer, limit) pairs for one instance, in measuring order."""
@@ -64,9 +66,19 @@ def _child_timeout(peer: str, limit: float | None, size: Size) -> float:
 
 
 def run_child(
-    size: Size, seed: int, peer: str, limit: float | None, known_bound: float | None
+    size: Size,
+    seed: int,
+    peer: str,
+    limit: float | None,
+    known_bound: float | None,
+    *,
+    memory_cap_mib: float | None = None,
 ) -> dict[str, Any]:
-    """``python -m benchmarks one ...`` in a fresh process; its result line (or a failure line)."""
+    """``python -m benchmarks one ...`` in a fresh process; its result line (or a failure line).
+
+    With ``memory_cap_mib``, a child whose resident memory grows above it is ended and the line
+    says ``memory`` (a plain model that cannot fit the machine, reported, not swapped to death).
+    """
     cmd = [
         sys.executable, "-m", "benchmarks", "one",
         "--size", size.name, "--seed", str(seed), "--peer", peer,
@@ -76,21 +88,56 @@ def run_child(
     if known_bound is not None:
         cmd += ["--bound", repr(float(known_bound))]
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd, cwd=REPO, capture_output=True, text=True, timeout=_child_timeout(peer, limit, size)
+    timeout_s = _child_timeout(peer, limit, size)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, text=True)
+        peak_mib = 0.0
+        ended: str | None = None
+        while proc.poll() is None:
+            peak_mib = max(peak_mib, _rss_mib(proc.pid))
+            if memory_cap_mib is not None and peak_mib > memory_cap_mib:
+                ended = "memory"
+            elif time.perf_counter() - t0 > timeout_s:
+                ended = "timeout"
+            if ended:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if ended == "timeout":
+        detail = f"no answer within {timeout_s:g} s (time limit {limit} s); the process was ended"
+        return _failure(size, seed, peer, limit, "timeout", detail, elapsed)
+    if ended == "memory":
+        detail = (
+            f"resident memory passed the cap of {memory_cap_mib:g} MiB "
+            f"after {elapsed:.0f} s; the process was ended"
         )
-    except subprocess.TimeoutExpired as exc:
-        detail = f"no answer within {exc.timeout:g} s (time limit {limit} s); the process was ended"
-        return _failure(size, seed, peer, limit, "timeout", detail, time.perf_counter() - t0)
-    elapsed = time.perf_counter() - t0
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        line = _failure(size, seed, peer, limit, "memory", detail, elapsed)
+        line["peak_mib"] = round(peak_mib, 1)
+        return line
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        tail = (stderr or stdout).strip().splitlines()[-5:]
         return _failure(size, seed, peer, limit, "error", "\n".join(tail), elapsed)
     line = json.loads(lines[-1])
     line["process_s"] = round(elapsed, 3)
     return line
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of a running process (Linux ``/proc``; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for row in status:
+                if row.startswith("VmRSS:"):
+                    return int(row.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def _failure(
@@ -160,7 +207,7 @@ def run_instance(
         if in_process:
             line = measure(size, seed, peer, limit, known_bound=known)
         else:
-            line = run_child(size, seed, peer, limit, known)
+            line = run_child(size, seed, peer, limit, known, memory_cap_mib=plan.memory_cap_mib)
         if peer == "lp":
             known = _proven(line)
         lines.append(line)

@@ -15,7 +15,7 @@ from benchmarks.measure import PRIORITIES
 from benchmarks.peers import PEERS
 
 Line = dict[str, Any]
-FAILURES = ("error", "timeout")
+FAILURES = ("error", "timeout", "memory")
 
 NOTES = """\
 ## How to read this

@@ -41,6 +41,9 @@ class Stats:
     solve_s: float = 0.0
     greedy_objective: float | None = None
     method: str = ""
+    search_s: float = 0.0  # wall time of the neighbourhood search
+    neighbourhoods: int = 0  # neighbourhoods the search re-solved
+    moves: int = 0  # of which improved the plan
 
 
 @dataclass(frozen=True)

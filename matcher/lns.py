@@ -196,8 +196,10 @@ def improve(
     max_rounds: int | None = None,
     cluster_members: int = _CLUSTER_MEMBERS,
     adaptive: bool = False,
-) -> tuple[Plan, float, int]:
-    """Improve ``plan`` until ``deadline`` (perf_counter seconds); returns plan, objective, moves.
+) -> tuple[Plan, float, int, int]:
+    """Improve ``plan`` until ``deadline`` (perf_counter seconds).
+
+    Returns the plan, its objective, the moves kept and the neighbourhoods re-solved.
 
     Sub-models use the ``search`` rows (each demand's cheapest members); demands the repaired
     sub-solution leaves out are offered to every candidate in ``cands`` afterwards. A
@@ -268,7 +270,7 @@ def improve(
         for d, task in zip(listed, old, strict=True):
             if task is not None:
                 plan.assign(d, task)
-    return plan, plan.objective(), accepted
+    return plan, plan.objective(), accepted, rounds
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,7 @@ def improve_batched(
     sub_limit_s: float = 1.0,
     max_rounds: int | None = None,
     cluster_members: int = _CLUSTER_MEMBERS,
-) -> tuple[Plan, float, int]:
+) -> tuple[Plan, float, int, int]:
     """:func:`improve` in batches of ``batch`` disjoint neighbourhoods whose sub-models are solved
     side by side on ``executor`` (inline, one after another, when it is None).
 
@@ -346,7 +348,7 @@ def improve_batched(
                 accepted += 1
                 if on_better is not None:
                     on_better(plan, best_obj)
-    return plan, plan.objective(), accepted
+    return plan, plan.objective(), accepted, rounds
 
 
 def disjoint_neighbourhoods(

@@ -273,6 +273,8 @@ def solve_with_candidates(
         thread.start()
 
     gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
+    search_started = time.perf_counter()
+    moves = hoods = 0
     if (large or gap_left) and not stop_fn():
         floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
 
@@ -288,7 +290,7 @@ def solve_with_candidates(
             tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
 
         if executor is not None:
-            best, lns_obj, moves = improve_batched(
+            best, lns_obj, moves, hoods = improve_batched(
                 arr,
                 cands,
                 search,
@@ -305,7 +307,7 @@ def solve_with_candidates(
                 cluster_members=settings.cluster_members,
             )
         else:
-            best, lns_obj, moves = improve(
+            best, lns_obj, moves, hoods = improve(
                 arr,
                 cands,
                 search,
@@ -323,6 +325,7 @@ def solve_with_candidates(
             )
         if moves:
             best_obj, method = lns_obj, method + "+lns"
+    search_s = time.perf_counter() - search_started
     if thread is not None:
         thread.join()
     elif large:
@@ -341,6 +344,9 @@ def solve_with_candidates(
         solve_s=round(elapsed() - build_s, 4),
         greedy_objective=greedy_obj,
         method=method,
+        search_s=round(search_s, 4),
+        neighbourhoods=hoods,
+        moves=moves,
     )
     return replace(answer, stats=stats)
 

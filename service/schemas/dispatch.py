@@ -488,6 +488,9 @@ class StatsSchema(_StrictSchema):
     solve_s = _Float(load_default=0.0, validate=_at_least(0))
     greedy_objective = _Float(load_default=None, allow_none=True)
     method = _String(load_default="")
+    search_s = _Float(load_default=0.0, validate=_at_least(0))
+    neighbourhoods = _Integer(load_default=0, validate=_at_least(0))
+    moves = _Integer(load_default=0, validate=_at_least(0))
 
     @post_load
     def make_stats(self, data: dict[str, Any], **kwargs: Any) -> Stats:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.harness import RunPlan, run_instance
+from benchmarks.harness import RunPlan, run_child, run_instance
 from benchmarks.instances import SMOKE, make_instance
 from benchmarks.peers.greedy import dispatch_greedy
 from benchmarks.render import render
@@ -134,6 +134,7 @@ def test_render_command_reads_jsonl(lines: list[dict[str, Any]], tmp_path: Path)
         ["run", "--peers", "linli,timefold"],
         ["run", "--limits", "0"],
         ["one", "--size", "S", "--peer", "nobody"],
+        ["run", "--memory-cap-gib", "-1"],
         ["render", "--in", "/nonexistent.jsonl"],
         ["frobnicate"],
     ],
@@ -145,3 +146,11 @@ def test_bad_arguments_exit_2_with_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("python -m benchmarks: error:")
+
+
+def test_a_child_above_the_memory_cap_is_ended_and_reported() -> None:
+    """A measurement whose resident memory passes the cap ends as a ``memory`` line, not a hang."""
+    line = run_child(SMOKE, 0, "linli", 5.0, None, memory_cap_mib=1.0)
+    assert line["status"] == "memory"
+    assert line["objective"] is None and line["valid"] is None
+    assert "cap of 1 MiB" in line["error"] and line["peak_mib"] > 1.0
