@@ -42,7 +42,10 @@ def class_is_usable(arr: ProblemArrays, demand: int, members: list[int]) -> bool
     if not arr.d_team_only[demand]:
         return _covers(arr, demand, members)
     present = set(members)
-    return any(_covers(arr, demand, [m for m in team if m in present]) for team in arr.team_members)
+    teams = sorted({t for m in members for t in arr.member_teams[m]})  # teams with one here
+    return any(
+        _covers(arr, demand, [m for m in arr.team_members[t] if m in present]) for t in teams
+    )
 
 
 def start_classes(

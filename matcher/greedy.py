@@ -29,9 +29,18 @@ def demand_rows(cands: Candidates, n_demands: int) -> IntArray:
     return np.searchsorted(cands.demand, np.arange(n_demands + 1)).astype(np.int64)
 
 
-def greedy_order(arr: ProblemArrays, cands: Candidates, demands: IntArray) -> IntArray:
-    """Urgent first; among equals, the demand with fewer candidates and the earlier deadline."""
-    counts = np.bincount(cands.demand, minlength=arr.n_demands)[demands]
+def greedy_order(
+    arr: ProblemArrays, cands: Candidates, demands: IntArray, rows: IntArray | None = None
+) -> IntArray:
+    """Urgent first; among equals, the demand with fewer candidates and the earlier deadline.
+
+    ``rows``: :func:`demand_rows` of ``cands``, when the caller has them (a search calls this
+    in every round).
+    """
+    if rows is None:
+        counts = np.bincount(cands.demand, minlength=arr.n_demands)[demands]
+    else:
+        counts = rows[demands + 1] - rows[demands]
     keys = (arr.d_window_end[demands], counts, -arr.d_priority[demands])
     return demands[np.lexsort(keys)]
 
@@ -118,6 +127,12 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
     if hi <= lo:
         return False
     first, last = cands.first_start[lo:hi], cands.last_start[lo:hi]
+    # the rows as Python lists once: the loop below reads them for every tried start
+    row_member = cands.member[lo:hi].tolist()
+    row_use = cands.use_s[lo:hi].tolist()
+    row_last = last.tolist()
+    row_cost = cands.cost[lo:hi].tolist()
+    team_only = bool(arr.d_team_only[demand])
     best: tuple[float, int, tuple[int, ...], int | None] | None = None
     starts = [int(x) for x in np.unique(first)]
     heapify(starts)
@@ -130,23 +145,23 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
         scores: dict[int, float] = {}
         held = 0
         need_bits = arr.d_skill_bits[demand]
-        for r in lo + np.flatnonzero((first <= s) & (last >= s)):
-            m = int(cands.member[r])
-            if arr.d_team_only[demand] and not arr.member_teams[m]:
+        for i in np.flatnonzero((first <= s) & (last >= s)).tolist():
+            m = row_member[i]
+            if team_only and not arr.member_teams[m]:
                 continue
-            use = int(cands.use_s[r])
+            use = row_use[i]
             if m in scores or not tt.has_room(m, use):
                 continue
             if not tt.fits_at(m, s, dur):  # try again when this member is free
-                later = tt.earliest_fit(m, s, int(cands.last_start[r]), ws, dur)
+                later = tt.earliest_fit(m, s, row_last[i], ws, dur)
                 if later is not None and later not in tried:
                     heappush(starts, later)
                 continue
             fair = fairness_step(arr, m, tt.used_s[m], use) if w_fair else 0.0
-            scores[m] = float(cands.cost[r]) + w_fair * fair
+            scores[m] = row_cost[i] + w_fair * fair
             held |= arr.m_skill_bits[m]
             covered = (held & need_bits) == need_bits
-            if covered and len(scores) >= _CREW_POOL * need and not arr.d_team_only[demand]:
+            if covered and len(scores) >= _CREW_POOL * need and not team_only:
                 break
         groups: list[tuple[int | None, list[int]]]
         if arr.d_team_only[demand]:
@@ -171,13 +186,19 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
 
 
 def fill(
-    plan: Plan, cands: Candidates, demands: IntArray, *, stop: Callable[[], bool] | None = None
+    plan: Plan,
+    cands: Candidates,
+    demands: IntArray,
+    *,
+    stop: Callable[[], bool] | None = None,
+    rows: IntArray | None = None,
 ) -> None:
     """Try to place each demand (in the given order) that the plan does not serve yet.
 
     ``stop`` is polled every few hundred demands; the plan stays valid wherever it stops.
+    ``rows``: :func:`demand_rows` of ``cands``, when the caller has them.
     """
-    rows = demand_rows(cands, plan.arr.n_demands)
+    rows = demand_rows(cands, plan.arr.n_demands) if rows is None else rows
     for i, d in enumerate(demands):
         if stop is not None and i % 256 == 0 and stop():
             return

@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 
 from matcher.arrays import IntArray, ProblemArrays
 from matcher.candidates import Candidates, select
-from matcher.greedy import fill, greedy_order
+from matcher.greedy import demand_rows, fill, greedy_order
 from matcher.model import (
     DispatchModel,
     HighsInput,
@@ -147,7 +147,7 @@ class Neighbourhoods:
     def grow(self, plan: Plan, max_demands: int) -> IntArray:
         """A connected cluster of open demands around a seed, mostly a left-out one."""
         arr, cands, rng = self.arr, self.cands, self.rng
-        waiting = np.array([int(d) not in plan.tasks for d in self.open], dtype=bool)
+        waiting = ~plan.served[self.open]
         left_out: IntArray = self.open[waiting] if len(self.open) else self.open
         if len(left_out) and rng.random() < self.left_out_share:
             weights = arr.d_priority[left_out].astype(np.float64)
@@ -213,6 +213,7 @@ def improve(
     """
     rng = np.random.default_rng(seed)
     hoods = Neighbourhoods(arr, search, rng)
+    c_rows = demand_rows(cands, arr.n_demands)
     best_obj = plan.objective()
     accepted = 0
     plan = plan.copy()
@@ -255,7 +256,7 @@ def improve(
                 share = _next_share(share, result.status, time.perf_counter() - started, limit_s)
             if result.values is not None:
                 repair_into(plan, sub, model, result.values)
-                fill(plan, cands, greedy_order(arr, cands, demands))
+                fill(plan, cands, greedy_order(arr, cands, demands, c_rows), rows=c_rows)
                 new = [plan.tasks.get(d) for d in listed]
                 delta = _delta(plan, listed, old, new)
         if delta is not None and delta < -1e-9:
@@ -326,6 +327,7 @@ def improve_batched(
     """
     rng = np.random.default_rng(seed)
     hoods = Neighbourhoods(arr, search, rng)
+    c_rows = demand_rows(cands, arr.n_demands)
     best_obj = plan.objective()
     accepted = 0
     plan = plan.copy()
@@ -342,7 +344,7 @@ def improve_batched(
         pending = [_prepare(arr, search, hoods, plan, p, rng, sub_limit_s) for p in picks]
         results = _solve_all([p.job for p in pending], executor, deadline=deadline, stop=stop)
         for item, result in zip(pending, results, strict=True):
-            delta = _apply(arr, cands, plan, item, result, dirty)
+            delta = _apply(arr, cands, c_rows, plan, item, result, dirty)
             if delta is not None and delta < -1e-9:
                 best_obj += delta
                 accepted += 1
@@ -461,6 +463,7 @@ def _solve_all(
 def _apply(
     arr: ProblemArrays,
     cands: Candidates,
+    c_rows: IntArray,
     plan: Plan,
     item: _Pending,
     result: ModelResult | None,
@@ -468,7 +471,8 @@ def _apply(
 ) -> float | None:
     """Put a sub-solution into ``plan`` if it improves it; the objective change kept, or None.
 
-    The demands it leaves out are offered to every candidate (as :func:`improve` does), also
+    ``c_rows``: :func:`~matcher.greedy.demand_rows` of ``cands``. The demands it leaves out
+    are offered to every candidate (as :func:`improve` does), also
     outside the neighbourhood's footprint; the members outside it that a kept change gives a
     task are added to ``dirty``, and a later neighbourhood of the batch whose footprint holds a
     dirty member is skipped: its sub-model assumed that member less busy.
@@ -483,7 +487,7 @@ def _apply(
             plan.unassign(d)
     repair_into(plan, item.sub, item.model, result.values)
     demands = np.array(listed, dtype=np.int64)
-    fill(plan, cands, greedy_order(arr, cands, demands))
+    fill(plan, cands, greedy_order(arr, cands, demands, c_rows), rows=c_rows)
     new = [plan.tasks.get(d) for d in listed]
     delta = _delta(plan, listed, old, new)
     if delta < -1e-9:

@@ -44,6 +44,7 @@ class Plan:
         self.arr = arr
         self.tasks: dict[int, Task] = {}
         self.timetable = Timetable(arr, terms)
+        self.served = np.zeros(arr.n_demands, dtype=bool)  # demand index -> has a task
 
     @property
     def terms(self) -> PairTerms:
@@ -54,6 +55,7 @@ class Plan:
         other.arr = self.arr
         other.tasks = dict(self.tasks)
         other.timetable = self.timetable.copy()
+        other.served = self.served.copy()
         return other
 
     def assign(self, demand: int, task: Task) -> None:
@@ -61,9 +63,11 @@ class Plan:
         for m in task.members:
             self.timetable.add(m, demand, task.start, dur)
         self.tasks[demand] = task
+        self.served[demand] = True
 
     def unassign(self, demand: int) -> None:
         task = self.tasks.pop(demand)
+        self.served[demand] = False
         for m in task.members:
             self.timetable.remove(m, demand)
 
