@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import flask_smorest
 from flask import Flask, current_app, g, request
@@ -43,7 +43,7 @@ from service.db import make_engine, make_session_factory, upgrade_database
 from service.dispatching import DispatchService
 from service.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
 from service.errors import ErrorSchema, fail, register_error_handlers
-from service.jobs import JobRunner, Reaper, recover_jobs
+from service.jobs import AUTO, JobRunner, Reaper, recover_jobs
 from service.keys import create_key_command
 from service.limits import RateLimiter
 from service.metrics import Metrics
@@ -224,14 +224,14 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
             lease_ttl_s=settings.lease_ttl_s,
             heartbeat_s=settings.heartbeat_s,
             cancel_poll_s=settings.cancel_poll_s,
+            fan_out_min_demands=settings.fan_out_min_demands,
         ),
         on_finished=metrics.observe_solve,
-        # The runner chooses fairly among waiting jobs when it knows the executor's size (its
-        # own pool); a Dask cluster (or a test's executor) orders its tasks itself.
-        slots=settings.pool_size
-        if executor_factory is None and settings.executor == "process"
-        else None,
+        slots=_runner_slots(settings, custom_executor=executor_factory is not None),
+        tenant_cap=settings.tenant_max_running,
+        on_reconnect=metrics.executor_reconnects.inc,
     )
+    metrics.watch(runner)
     reaper = Reaper(
         runner,
         interval_s=settings.reaper_interval_s,
@@ -240,6 +240,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
             lambda: _purge_contacts(sessions, settings.retention_days),
             lambda: recover_runs(sessions),
         ],
+        max_attempts=settings.job_attempts,
     )
     reaper.start()
     return LinliState(
@@ -254,6 +255,17 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         cipher=cipher,
         runs=RunPool(sessions),
     )
+
+
+def _runner_slots(settings: Settings, *, custom_executor: bool) -> int | Literal["auto"] | None:
+    """The runner's slots: ``LINLI_EXECUTOR_SLOTS`` if set; else the pool's size for
+    ``process``, the cluster's worker threads (:data:`service.jobs.AUTO`) for Dask, and no
+    limit for an ``EXECUTOR_FACTORY`` given to ``create_app`` (it orders its tasks itself)."""
+    if settings.executor_slots > 0:
+        return settings.executor_slots
+    if custom_executor:
+        return None
+    return settings.pool_size if settings.executor == "process" else AUTO
 
 
 def _purge_contacts(sessions: sessionmaker[Session], retention_days: float) -> int:

@@ -246,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="solve in a separate process ('process') or on a Dask cluster "
         "('dask://host:port'); no live progress then (default: in this process)",
     )
+    dis.add_argument(
+        "--fan-out-min-demands",
+        type=int,
+        default=0,
+        metavar="N",
+        help="on a Dask cluster, spread the search of a problem with at least N open demands "
+        "over every worker (same plan for a seed whatever the number of workers; default 0: "
+        "never)",
+    )
     dis.set_defaults(handler=cmd_dispatch)
 
     wrk = commands.add_parser(
@@ -434,6 +443,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     same engine, seed and time limit, so the same answer for ``--workers 1``."""
     problem = _load_problem(args.problem)
     _check_output(args.output)
+    if args.fan_out_min_demands < 0:
+        raise CliError("--fan-out-min-demands", "must be at least 0")
     started = time.perf_counter()
     if args.executor is None:
         answer = solve(
@@ -469,7 +480,11 @@ def _solve_on(where: str, problem: Problem, args: argparse.Namespace) -> Answer:
     try:
         # the options go in a partial: Dask's submit() takes ``workers=`` as its own argument
         task = functools.partial(
-            solve_problem_json, time_limit_s=args.time_limit, seed=args.seed, workers=args.workers
+            solve_problem_json,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            workers=args.workers,
+            fan_out_min_demands=args.fan_out_min_demands,
         )
         future = executor.submit(task, dump_problem(problem))
         answer_json = future.result()

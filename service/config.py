@@ -34,6 +34,10 @@ name                            meaning                                         
 ``LINLI_SESSION_HOURS``         a person's login lasts this long                           12
 ``LINLI_RETENTION_DAYS``        closed demands' contact details are purged after (days)    180
 ``LINLI_EXECUTOR``              where jobs run: ``process`` or ``dask://host:port``        process
+``LINLI_EXECUTOR_SLOTS``        jobs this app keeps in the executor at once (``auto``)     auto
+``LINLI_TENANT_MAX_RUNNING``    one API client's jobs in flight, cluster-wide (0: no cap)  0
+``LINLI_JOB_ATTEMPTS``          a job whose worker is lost is run again, this many in all  3
+``LINLI_FAN_OUT_MIN_DEMANDS``   on Dask, a job this large spreads its search (0: never)    0
 ==============================  =========================================================  =========
 
 ``instance``: ``sqlite:///<Flask instance path>/linli.sqlite3``; for the keys, a random key
@@ -43,6 +47,19 @@ same on every host); losing the data key loses the residents' contact details.
 ``LINLI_EXECUTOR``: ``process`` is this app's own process pool (``LINLI_SOLVER_PROCESSES``);
 ``dask://host:port`` sends every job to the Dask scheduler there (:mod:`service.executors`),
 whose workers must run this project and reach ``LINLI_DATABASE_URL``.
+
+``LINLI_EXECUTOR_SLOTS``: ``auto`` (or 0) is the pool's size for ``process`` and, for Dask, the
+cluster's worker threads as the scheduler reports them when the runner connects (at least 1);
+the runner holds further jobs and sends the fairest next (:class:`service.jobs.JobRunner`).
+``LINLI_TENANT_MAX_RUNNING``: no front-end hands an API client's job to the executor while that
+client has this many jobs running or handed over in the database (all front-ends together); 0
+leaves it to the fair choice and the Dask priorities. ``LINLI_JOB_ATTEMPTS``: how many times a
+job may be started; after the last lost worker it ends ``failed`` with its best plan so far.
+``LINLI_FAN_OUT_MIN_DEMANDS``: a dispatch job with at least this many open demands, running on
+a Dask worker, sends its neighbourhood sub-models to every worker of the cluster
+(:mod:`service.fan_out`); the plan then depends on the seed, not on the number of workers, but
+differs from the one-process search's. Off by default: on the machines measured the sub-models
+are small and the fan-out did not pay (``benchmarks/results/fanout.md``).
 """
 
 from __future__ import annotations
@@ -105,6 +122,10 @@ class Settings:
     session_hours: float = 12.0
     retention_days: float = 180.0
     executor: str = "process"
+    executor_slots: int = 0
+    tenant_max_running: int = 0
+    job_attempts: int = 3
+    fan_out_min_demands: int = 0
 
     @property
     def max_body_bytes(self) -> int:
@@ -162,6 +183,38 @@ def parse_executor(value: Any) -> str:
     raise ValueError(f"must be 'process' or 'dask://host:port', got {value!r}")
 
 
+def parse_slots(value: Any) -> int:
+    """``auto`` (or ``0``) → 0, meaning derived from the executor; else a whole number ≥ 1.
+
+    Raises:
+        ValueError: Anything else (``load_settings`` prefixes ``LINLI_EXECUTOR_SLOTS:``).
+    """
+    text = str(value).strip().lower()
+    if text == "auto":
+        return 0
+    return _whole(value, minimum=0, hint="'auto' or a whole number >= 1")
+
+
+def _whole(value: Any, *, minimum: int, hint: str) -> int:
+    """``value`` as an int ≥ ``minimum`` (bools and fractions refused)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.lstrip("+").isdigit() or int(text) < minimum:
+        raise ValueError(f"must be {hint}, got {value!r}")
+    return int(text)
+
+
+def _non_negative(value: Any) -> int:
+    return _whole(value, minimum=0, hint="a whole number >= 0 (0: no cap)")
+
+
+def _threshold(value: Any) -> int:
+    return _whole(value, minimum=0, hint="a whole number >= 0 (0: never)")
+
+
+def _positive(value: Any) -> int:
+    return _whole(value, minimum=1, hint="a whole number >= 1")
+
+
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "auto_migrate": _bool,
     "max_body_mb": float,
@@ -187,6 +240,10 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "session_hours": float,
     "retention_days": float,
     "executor": parse_executor,
+    "executor_slots": parse_slots,
+    "tenant_max_running": _non_negative,
+    "job_attempts": _positive,
+    "fan_out_min_demands": _threshold,
 }
 
 

@@ -13,13 +13,20 @@ on one machine and on a cluster:
 
 Dask keeps no durable queue: the job's row is the truth. A task on a worker that dies is
 retried by the scheduler on another worker; since the first attempt already took the job's lease,
-the retry finds the job running and skips it, and the reaper marks the job ``failed`` (worker lost,
-its best plan so far kept) once the dead worker's lease runs out. If the scheduler itself is
-lost, its tasks are cancelled; :class:`DaskExecutor` reports that as a broken executor, so the
-runner connects again (a job is submitted at most three times) and resubmits the jobs
-whose rows are still ``queued``; a job that was running ends ``succeeded`` if its worker
-finishes it, else ``failed`` by the reaper. Dask workers exit when they lose their scheduler:
-run them under a service manager that restarts them (README, deployment).
+the retry finds the job running and skips it. Once the dead worker's lease runs out, a reaper
+(:func:`service.jobs.requeue_lost_jobs`, any front-end's, exactly one by a conditional update)
+queues the job again under its own runner, which sends it as a new task; after
+``LINLI_JOB_ATTEMPTS`` lost starts the job ends ``failed`` (worker lost, its best plan so far
+kept). If the scheduler itself is lost, its tasks are cancelled; :class:`DaskExecutor` reports
+that as a broken executor, so the runner connects again (a job is submitted at most three
+times) and resubmits the jobs whose rows are still ``queued``; a job that was running ends
+``succeeded`` if its worker finishes it, else it is queued again by the reaper like any lost
+worker's job. Dask workers exit when they lose their scheduler: run them under a service manager
+that restarts them (README, deployment).
+
+Fairness: each task carries a Dask ``priority`` (:func:`service.jobs.dask_priority`: fewer jobs
+of its client in flight first, then smaller), so the scheduler orders the tasks of several
+front-ends alike; :meth:`DaskExecutor.threads` gives the runner its default number of slots.
 
 :func:`solve_problem_json` is the task of ``linli dispatch --executor``: JSON in, JSON out, so
 it needs no database.
@@ -87,7 +94,11 @@ class DaskExecutor(Executor):
         scheduler is lost before the task ends (Dask then cancels the task), so that
         :class:`~service.jobs.JobRunner` starts a new client and resubmits the job if its row
         is still ``queued``."""
-        inner = self._executor.submit(fn, *args, **kwargs)
+        return self._relay(self._executor.submit(fn, *args, **kwargs))
+
+    def _relay(self, inner: Future[Any]) -> Future[Any]:
+        """A future that follows ``inner`` and turns the scheduler's loss into
+        :class:`BrokenExecutor`."""
         outer: Future[Any] = Future()
 
         def relay(done: Future[Any]) -> None:
@@ -112,9 +123,21 @@ class DaskExecutor(Executor):
         inner.add_done_callback(relay)
         return outer
 
+    def submit_prioritised(
+        self, priority: int, fn: Callable[..., Any], /, *args: Any
+    ) -> Future[Any]:
+        """:meth:`submit` with a Dask ``priority`` (higher runs first, among the tasks the
+        scheduler holds and on each worker; ``distributed.Client.submit``'s keyword)."""
+        return self._relay(self._executor.submit(fn, *args, priority=priority))
+
     def workers(self) -> int:
         """Workers connected to the scheduler now."""
         return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    def threads(self) -> int:
+        """Worker threads on the cluster now (the sum of the workers' ``nthreads``)."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return sum(int(info.get("nthreads", 0)) for info in workers.values())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop: wait for the tasks (``wait`` and not ``cancel_futures``) or cancel them, then
@@ -257,17 +280,24 @@ def solve_problem_json(
     time_limit_s: float | None,
     seed: int | None,
     workers: int | None,
+    fan_out_min_demands: int = 0,
 ) -> dict[str, Any]:
     """Solve a dispatch problem given as contract JSON and return the answer JSON.
 
     The task of ``linli dispatch --executor``: module-level and JSON in and out, so it pickles
-    by reference and runs on any worker that imports this project.
+    by reference and runs on any worker that imports this project. On a Dask worker, a
+    problem of at least ``fan_out_min_demands`` open demands (0: never) spreads its search over
+    the cluster (:mod:`service.fan_out`).
     """
     from matcher.solve import solve
+    from service.fan_out import cluster_executor
     from service.schemas.dispatch import dump_answer, load_problem
 
     problem = load_problem(problem_json)
-    answer = solve(problem, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    with cluster_executor(problem, fan_out_min_demands) as executor:
+        answer = solve(
+            problem, time_limit_s=time_limit_s, seed=seed, workers=workers, executor=executor
+        )
     return dump_answer(answer)
 
 

@@ -1,15 +1,24 @@
-"""Prometheus metrics: requests, solve durations, queue depth and running jobs.
+"""Prometheus metrics: requests, solve durations, queue depth, running jobs and the executor.
 
 Counters and histograms live in this process (one registry per app). Under gunicorn with several
 workers, :func:`service.server.run_server` sets ``PROMETHEUS_MULTIPROC_DIR`` so every worker's
 values are summed in ``/metrics`` (prometheus_client's multiprocess mode). Queue depth and
 running jobs are read from the database at scrape time, so they are right for the whole service.
+
+The executor's gauges are read at scrape time from the job runner of the process that answers
+the scrape: ``linli_executor_workers{kind}`` (the executor's ``describe()``: a Dask cluster's
+connected workers, left out while the scheduler does not answer), ``linli_executor_slots``
+(jobs the runner keeps in the executor at once; left out when unlimited or not known yet),
+``linli_jobs_in_flight`` (its jobs in the executor) and ``linli_jobs_waiting`` (its jobs held for
+a slot or for their client's cap). ``linli_executor_reconnects_total`` counts executors
+replaced after breaking (e.g. the Dask scheduler was lost).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,6 +34,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.models import Job
+
+if TYPE_CHECKING:
+    from service.jobs import JobRunner
 
 SOLVE_BUCKETS_S = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
 REQUEST_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -64,6 +76,41 @@ class JobGauges(Collector):
         )
 
 
+class ExecutorGauges(Collector):
+    """The executor's workers and slots and the runner's jobs in flight and waiting, read from
+    the job runner at scrape time."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+
+    def collect(self) -> Iterator[Metric]:
+        from service.executors import describe_executor
+
+        described = describe_executor(self.runner.executor_factory)
+        workers = GaugeMetricFamily(
+            "linli_executor_workers",
+            "Workers of the job executor (a Dask cluster's connected workers, the pool's size)",
+            labels=["kind"],
+        )
+        if described.get("workers") is not None:
+            workers.add_metric([str(described.get("kind"))], float(described["workers"]))
+        yield workers
+        slots = self.runner.slots
+        if slots is not None:
+            yield GaugeMetricFamily(
+                "linli_executor_slots", "Jobs this runner keeps in the executor at once", slots
+            )
+        counts = self.runner.counts()
+        yield GaugeMetricFamily(
+            "linli_jobs_in_flight", "This runner's jobs in the executor", counts["in_flight"]
+        )
+        yield GaugeMetricFamily(
+            "linli_jobs_waiting",
+            "This runner's queued jobs held for a slot or their client's cap",
+            counts["waiting"],
+        )
+
+
 class Metrics:
     """The app's metrics and their text exposition."""
 
@@ -98,7 +145,17 @@ class Metrics:
             ["mode"],
             registry=self.registry,
         )
+        self.executor_reconnects = Counter(
+            "linli_executor_reconnects",
+            "Job executors replaced after breaking (e.g. the Dask scheduler was lost)",
+            registry=self.registry,
+        )
         self.gauges = JobGauges(sessions, pool_size)
+        self.executor_gauges: ExecutorGauges | None = None
+
+    def watch(self, runner: JobRunner) -> None:
+        """Report ``runner``'s executor gauges at each scrape."""
+        self.executor_gauges = ExecutorGauges(runner)
 
     def observe_solve(self, result: dict[str, object]) -> None:
         """The job runner's ``on_finished`` callback."""
@@ -121,6 +178,8 @@ class Metrics:
             registry = CollectorRegistry()
             registry.register(_Forward(self.registry))
         registry.register(self.gauges)
+        if self.executor_gauges is not None:
+            registry.register(self.executor_gauges)
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

@@ -116,6 +116,12 @@ class Job(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default="0"
+    )  # times a worker took this job (a lost worker's job is queued again, up to a bound)
+    sent_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True
+    )  # when a runner handed the queued job to its executor (None: held by the runner)
     resubmitted_from: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True
     )

@@ -17,7 +17,8 @@ A job's ``kind`` picks the engine: ``dispatch`` (:func:`matcher.solve.solve`) or
 cancelled while running ends when its solve does, keeping the whole schedule).
 
 Every write is guarded by ``lease_owner``: a worker whose lease was taken away (the reaper
-declared it lost) can no longer change the job.
+declared it lost, and queued the job again or failed it) can no longer change the job. Taking
+the lease counts a start (``attempts``), which bounds the retries of a job whose workers die.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class WorkerSettings:
     heartbeat_s: float = 1.0
     cancel_poll_s: float = 0.2
     snapshot_every_s: float = 5.0  # how often the best plan so far is stored (it costs a dump)
+    fan_out_min_demands: int = 0  # on a Dask worker, fan the search out from this many; 0: never
 
 
 def _engine(url: str) -> Engine:
@@ -208,6 +210,7 @@ def _take_lease(engine: Engine, job_id: uuid.UUID, owner: str, settings: WorkerS
                 heartbeat_at=now,
                 started_at=now,
                 worker_pid=os.getpid(),
+                attempts=Job.attempts + 1,
                 progress={"phase": "starting", "elapsed_s": 0.0, "updated_at": now.isoformat()},
             ),
             execution_options={"synchronize_session": False},
@@ -229,20 +232,27 @@ def _finish(engine: Engine, lease: Lease, values: dict[str, Any]) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _solve_dispatch(problem_json: Any, lease: Lease) -> tuple[dict[str, Any], Any, Any]:
-    """A dispatch job: the answer JSON, its objective and bound (stops when asked)."""
+def _solve_dispatch(
+    problem_json: Any, lease: Lease, fan_out_min_demands: int = 0
+) -> tuple[dict[str, Any], Any, Any]:
+    """A dispatch job: the answer JSON, its objective and bound (stops when asked). On a Dask
+    worker, a problem of at least ``fan_out_min_demands`` open demands spreads its search over
+    the cluster (:mod:`service.fan_out`)."""
     from matcher.solve import solve
+    from service.fan_out import cluster_executor
     from service.schemas.dispatch import dump_answer, load_problem
 
     problem = load_problem(problem_json)
-    answer = solve(
-        problem,
-        time_limit_s=problem.options.time_limit_s,
-        seed=problem.options.seed,
-        workers=problem.options.workers,
-        progress=lease.report,
-        stop=lease.should_stop,
-    )
+    with cluster_executor(problem, fan_out_min_demands) as executor:
+        answer = solve(
+            problem,
+            time_limit_s=problem.options.time_limit_s,
+            seed=problem.options.seed,
+            workers=problem.options.workers,
+            progress=lease.report,
+            stop=lease.should_stop,
+            executor=executor,
+        )
     return dump_answer(answer), answer.objective, answer.bound
 
 
@@ -270,7 +280,8 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
 
     Returns:
         ``{"job_id", "status", "solve_s"}``; ``status`` is the job's final status, or
-        ``"skipped"`` if the job was no longer queued (cancelled, or taken by another worker),
+        ``"skipped"`` if the job was no longer queued (cancelled, taken by another worker, or
+        still ``running`` under a lost worker's lease that the reaper has not requeued yet),
         or ``"lost"`` if the lease was taken away before the answer could be stored.
     """
     engine = _engine(settings.database_url)
@@ -289,7 +300,9 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
         if kind == "visits":
             answer_json, objective, bound = _solve_visits(problem_json, lease)
         elif kind == "dispatch":
-            answer_json, objective, bound = _solve_dispatch(problem_json, lease)
+            answer_json, objective, bound = _solve_dispatch(
+                problem_json, lease, settings.fan_out_min_demands
+            )
         else:
             raise ValueError(f"unknown job kind {kind!r}")
         lease.close()

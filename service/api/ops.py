@@ -88,6 +88,7 @@ class Metrics(MethodView):
     )
     @blp.error_responses(*AUTH_ERRORS)
     def get(self) -> Any:
-        """Prometheus metrics: requests, solve durations, queue depth, running jobs."""
+        """Prometheus metrics: requests, solve durations, queue depth, running jobs, the
+        executor (workers, slots, jobs in flight and waiting, reconnects)."""
         body, content_type = current_app.extensions["linli"].metrics.render()
         return Response(body, mimetype=None, content_type=content_type)

@@ -53,3 +53,48 @@ def test_solver_pool_never_exceeds_the_cores() -> None:
     one = load_settings(environ={"LINLI_MAX_WORKERS": "1"}, default_database_url=DEFAULT)
     assert one.pool_size == 1
     assert load_settings(environ={}, default_database_url=DEFAULT).pool_size == cpu_count()
+
+
+def test_scale_out_settings_have_defaults_and_parse() -> None:
+    """``LINLI_EXECUTOR_SLOTS`` (``auto`` → 0: derived), ``LINLI_TENANT_MAX_RUNNING`` (0: no
+    cap) and ``LINLI_JOB_ATTEMPTS`` (3)."""
+    default = load_settings(environ={}, default_database_url=DEFAULT)
+    assert (default.executor_slots, default.tenant_max_running, default.job_attempts) == (0, 0, 3)
+    env = {
+        "LINLI_EXECUTOR_SLOTS": "8",
+        "LINLI_TENANT_MAX_RUNNING": "2",
+        "LINLI_JOB_ATTEMPTS": "1",
+    }
+    parsed = load_settings(environ=env, default_database_url=DEFAULT)
+    assert (parsed.executor_slots, parsed.tenant_max_running, parsed.job_attempts) == (8, 2, 1)
+    auto = load_settings(
+        {"LINLI_EXECUTOR_SLOTS": " Auto "}, environ={}, default_database_url=DEFAULT
+    )
+    assert auto.executor_slots == 0
+    assert default.fan_out_min_demands == 0  # a job's search fans out only when asked
+    fan_out = load_settings(
+        environ={"LINLI_FAN_OUT_MIN_DEMANDS": "5000"}, default_database_url=DEFAULT
+    )
+    assert fan_out.fan_out_min_demands == 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LINLI_EXECUTOR_SLOTS", "-1", "must be 'auto' or a whole number >= 1, got '-1'"),
+        ("LINLI_EXECUTOR_SLOTS", "many", "must be 'auto' or a whole number >= 1"),
+        ("LINLI_EXECUTOR_SLOTS", "1.5", "must be 'auto' or a whole number >= 1"),
+        ("LINLI_TENANT_MAX_RUNNING", "-2", "must be a whole number >= 0 \\(0: no cap\\)"),
+        ("LINLI_TENANT_MAX_RUNNING", "two", "must be a whole number >= 0"),
+        ("LINLI_JOB_ATTEMPTS", "0", "must be a whole number >= 1, got '0'"),
+        ("LINLI_JOB_ATTEMPTS", True, "must be a whole number >= 1, got True"),
+        ("LINLI_FAN_OUT_MIN_DEMANDS", "-5", "must be a whole number >= 0 \\(0: never\\)"),
+        ("LINLI_FAN_OUT_MIN_DEMANDS", "lots", "must be a whole number >= 0"),
+    ],
+)
+def test_a_bad_scale_out_setting_is_a_one_line_error_naming_it(
+    name: str, value: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{name}: {message}") as error:
+        load_settings({name: value}, environ={}, default_database_url=DEFAULT)
+    assert "\n" not in str(error.value)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 
 from matcher.problem import Problem
-from tests.service.helpers import assert_error, body_of
+from tests.service.helpers import assert_error, body_of, new_auth
 
 
 def test_healthz_is_always_ok(client: FlaskClient) -> None:
@@ -49,6 +52,45 @@ def test_metrics_count_requests_solves_and_the_queue(
     assert re.search(r"^linli_jobs_queued \d", text, re.M)
     assert re.search(r"^linli_jobs_running \d", text, re.M)
     assert 'linli_jobs_submitted_total{mode="sync"}' in text
+
+
+def test_metrics_report_the_executor(client: FlaskClient, auth: dict[str, str]) -> None:
+    """The executor's gauges, read at scrape time: the default pool of two solver processes
+    (workers and slots), this runner's jobs in flight and waiting, and no reconnects."""
+    text = client.get("/metrics", headers=auth).get_data(as_text=True)
+    assert re.search(r'^linli_executor_workers\{kind="process"\} 2\.0$', text, re.M)
+    assert re.search(r"^linli_executor_slots 2\.0$", text, re.M)
+    assert re.search(r"^linli_jobs_in_flight \d", text, re.M)
+    assert re.search(r"^linli_jobs_waiting \d", text, re.M)
+    assert re.search(r"^linli_executor_reconnects_total 0\.0$", text, re.M)
+
+
+class _Broken(Executor):
+    """An executor that is broken from the start (as a pool whose process died)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise BrokenExecutor("broken on purpose")
+
+
+def test_metrics_count_executor_reconnects(
+    make_app: Callable[..., Flask], small_problem: Problem
+) -> None:
+    """An executor found broken is replaced: ``linli_executor_reconnects_total`` counts it, and
+    the job still runs on the new one."""
+    made: list[Executor] = []
+
+    def factory() -> Executor:
+        made.append(_Broken() if not made else ThreadPoolExecutor(max_workers=1))
+        return made[-1]
+
+    app = make_app(EXECUTOR_FACTORY=factory)
+    client, auth = app.test_client(), new_auth(app)
+    response = client.post("/api/v1/dispatch", json=body_of(small_problem), headers=auth)
+    assert response.status_code == 200, response.get_json()
+    text = client.get("/metrics", headers=auth).get_data(as_text=True)
+    assert re.search(r"^linli_executor_reconnects_total 1\.0$", text, re.M)
+    assert 'linli_executor_workers{kind="custom"}' not in text  # unknown: left out
+    assert "linli_executor_slots " not in text  # no limit
 
 
 def test_openapi_document_is_complete(client: FlaskClient) -> None:

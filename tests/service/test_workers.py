@@ -36,16 +36,21 @@ def _row(app: Flask, job_id: str) -> Job:
 
 
 def test_killed_worker_is_marked_failed_by_the_reaper(
-    make_app: Callable[..., Flask], large_problem: Problem
+    make_app: Callable[..., Flask], fresh_db_url: Callable[[], str], large_problem: Problem
 ) -> None:
-    """os.kill the worker process (pid recorded in the job row): within a few seconds the
-    reaper marks the job failed, "worker lost"; the next job gets a fresh pool."""
+    """os.kill the worker process (pid recorded in the job row) of a job allowed one start
+    (``LINLI_JOB_ATTEMPTS=1``): within a few seconds the reaper marks the job failed, "worker
+    lost"; the next job gets a fresh pool. (With starts left it is queued again:
+    ``test_dask_executor.py``, ``test_fair_runner.py``.) On a database of its own: any app's
+    reaper may requeue a lost job, and the session's app allows three starts."""
     app = make_app(
+        url=fresh_db_url(),
         threads=False,
         LINLI_SOLVER_PROCESSES=1,
         LINLI_LEASE_TTL_S=2,
         LINLI_HEARTBEAT_S=0.3,
         LINLI_REAPER_INTERVAL_S=0.3,
+        LINLI_JOB_ATTEMPTS=1,
     )
     client, auth = app.test_client(), new_auth(app)
     response = client.post(
