@@ -324,7 +324,7 @@ def solve_with_candidates(
                 adaptive=settings.adaptive,
             )
         if moves:
-            best_obj, method = lns_obj, method + "+lns"
+            best_obj, method = lns_obj, method + ("+lns" if executor is None else "+lns/fan-out")
     search_s = time.perf_counter() - search_started
     if thread is not None:
         thread.join()
