@@ -35,7 +35,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ PENALTY_FACTOR = 10.0
 """Leaving a job out costs this many times the dearest (converted) assignment, plus one."""
 
 SETTINGS = SearchSettings(
+    exact_solver="auto",
     exact_share=0.5,
     exact_columns=1_000_000_000,
     shortlist_k=1_000_000,
@@ -65,9 +66,21 @@ SETTINGS = SearchSettings(
 )
 """The engine's knobs for GAP (:class:`matcher.solve.SearchSettings`; the defaults are tuned
 for sparse dispatch districts, a GAP is dense: every agent can take every job). The exact model
-takes the whole instance and half the time limit; every agent stays a search candidate
+takes the whole instance and half the time limit (CP-SAT when it has at most 700 columns,
+else HiGHS: :func:`matcher.solve.solve_exact`); every agent stays a search candidate
 (capacity use, not cost, decides who can take a job); neighbourhoods are small, their models
 get 0.25 s and shrink or grow with what they solve in time."""
+
+SMALL_SETTINGS = replace(SETTINGS, exact_share=0.9)
+"""For an instance CP-SAT takes whole (m x n within ``cpsat_max_vars``): the exact model gets
+nine tenths of the time limit, since a proof ends the solve and the search rarely improves on
+an unproved CP-SAT plan of such a small instance."""
+
+
+def settings_for(instance: GapInstance) -> SearchSettings:
+    """:data:`SMALL_SETTINGS` for instances CP-SAT takes whole, else :data:`SETTINGS`."""
+    return SMALL_SETTINGS if instance.m * instance.n <= SETTINGS.cpsat_max_vars else SETTINGS
+
 
 SENSES = ("auto", "min", "max")
 DATA_DIR = Path("/work/shared/benchdata")
@@ -429,7 +442,7 @@ def solve_gap(
         cands,
         started_s=started,
         priced=True,
-        settings=SETTINGS,
+        settings=settings_for(instance),
         progress=watch,
         stop=watch.proved,
     )

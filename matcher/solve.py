@@ -25,10 +25,19 @@ from matcher.answer import Answer, Assignment, Load, Stats
 from matcher.arrays import IntArray, ProblemArrays, build_arrays
 from matcher.bound import lagrangian_bound
 from matcher.candidates import Candidates, generate_candidates, shortlist
+from matcher.exact_cpsat import integral_form, run_exact
 from matcher.geo import haversine_km
 from matcher.greedy import fill, greedy_order
 from matcher.lns import improve, improve_batched
-from matcher.model import build_model, hint_from_plan, solve_model, trivial_bound
+from matcher.model import (
+    DispatchModel,
+    ModelResult,
+    build_model,
+    highs_input,
+    hint_from_plan,
+    solve_model,
+    trivial_bound,
+)
 from matcher.pairs import PairTerms
 from matcher.plan import Plan, Task, fairness_hours
 from matcher.problem import Problem
@@ -86,6 +95,8 @@ class SearchSettings:
     max_demands: int = 60  # demands one neighbourhood frees
     adaptive: bool = False  # shrink neighbourhoods whose sub-models time out (see lns.improve)
     sub_limit_s: float | None = None  # per neighbourhood model; None: 3 s with one worker, else 1
+    exact_solver: str = "highs"  # "auto": CP-SAT for small all-integer exact models
+    cpsat_max_vars: int = 700  # "auto" hands models up to this many columns to CP-SAT
     batch: int = 8  # disjoint neighbourhoods per round when they fan out over an executor
     search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
 
@@ -170,9 +181,12 @@ def solve_with_candidates(
     ``executor``: see :func:`solve`. Other arguments as for :func:`solve`.
     """
     settings = SearchSettings() if settings is None else settings
+    if settings.exact_solver not in ("highs", "auto"):
+        raise ValueError(f"exact_solver must be 'highs' or 'auto', got {settings.exact_solver!r}")
     opts = arr.problem.options
     limit = float(opts.time_limit_s if time_limit_s is None else time_limit_s)
     seed = int(opts.seed if seed is None else seed)
+    cores = _cores(workers if workers is not None else opts.workers)
     t0 = time.perf_counter() if started_s is None else started_s
     stop_fn: StopFn = stop or (lambda: False)
 
@@ -221,7 +235,9 @@ def solve_with_candidates(
             bound += model.trivial_bound
             continue
         hint = hint_from_plan(model, arr, cands, best)
-        result = solve_model(model, time_limit_s=left, seed=seed, hint=hint, stop=stop_fn)
+        result = solve_exact(
+            model, settings, time_limit_s=left, seed=seed, hint=hint, stop=stop_fn, workers=cores
+        )
         bound += result.bound
         if result.values is not None:
             trial = repair(arr, cands, model, result.values, best_without(best, demands))
@@ -349,6 +365,26 @@ def solve_with_candidates(
         moves=moves,
     )
     return replace(answer, stats=stats)
+
+
+def solve_exact(
+    model: DispatchModel,
+    settings: SearchSettings,
+    *,
+    time_limit_s: float,
+    seed: int,
+    hint: np.ndarray | None,
+    stop: StopFn,
+    workers: int,
+) -> ModelResult:
+    """An exact model solved by HiGHS or, with ``exact_solver="auto"``, by CP-SAT when it is
+    small and all-integer (:mod:`matcher.exact_cpsat`); both give a plan and a proven bound."""
+    if settings.exact_solver == "auto" and 0 < model.n_vars <= settings.cpsat_max_vars:
+        inp = highs_input(model, time_limit_s=time_limit_s, seed=seed, hint=hint)
+        form = integral_form(inp)
+        if form is not None:
+            return run_exact(inp, form, workers=workers, stop=stop)
+    return solve_model(model, time_limit_s=time_limit_s, seed=seed, hint=hint, stop=stop)
 
 
 def _cores(workers: int) -> int:
