@@ -4,11 +4,12 @@ On the small generalised assignment instances (OR-Library gap1-12, at most 10 x 
 CP-SAT proves optimality within a second where HiGHS' branch and bound needs several, so the
 exact step of :func:`matcher.solve.solve_with_candidates` can hand such a model to CP-SAT
 (``SearchSettings.exact_solver = "auto"``, models of at most ``cpsat_max_vars`` = 700 columns:
-on the larger Chu-Beasley instances, 500 to 2,000 columns, HiGHS did better within 10 s). CP-SAT needs whole-number coefficients:
-:func:`integral_form` scales each row (and the objective) by the first factor that makes its
-coefficients whole; a bound that stays fractional after scaling is rounded inwards, which is
-exact for integer variables. A model with a continuous column, an unbounded column or a row no
-factor makes whole stays with HiGHS (:func:`run_exact` says so by returning ``None``).
+on the larger Chu-Beasley instances, 500 to 2,000 columns, HiGHS did better within 10 s).
+CP-SAT needs whole-number coefficients: :func:`integral_form` scales each row (and the
+objective) by the first factor that makes its coefficients whole; a bound that stays fractional
+after scaling is rounded inwards, which is exact for integer variables. A model with a
+continuous column, an unbounded column or a row no factor makes whole stays with HiGHS
+(:func:`integral_form` returns ``None``).
 """
 
 from __future__ import annotations
