@@ -318,22 +318,25 @@ def solve_with_candidates(
         def on_better(plan: Plan, obj: float) -> None:
             tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
 
+        common = {
+            "deadline": deadline,
+            "seed": seed,
+            "stop": stop_fn,
+            "on_better": on_better,
+            "max_demands": settings.max_demands,
+            "cluster_members": settings.cluster_members,
+        }
         if executor is not None:
             best, lns_obj, moves, hoods = improve_batched(
                 arr,
                 cands,
                 search,
                 best,
-                deadline=deadline,
-                seed=seed,
-                stop=stop_fn,
                 batch=max(1, settings.batch),
                 executor=executor,
-                on_better=on_better,
                 max_rounds=settings.search_rounds or max(1, int(_FAN_OUT_ROUNDS_PER_S * limit)),
                 sub_limit_s=settings.sub_limit_s or 3.0,
-                max_demands=settings.max_demands,
-                cluster_members=settings.cluster_members,
+                **common,  # type: ignore[arg-type]
             )
         else:
             best, lns_obj, moves, hoods = improve(
@@ -341,16 +344,11 @@ def solve_with_candidates(
                 cands,
                 search,
                 best,
-                deadline=deadline,
-                seed=seed,
-                stop=stop_fn,
-                on_better=on_better,
                 max_rounds=settings.search_rounds
                 or (max(1, int(_ROUNDS_PER_S * limit)) if single else None),
                 sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
-                max_demands=settings.max_demands,
-                cluster_members=settings.cluster_members,
                 adaptive=settings.adaptive,
+                **common,  # type: ignore[arg-type]
             )
         if moves:
             best_obj, method = lns_obj, method + ("+lns" if executor is None else "+lns/fan-out")
