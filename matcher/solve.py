@@ -49,6 +49,7 @@ _BATCH_COLUMNS = 40_000
 _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
 _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
+_LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers its last step
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
@@ -270,7 +271,7 @@ def solve_with_candidates(
 
     def bound_large(until: float) -> None:
         """Lagrangian bound first (fast, always there), then the LP if it solves in time; a batch
-        too large for the LP gives the Lagrangian its whole share."""
+        too large for the LP gives the Lagrangian nearly its whole share."""
         for demands, upper in zip(large, uppers, strict=True):
             share = (until - time.perf_counter()) / max(1, len(large) - len(large_bounds))
             start = time.perf_counter()
@@ -282,7 +283,8 @@ def solve_with_candidates(
                 demands,
                 base,
                 upper=upper,
-                deadline=start + max(0.0, (_LAGRANGIAN_SHARE if lp_fits else 1.0) * share),
+                deadline=start
+                + max(0.0, (_LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE) * share),
                 stop=stop_fn,
             )
             if lp_fits and start + share - time.perf_counter() > 0.5:
