@@ -333,6 +333,10 @@ def _measured_at(rows: Sequence[Line]) -> str:
 
 
 SECTIONS = (
+    "first_plan.md",
+    "fanout.md",
+    "scaleout.md",
+    "reliability.md",
     "solomon.md",
     "gap.md",
     "visits.md",
