@@ -17,11 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from threading import Event, Thread
 
 import numpy as np
 
-from matcher.model import HighsInput, ModelResult
+from matcher.model import HighsInput, ModelResult, stop_watch
 
 ROW_SCALES = (1.0, 60.0, 3600.0)  # hours become minutes or seconds
 OBJECTIVE_SCALES = (1.0, 10.0, 100.0, 1000.0)
@@ -110,20 +109,8 @@ def run_exact(
     solver.parameters.max_time_in_seconds = max(0.05, float(inp.time_limit_s))
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = int(inp.seed) % 2147483647
-    done = Event()
-    if stop is not None:
-
-        def watch() -> None:
-            while not done.wait(0.05):
-                if stop():
-                    solver.stop_search()
-                    return
-
-        Thread(target=watch, daemon=True).start()
-    try:
+    with stop_watch(stop, solver.stop_search):
         status = solver.solve(model)
-    finally:
-        done.set()
     bound = inp.trivial_bound
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.INFEASIBLE, cp_model.UNKNOWN):
         raw = float(solver.best_objective_bound) / form.cost_scale

@@ -513,6 +513,26 @@ def _quiet_stdout() -> Iterator[None]:
 _STDOUT_LOCK = Lock()
 
 
+@contextmanager
+def stop_watch(stop: Callable[[], bool] | None, cancel: Callable[[], object]) -> Iterator[None]:
+    """While the block runs (a solver's blocking call), poll ``stop`` every 50 ms on a daemon
+    thread and call ``cancel`` once when it returns ``True``."""
+    done = Event()
+    if stop is not None:
+
+        def watch() -> None:
+            while not done.wait(0.05):
+                if stop():
+                    cancel()
+                    return
+
+        Thread(target=watch, daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
 @dataclass(frozen=True)
 class HighsInput:
     """A model as plain arrays for HiGHS, plus the search settings: what a solver process needs.
@@ -643,20 +663,8 @@ def run_highs(inp: HighsInput, stop: Callable[[], bool] | None = None) -> ModelR
         solution.col_value = inp.hint.tolist()
         solution.value_valid = True
         h.setSolution(solution)
-    done = Event()
-    if stop is not None:
-
-        def watch() -> None:
-            while not done.wait(0.05):
-                if stop():
-                    h.cancelSolve()
-                    return
-
-        Thread(target=watch, daemon=True).start()
-    try:
+    with stop_watch(stop, h.cancelSolve):
         h.run()
-    finally:
-        done.set()
     status = h.getModelStatus()
     info = h.getInfo()
     bound = inp.trivial_bound
