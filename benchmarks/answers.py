@@ -1,9 +1,10 @@
-"""Turning a peer's tasks into the contract's :class:`~matcher.answer.Answer`, and a bound.
+"""Turning a peer's tasks into the contract's :class:`~matcher.dispatch.answer.Answer`, and a bound.
 
 Every peer hands back tasks (who serves which demand when). They become an answer through the
-engine's own bookkeeping (:func:`matcher.solve.make_answer`: distances, loads, reasons for the
+engine's own bookkeeping (:func:`matcher.dispatch.solve.make_answer`: distances, loads, reasons for
+the
 demands left out), and the objective is then recomputed from the contract by
-:func:`matcher.verify.recompute_objective`, so no peer is scored by its own arithmetic.
+:func:`matcher.dispatch.verify.recompute_objective`, so no peer is scored by its own arithmetic.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from datetime import datetime
 
 import numpy as np
 
-from matcher.answer import Answer
-from matcher.arrays import ProblemArrays
-from matcher.candidates import Candidates, pair_cost
+from matcher.dispatch.answer import Answer
+from matcher.dispatch.arrays import ProblemArrays
+from matcher.dispatch.candidates import Candidates, pair_cost
+from matcher.dispatch.plan import Plan, Task
+from matcher.dispatch.solve import OPTIMAL_GAP, make_answer
+from matcher.dispatch.verify import recompute_objective
 from matcher.geo import haversine_km
-from matcher.plan import Plan, Task
-from matcher.solve import OPTIMAL_GAP, make_answer
-from matcher.verify import recompute_objective
 
 
 def plan_from_tasks(
     arr: ProblemArrays, tasks: list[tuple[str, tuple[str, ...], datetime, str | None]]
 ) -> Plan:
-    """A :class:`~matcher.plan.Plan` holding ``(demand, members, start, team)`` tasks by id."""
+    """A :class:`~matcher.dispatch.plan.Plan` holding ``(demand, members, start, team)`` tasks by
+    id."""
     plan = Plan(arr)
     team_index = {t.id: i for i, t in enumerate(arr.problem.teams)}
     for demand, members, start, team in tasks:
@@ -44,7 +46,8 @@ def answer_from_plan(arr: ProblemArrays, cands: Candidates, plan: Plan, bound: f
     """The contract's answer for ``plan``; objective recomputed, bound capped at the objective.
 
     ``bound`` must be a proven lower bound on every plan. If it exceeds the plan's objective by
-    more than rounding noise, it is kept as given, so that :func:`matcher.verify.verify` reports
+    more than rounding noise, it is kept as given, so that :func:`matcher.dispatch.verify.verify`
+    reports
     the contradiction instead of hiding it.
     """
     draft = make_answer(arr, cands, plan, plan.objective(), bound, 0.0)

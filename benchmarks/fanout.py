@@ -3,16 +3,18 @@
 The district (``--size``, ``--seed``) is built, its candidates generated and the greedy plan
 made once, in this process (that part is serial whatever the cluster). Then the neighbourhood
 search runs from that plan with a fixed budget of ``--rounds`` neighbourhoods in batches of
-``--batch`` (:func:`matcher.lns.improve_batched`), once per executor:
+``--batch`` (:func:`matcher.dispatch.lns.improve_batched`), once per executor:
 
-* ``sequential``: the one-process search of the default solve (:func:`matcher.lns.improve`),
+* ``sequential``: the one-process search of the default solve
+(:func:`matcher.dispatch.lns.improve`),
   the same budget, for reference;
 * ``inline``: the batched search with every sub-model solved in this process;
 * ``pool-N``: a spawn-context process pool of N processes;
 * ``dask-N``: a local ``dask scheduler`` and ``linli worker --nworkers N`` (single-threaded
   worker processes, started and stopped by :func:`benchmarks.scaleout.dask_cluster`).
 
-Each run's plan is turned into the contract's answer and checked by :func:`matcher.verify.verify`;
+Each run's plan is turned into the contract's answer and checked by
+:func:`matcher.dispatch.verify.verify`;
 the batched runs must all give the same objective (the search depends on the seed only).
 Writes ``benchmarks/results/fanout.jsonl`` (one line per run) and ``fanout.md``::
 
@@ -42,12 +44,12 @@ import numpy as np
 from benchmarks.instances import make_instance, size_named
 from benchmarks.measure import peak_rss_mib
 from benchmarks.provenance import cpu_model, git_sha
-from matcher.arrays import build_arrays
-from matcher.candidates import generate_candidates, shortlist
-from matcher.greedy import fill, greedy_order
-from matcher.lns import improve, improve_batched
-from matcher.solve import make_answer, pinned_plan
-from matcher.verify import verify
+from matcher.dispatch.arrays import build_arrays
+from matcher.dispatch.candidates import generate_candidates, shortlist
+from matcher.dispatch.greedy import fill, greedy_order
+from matcher.dispatch.lns import improve, improve_batched
+from matcher.dispatch.solve import make_answer, pinned_plan
+from matcher.dispatch.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

@@ -42,10 +42,10 @@ def first_plan(members: int, seed: int) -> dict[str, Any]:
     """One district's time to its first plan (run in a child process)."""
     import time
 
-    from matcher.answer import Answer
-    from matcher.generate import generate_district
-    from matcher.solve import Progress, solve
-    from matcher.verify import verify
+    from matcher.dispatch.answer import Answer
+    from matcher.dispatch.generate import generate_district
+    from matcher.dispatch.solve import Progress, solve
+    from matcher.dispatch.verify import verify
 
     demands = int(members * DEMANDS_PER_MEMBER)
     problem = generate_district(members=members, demands=demands, seed=seed)

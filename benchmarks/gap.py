@@ -3,7 +3,7 @@
 A Generalised Assignment Problem gives each of ``n`` jobs to exactly one of ``m`` agents; job
 ``j`` on agent ``i`` costs ``c[i][j]`` and takes ``a[i][j]`` of the agent's capacity ``b[i]``.
 It is solved here as a dispatch problem by the product's own pipeline
-(:func:`matcher.solve.solve_with_candidates`: greedy, exact MIP for small components,
+(:func:`matcher.dispatch.solve.solve_with_candidates`: greedy, exact MIP for small components,
 Lagrangian + LP + large-neighbourhood search for large ones):
 
 - agents are members at one place, free over the whole horizon, ``capacity_hours = b[i]``;
@@ -12,7 +12,8 @@ Lagrangian + LP + large-neighbourhood search for large ones):
   binds. (One long common window would also fit, but the search splits members' free time into
   gaps between fixed tasks and would see one copy of every job per gap.)
 - the engine's candidates get the instance's numbers per (member, demand) pair
-  (:func:`matcher.candidates.reprice`): ``use_h = a[i][j]`` and a cost derived from ``c[i][j]``;
+  (:func:`matcher.dispatch.candidates.reprice`): ``use_h = a[i][j]`` and a cost derived from
+  ``c[i][j]``;
   every other objective term has weight zero, and leaving a job out costs
   :data:`PENALTY_FACTOR` times the dearest assignment.
 
@@ -43,11 +44,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.arrays import build_arrays
-from matcher.candidates import generate_candidates, reprice
-from matcher.problem import Demand, Interval, Location, Member, Options, Problem, Weights
-from matcher.solve import Progress, SearchSettings, solve_with_candidates
-from matcher.validation import validate_problem
+from matcher.dispatch.arrays import build_arrays
+from matcher.dispatch.candidates import generate_candidates, reprice
+from matcher.dispatch.problem import Demand, Interval, Location, Member, Options, Problem, Weights
+from matcher.dispatch.solve import Progress, SearchSettings, solve_with_candidates
+from matcher.dispatch.validation import validate_problem
 
 IntMatrix = NDArray[np.int64]
 
@@ -64,10 +65,11 @@ SETTINGS = SearchSettings(
     adaptive=True,
     sub_limit_s=0.25,
 )
-"""The engine's knobs for GAP (:class:`matcher.solve.SearchSettings`; the defaults are tuned
+"""The engine's knobs for GAP (:class:`matcher.dispatch.solve.SearchSettings`; the defaults are
+tuned
 for sparse dispatch districts, a GAP is dense: every agent can take every job). The exact model
 takes the whole instance and half the time limit (CP-SAT when it has at most 700 columns,
-else HiGHS: :func:`matcher.solve.solve_exact`); every agent stays a search candidate
+else HiGHS: :func:`matcher.dispatch.solve.solve_exact`); every agent stays a search candidate
 (capacity use, not cost, decides who can take a job); neighbourhoods are small, their models
 get 0.25 s and shrink or grow with what they solve in time."""
 
@@ -393,7 +395,8 @@ def engine_problem(
 class _ProofWatch:
     """Stops the engine once its bound proves the incumbent optimal for integer costs.
 
-    The engine's own test is relative (:data:`matcher.solve.OPTIMAL_GAP`); with integer costs,
+    The engine's own test is relative (:data:`matcher.dispatch.solve.OPTIMAL_GAP`); with integer
+    costs,
     a bound above ``objective - 1`` already proves it, and the rest of the time would be wasted.
     """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.generate import generate_district
-from matcher.problem import Problem
+from matcher.dispatch.generate import generate_district
+from matcher.dispatch.problem import Problem
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def _prepare(url: str) -> str:
 
 
 def _problems() -> list[bytes]:
-    from matcher.generate import generate_district
+    from matcher.dispatch.generate import generate_district
     from service.schemas.dispatch import dump_problem
 
     bodies = []

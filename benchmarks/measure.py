@@ -14,10 +14,10 @@ import numpy as np
 from benchmarks.instances import Size, make_instance
 from benchmarks.peers import PEERS, PeerOutcome
 from benchmarks.provenance import engine_digest
-from matcher.answer import Answer
-from matcher.problem import Problem
-from matcher.validation import validate_problem
-from matcher.verify import recompute_objective, verify
+from matcher.dispatch.answer import Answer
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.validation import validate_problem
+from matcher.dispatch.verify import recompute_objective, verify
 
 PRIORITIES = (5, 4, 3, 2, 1)
 

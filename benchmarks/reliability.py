@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.provenance import REPO, machine, versions
-from matcher import problem as mp
-from matcher.solve import solve
-from matcher.verify import verify
+from matcher.dispatch import problem as mp
+from matcher.dispatch.solve import solve
+from matcher.dispatch.verify import verify
 from service.workspace.availability import LOCAL
 from service.workspace.reliability import Record, shrunk_reliability
 
@@ -212,7 +212,7 @@ def summary(rows: list[dict[str, Any]], command: str, seconds: float) -> str:
         "`service.workspace.reliability` from the arm's own record so far (α = 4 trials of the "
         "community mean); the engine's term `w.reliability · priority · (1 − reliability)` "
         "then keeps members who failed to show away from urgent demands, at the price of a "
-        "slightly longer trip. Every answer passed `matcher.verify.verify`.",
+        "slightly longer trip. Every answer passed `matcher.dispatch.verify.verify`.",
         "",
     ]
     return "\n".join(lines)

@@ -20,10 +20,12 @@ FAILURES = ("error", "timeout", "memory")
 NOTES = """\
 ## How to read this
 
-- **Instances**: synthetic districts from `matcher.generate.generate_district` (S 200 members /
+- **Instances**: synthetic districts from `matcher.dispatch.generate.generate_district` (S 200
+members /
   500 demands, M 2,000 / 5,000, L 10,000 / 30,000, XL 50,000 / 150,000), seeds as listed.
 - **Peers**, measured one after another (never two at once), each in a fresh process:
-  - `linli`: `matcher.solve.solve(problem, time_limit_s=T, workers=0)`; the limit covers the
+  - `linli`: `matcher.dispatch.solve.solve(problem, time_limit_s=T, workers=0)`; the limit covers
+  the
     whole call (candidates, model, search, answer). The search is single-threaded; the second
     core computes only the bound beside it (`workers=1` would run the deterministic round
     budget and stop early).
@@ -37,12 +39,15 @@ NOTES = """\
     with a shared start, skills covered and one team, fairness in 36 s units; objective x100;
     default parameters, one worker, no hint. The limit is the solver's; building the model is
     not counted in it (see build s).
-  - `mip`: the engine's model (`matcher.model.build_model`) over every open demand and every
+  - `mip`: the engine's model (`matcher.dispatch.model.build_model`) over every open demand and
+  every
     triple, solved whole by HiGHS (`solve_model`) within the limit, no components, no LNS;
-    its solution is turned into a plan by `matcher.repair.repair` (tasks it cannot order are
+    its solution is turned into a plan by `matcher.dispatch.repair.repair` (tasks it cannot order
+    are
     dropped; no greedy fill). Building the model is not counted in the limit.
   - `lp`: the LP relaxation of that model (`solve_model(relax=True)`): a bound only.
-- **Every plan is checked** by `matcher.verify.verify`; `valid` counts plans with no violation.
+- **Every plan is checked** by `matcher.dispatch.verify.verify`; `valid` counts plans with no
+violation.
   The objective is always recomputed from the contract (`recompute_objective`).
 - **Best bound** of an instance: the largest proven lower bound any peer reported in the run
   (LP relaxation, Linli's bound, the MIP's and CP-SAT's dual bounds). **Gap** = (objective -

@@ -35,12 +35,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from matcher.answer import Answer
+from matcher.dispatch.answer import Answer
+from matcher.dispatch.generate import district_summary, generate_district
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.solve import Progress, solve
+from matcher.dispatch.verify import Violation, verify
 from matcher.errors import InvalidProblemError
-from matcher.generate import district_summary, generate_district
-from matcher.problem import Problem
-from matcher.solve import Progress, solve
-from matcher.verify import Violation, verify
 from service.match_cli import add_parser as add_match_parser
 from service.report import format_summary, summarize
 from service.schemas.dispatch import (
@@ -650,7 +650,8 @@ def format_progress(event: Progress) -> str:
 
 
 class ProgressPrinter:
-    """A ``progress`` callback for :func:`matcher.solve.solve` that writes one line per event.
+    """A ``progress`` callback for :func:`matcher.dispatch.solve.solve` that writes one line per
+    event.
 
     ``improve`` events (one per better incumbent, possibly hundreds a second) are throttled to
     one per ``min_interval_s`` of solver time; every other event is printed.

@@ -1,7 +1,8 @@
 """What the dispatch, visit-schedule and job endpoints do, between the views and the
 database/executor.
 
-The service never builds a model: it validates (:func:`matcher.validation.validate_problem`),
+The service never builds a model: it validates
+(:func:`matcher.dispatch.validation.validate_problem`),
 applies the server's caps, stores the job and hands it to the :class:`~service.jobs.JobRunner`;
 the worker process solves.
 
@@ -27,8 +28,8 @@ from typing import Any
 from flask import request
 from sqlalchemy.orm import Session, sessionmaker
 
-from matcher.problem import Problem
-from matcher.validation import validate_problem
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.validation import validate_problem
 from matcher.visits.problem import VisitProblem
 from matcher.visits.validation import validate_visit_problem
 from service.api.schemas import JobSchema, present_job

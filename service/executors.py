@@ -289,7 +289,7 @@ def solve_problem_json(
     problem of at least ``fan_out_min_demands`` open demands (0: never) spreads its search over
     the cluster (:mod:`service.fan_out`).
     """
-    from matcher.solve import solve
+    from matcher.dispatch.solve import solve
     from service.fan_out import cluster_executor
     from service.schemas.dispatch import dump_answer, load_problem
 

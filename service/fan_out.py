@@ -3,10 +3,11 @@
 A job runs as one task on one Dask worker. When its problem is large (at least
 ``LINLI_FAN_OUT_MIN_DEMANDS`` open demands), :func:`cluster_executor` gives the engine an
 executor on the same cluster, so the sub-models of the neighbourhood search run on every
-worker (:func:`matcher.lns.improve_batched`). The task secedes from its worker's thread pool
+worker (:func:`matcher.dispatch.lns.improve_batched`).
+The task secedes from its worker's thread pool
 while it waits (``distributed.worker_client``), so even single-threaded workers run the
 sub-models. The plan depends on the seed only, not on the number of workers (see
-:func:`matcher.solve.solve`, ``executor``).
+:func:`matcher.dispatch.solve.solve`, ``executor``).
 
 Outside a Dask worker (the default process pool, the CLI without ``--executor``) there is no
 cluster to fan out over and the solve is the one-process one.
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 
 
 def open_demands(problem: Problem) -> int:

@@ -66,7 +66,7 @@ def _start_solver_process(niceness: int) -> None:
     if niceness > 0:
         with contextlib.suppress(AttributeError, OSError):  # no os.nice on this platform
             os.nice(niceness)
-    import matcher.solve
+    import matcher.dispatch.solve
     import matcher.visits.solve  # noqa: F401
     import service.schemas.dispatch
     import service.schemas.visits  # noqa: F401

@@ -15,8 +15,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from matcher.answer import REASONS, Answer
-from matcher.problem import Problem
+from matcher.dispatch.answer import REASONS, Answer
+from matcher.dispatch.problem import Problem
 
 __all__ = ["PRIORITY_LABELS", "format_summary", "summarize"]
 
@@ -40,7 +40,8 @@ def summarize(
     Args:
         problem: The problem that was dispatched.
         answer: Its answer.
-        violations: Lines describing what :func:`matcher.verify.verify` found (an empty list
+        violations: Lines describing what :func:`matcher.dispatch.verify.verify` found (an empty
+        list
             means the answer passed), or ``None`` when it was not checked.
         timings_s: Optional wall-clock seconds by step (``{"generate": 1.2, "dispatch": 20.1}``);
             by default the answer's own ``build_s + solve_s`` as ``"dispatch"``.

@@ -12,7 +12,7 @@ While the engine solves, a heartbeat thread
   callback (polled every 50 ms inside the engine) returns that flag, so a cancelled solve ends
   with the best plan found so far.
 
-A job's ``kind`` picks the engine: ``dispatch`` (:func:`matcher.solve.solve`) or ``visits``
+A job's ``kind`` picks the engine: ``dispatch`` (:func:`matcher.dispatch.solve.solve`) or ``visits``
 (:func:`matcher.visits.solve.solve_visits`, which has no stop callback: a visit job that is
 cancelled while running ends when its solve does, keeping the whole schedule).
 
@@ -238,7 +238,7 @@ def _solve_dispatch(
     """A dispatch job: the answer JSON, its objective and bound (stops when asked). On a Dask
     worker, a problem of at least ``fan_out_min_demands`` open demands spreads its search over
     the cluster (:mod:`service.fan_out`)."""
-    from matcher.solve import solve
+    from matcher.dispatch.solve import solve
     from service.fan_out import cluster_executor
     from service.schemas.dispatch import dump_answer, load_problem
 

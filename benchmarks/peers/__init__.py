@@ -2,7 +2,7 @@
 
 Each peer takes a validated problem, a time limit, a seed and the best bound known so far (the
 LP bound, when the run measured it first) and returns a :class:`PeerOutcome`. Peers that make a
-plan return it as the contract's :class:`~matcher.answer.Answer`; the harness verifies it.
+plan return it as the contract's :class:`~matcher.dispatch.answer.Answer`; the harness verifies it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.answers import answer_from_plan, plan_from_tasks, trivial_bound
-from matcher.answer import Answer
-from matcher.arrays import build_arrays
-from matcher.candidates import generate_candidates
-from matcher.problem import Problem
-from matcher.solve import pinned_plan, solve
+from matcher.dispatch.answer import Answer
+from matcher.dispatch.arrays import build_arrays
+from matcher.dispatch.candidates import generate_candidates
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.solve import pinned_plan, solve
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _answer_bound(own: float | None, known: float | None, fallback: Callable[[],
 
 
 def run_linli(problem: Problem, limit: float | None, seed: int, known: float | None) -> PeerOutcome:
-    """Linli itself: :func:`matcher.solve.solve` on all cores; the limit covers everything.
+    """Linli itself: :func:`matcher.dispatch.solve.solve` on all cores; the limit covers everything.
 
     The search is single-threaded; a second core only computes the bound beside it. (With
     ``workers=1`` Linli runs its deterministic round budget instead of using the whole limit.)

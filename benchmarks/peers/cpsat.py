@@ -1,6 +1,6 @@
 """The plain CP-SAT peer: one model over every feasible candidate triple, default parameters.
 
-Candidates are the engine's own (:func:`matcher.candidates.generate_candidates`: every
+Candidates are the engine's own (:func:`matcher.dispatch.candidates.generate_candidates`: every
 (member, demand, free interval) triple with a legal grid start), so every peer works on the same
 pairs. The model is exact for the contract (with the README's fairness term):
 
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.arrays import ProblemArrays
-from matcher.candidates import Candidates
-from matcher.plan import Plan, Task
-from matcher.solve import fixed_part
+from matcher.dispatch.arrays import ProblemArrays
+from matcher.dispatch.candidates import Candidates
+from matcher.dispatch.plan import Plan, Task
+from matcher.dispatch.solve import fixed_part
 
 SCALE = 100  # objective units per unit of the contract's objective
 FAIR_UNIT_S = 36  # fairness counted in units of 36 s (0.01 h)

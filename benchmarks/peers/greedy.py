@@ -1,7 +1,7 @@
 """The dispatcher's greedy: highest priority first, nearest free member with hours left.
 
 What a community dispatcher does by hand, written from ``shared/spec/dispatch.md`` alone (it
-shares no code with :mod:`matcher.greedy`):
+shares no code with :mod:`matcher.dispatch.greedy`):
 
 - Pinned (already accepted) tasks are kept as given and block their members' time and hours.
 - Open demands are taken by priority, highest first; among equals the earlier deadline
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy.spatial import cKDTree
 
-from matcher.problem import Demand, Problem
+from matcher.dispatch.problem import Demand, Problem
 
 EARTH_RADIUS_KM = 6371.0088
 

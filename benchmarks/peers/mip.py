@@ -1,17 +1,20 @@
 """The plain MIP peer and the LP relaxation bound: the engine's model, solved once, whole.
 
-Both build :func:`matcher.model.build_model` over every open demand and every candidate triple
+Both build :func:`matcher.dispatch.model.build_model` over every open demand and every candidate
+triple
 (no components, no batches, no Lagrangian bound, no neighbourhood search) and hand it to HiGHS
-through :func:`matcher.model.solve_model`:
+through :func:`matcher.dispatch.model.solve_model`:
 
 - ``mip``: the integer model with the time limit. The model relaxes rule 6 inside a free
   interval to a knapsack, so its solution is turned into a plan by the engine's
-  :func:`matcher.repair.repair` (tasks that cannot be ordered are dropped; there is *no* greedy
+  :func:`matcher.dispatch.repair.repair` (tasks that cannot be ordered are dropped; there is *no*
+  greedy
   fill afterwards). Its bound is HiGHS's dual bound.
 - ``lp``: the LP relaxation of the same model (``relax=True``); only a bound, no plan.
 
 Both bounds are completed with the objective part no choice changes
-(:func:`matcher.solve.fixed_part`: pinned tasks; the penalty of demands without candidates is in
+(:func:`matcher.dispatch.solve.fixed_part`: pinned tasks; the penalty of demands without candidates
+is in
 the model's constant), so they are lower bounds on the whole problem's objective.
 """
 
@@ -22,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.arrays import ProblemArrays
-from matcher.candidates import Candidates
-from matcher.model import build_model, solve_model
-from matcher.plan import Plan
-from matcher.repair import repair
-from matcher.solve import fixed_part
+from matcher.dispatch.arrays import ProblemArrays
+from matcher.dispatch.candidates import Candidates
+from matcher.dispatch.model import build_model, solve_model
+from matcher.dispatch.plan import Plan
+from matcher.dispatch.repair import repair
+from matcher.dispatch.solve import fixed_part
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+from matcher.verifier_geo import EARTH_RADIUS_KM, haversine_km
+
 __all__ = [
     "DEFAULT_MIN_DAYS_BETWEEN_VISITS",
     "DEFAULT_VISITS",
@@ -61,7 +63,6 @@ __all__ = [
     "verify_schedule",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STATUSES = ("optimal", "feasible", "no_solution")
 REASONS = ("quorum", "capacity", "too_far")
@@ -99,16 +100,6 @@ class ScheduleViolation:
     rule: str
     subject: str
     message: str
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two WGS84 points given in degrees, in km."""
-    phi1 = math.radians(lat1)
-    phi2 = math.radians(lat2)
-    half_dphi = (phi2 - phi1) / 2.0
-    half_dlambda = math.radians(lon2 - lon1) / 2.0
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.api.schemas import (
     DispatchHeadersSchema,

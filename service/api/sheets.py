@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.generate import CATEGORIES
+from matcher.vocabulary import CATEGORIES
 from service import audit
 from service.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.api.workspace import _apply_profile, present_member

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from matcher.generate import CATEGORIES
+from matcher.vocabulary import CATEGORIES
 from service import audit
 from service.auth import new_csrf_token
 from service.dispatching import Client

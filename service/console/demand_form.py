@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from matcher.generate import CATEGORIES
+from matcher.vocabulary import CATEGORIES
 from service.console.base import (
     bp,
     category_label,

@@ -1,11 +1,12 @@
-"""The dispatch contract at the edge: JSON ⇄ :mod:`matcher.problem` / :mod:`matcher.answer`.
+"""The dispatch contract at the edge: JSON ⇄ :mod:`matcher.dispatch.problem` /
+:mod:`matcher.dispatch.answer`.
 
 One marshmallow schema per object of ``shared/spec/dispatch.md``. The schemas check shape, types
 and ranges (unknown fields are rejected) and load straight into the frozen dataclasses, so
-``ProblemSchema().load(json_dict)`` returns a :class:`~matcher.problem.Problem` and
+``ProblemSchema().load(json_dict)`` returns a :class:`~matcher.dispatch.problem.Problem` and
 ``AnswerSchema().dump(answer)`` writes JSON-ready data. References between objects (unique ids,
 known members and teams, pins that break rules) are checked afterwards by
-:func:`matcher.validation.validate_problem`; :func:`load_problem` runs both.
+:func:`matcher.dispatch.validation.validate_problem`; :func:`load_problem` runs both.
 
 Every bad input becomes one :class:`~matcher.errors.InvalidProblemError` whose ``errors`` map a
 flat field path (``demands[17].window.end``, ``$`` for the document itself) to its messages.
@@ -32,9 +33,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from matcher.answer import REASONS, STATUSES, Answer, Assignment, Load, Stats, Unassigned
-from matcher.errors import InvalidProblemError
-from matcher.problem import (
+from matcher.dispatch.answer import REASONS, STATUSES, Answer, Assignment, Load, Stats, Unassigned
+from matcher.dispatch.problem import (
     Demand,
     Interval,
     Location,
@@ -46,7 +46,8 @@ from matcher.problem import (
     UnitPair,
     Weights,
 )
-from matcher.validation import validate_problem
+from matcher.dispatch.validation import validate_problem
+from matcher.errors import InvalidProblemError
 
 __all__ = [
     "AnswerSchema",
@@ -268,7 +269,7 @@ class IntervalSchema(_StrictSchema):
 class MemberSchema(_StrictSchema):
     """A member: home, skills, free time, capacity and (optional) range, wishes, reliability.
 
-    Overlapping availability is reported by :func:`matcher.validation.validate_problem`.
+    Overlapping availability is reported by :func:`matcher.dispatch.validation.validate_problem`.
     """
 
     id = _id(required=True)
@@ -570,7 +571,8 @@ def load_shape(schema: Schema, data: object) -> Any:
 
 
 def load_problem(data: object) -> Problem:
-    """Check JSON-like data against the contract and build a :class:`~matcher.problem.Problem`.
+    """Check JSON-like data against the contract and build a
+    :class:`~matcher.dispatch.problem.Problem`.
 
     Args:
         data: The parsed JSON document (a dict).
@@ -581,7 +583,7 @@ def load_problem(data: object) -> Problem:
     Raises:
         InvalidProblemError: With every shape, type and range error (paths such as
             ``demands[17].window.end``); or, if the shape is right, with the reference errors
-            :func:`matcher.validation.validate_problem` finds.
+            :func:`matcher.dispatch.validation.validate_problem` finds.
     """
     problem: Problem = load_shape(ProblemSchema(), data)
     validate_problem(problem)

@@ -21,7 +21,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from matcher.generate import CATEGORIES, CENTRE_LAT, CENTRE_LON
+from matcher.dispatch.generate import CENTRE_LAT, CENTRE_LON
+from matcher.vocabulary import CATEGORIES
 from service.models import utcnow
 from service.people import new_person
 from service.personal_data import FieldCipher

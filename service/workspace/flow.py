@@ -30,14 +30,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from matcher import problem as mp
-from matcher.arrays import build_arrays
-from matcher.candidates import generate_candidates
-from matcher.plan import Plan
-from matcher.reasons import explain_unassigned
-from matcher.solve import solve
-from matcher.validation import validate_problem
-from matcher.verify import verify
+from matcher.dispatch import problem as mp
+from matcher.dispatch.arrays import build_arrays
+from matcher.dispatch.candidates import generate_candidates
+from matcher.dispatch.plan import Plan
+from matcher.dispatch.reasons import explain_unassigned
+from matcher.dispatch.solve import solve
+from matcher.dispatch.validation import validate_problem
+from matcher.dispatch.verify import verify
 from service import audit
 from service.dispatching import Client
 from service.errors import fail
@@ -464,7 +464,8 @@ def top_candidates(
 
     Returns:
         ``{"demand_id", "candidates", "reason", "detail"}``; ``reason`` and ``detail`` are the
-        engine's (:func:`matcher.reasons.explain_unassigned`) when nobody can take it, else null.
+        engine's (:func:`matcher.dispatch.reasons.explain_unassigned`) when nobody can take it,
+        else null.
     """
     row = get_scoped(session, Demand, demand, client)
     require_manager(client, row.community_id)

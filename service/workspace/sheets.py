@@ -8,7 +8,7 @@ Three kinds of sheet can be imported (:data:`IMPORT_KINDS`):
               (no name, phone or address is ever read from a residents' sheet).
 
 :func:`template` gives a workbook with Chinese headers, drop-downs (categories and skills with
-their Chinese labels from :data:`matcher.generate.CATEGORIES`, priority 1–5, the coordinate
+their Chinese labels from :data:`matcher.vocabulary.CATEGORIES`, priority 1–5, the coordinate
 system) and an instructions sheet (填写说明). :func:`parse` reads a filled sheet back: headers are
 matched by their Chinese names (unknown columns, such as a name column a community keeps, are
 ignored), Chinese labels become ids, GCJ-02 coordinates become WGS-84, and every row is validated
@@ -39,8 +39,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from matcher.generate import CATEGORIES
 from matcher.longterm.pairs.problem import PROXIES
+from matcher.vocabulary import CATEGORIES
 from service.schemas.dispatch import flatten_errors
 from service.workspace.availability import LOCAL, WEEKDAYS
 from service.workspace.geo import gcj02_to_wgs84

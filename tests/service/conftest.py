@@ -18,8 +18,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.generate import generate_district
-from matcher.problem import Problem
+from matcher.dispatch.generate import generate_district
+from matcher.dispatch.problem import Problem
 from service.app import create_app
 from service.keys import create_api_client
 

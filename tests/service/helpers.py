@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.problem import Problem
-from matcher.verify import verify
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.verify import verify
 from service.keys import create_api_client
 from service.schemas.dispatch import dump_problem, load_answer
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from matcher.answer import Answer
-from matcher.generate import generate_district
-from matcher.problem import Problem
-from matcher.solve import Progress, solve
-from matcher.verify import Violation, verify
+from matcher.dispatch.answer import Answer
+from matcher.dispatch.generate import generate_district
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.solve import Progress, solve
+from matcher.dispatch.verify import Violation, verify
 from service import cli
 from service.cli import ProgressPrinter, format_progress, main
 from service.report import format_summary, summarize

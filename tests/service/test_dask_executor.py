@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from matcher.generate import generate_district
-from matcher.problem import Problem
-from matcher.solve import solve
-from matcher.verify import recompute_objective, verify
+from matcher.dispatch.generate import generate_district
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.solve import solve
+from matcher.dispatch.verify import recompute_objective, verify
 from service.cli import main as linli
 from service.cli import worker_command
 from service.config import load_settings

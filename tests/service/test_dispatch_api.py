@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from tests.service.helpers import assert_error, assert_verified, body_of, new_auth, wait_for_job
 
 URL = "/api/v1/dispatch"

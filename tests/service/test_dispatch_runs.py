@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.verify import Violation
+from matcher.dispatch.verify import Violation
 from service.models import utcnow
 from service.workspace import dispatch_runs, flow
 from service.workspace.models import DispatchRun, new_id

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from matcher.answer import Answer, Assignment, Load, Stats, Unassigned
-from matcher.errors import InvalidProblemError
-from matcher.generate import generate_district
-from matcher.problem import (
+from matcher.dispatch.answer import Answer, Assignment, Load, Stats, Unassigned
+from matcher.dispatch.generate import generate_district
+from matcher.dispatch.problem import (
     Demand,
     Interval,
     Location,
@@ -26,6 +25,7 @@ from matcher.problem import (
     Team,
     Weights,
 )
+from matcher.errors import InvalidProblemError
 from service.schemas.dispatch import (
     AnswerSchema,
     ProblemSchema,

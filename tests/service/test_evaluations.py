@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from matcher.verify import Violation
+from matcher.dispatch.verify import Violation
 from service.workspace import flow
 from service.workspace.availability import LOCAL
 from service.workspace.evaluations import (

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from service.models import IdempotencyRecord
 from tests.service.helpers import assert_error, assert_verified, body_of, wait_for_job
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from tests.service.helpers import (
     HeldExecutor,
     assert_error,

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
-from matcher.verify import Violation
+from matcher.dispatch.verify import Violation
 from service.keys import create_api_client
 from service.models import utcnow
 from service.workspace import flow

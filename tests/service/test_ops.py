@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from tests.service.helpers import assert_error, body_of, new_auth
 
 

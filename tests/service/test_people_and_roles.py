@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from matcher.verify import Violation
+from matcher.dispatch.verify import Violation
 from service.audit import AuditEvent
 from service.models import utcnow
 from service.people import new_person

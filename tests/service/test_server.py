@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from service.db import make_engine, make_session_factory, upgrade_database
 from service.keys import create_api_client
 from tests.service.helpers import assert_verified, body_of

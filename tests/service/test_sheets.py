@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 
-from matcher.generate import CATEGORIES
+from matcher.vocabulary import CATEGORIES
 from service.workspace import sheets
 from service.workspace.availability import LOCAL
 from service.workspace.geo import gcj02_to_wgs84

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import func, insert, inspect, select
 
+from matcher.dispatch.generate import generate_district
 from matcher.errors import InvalidProblemError
-from matcher.generate import generate_district
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
 from service.db import alembic_config, make_engine, upgrade_database

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from matcher.problem import Problem
+from matcher.dispatch.problem import Problem
 from service.db import make_engine, make_session_factory
 from service.models import ApiClient, Job, utcnow
 from service.schemas.dispatch import dump_problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.problem import Location
+from matcher.dispatch.problem import Location
 
 STATUSES = ("optimal", "feasible", "no_solution")
 REASONS = ("too_few", "together", "conflict", "size", "apart")

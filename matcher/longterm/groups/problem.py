@@ -1,14 +1,14 @@
 """The grouping problem (``docs/groups.md``) as frozen dataclasses.
 
 Lists are tuples so that problems hash and never change under a solver. Locations are WGS84
-degrees (:class:`matcher.problem.Location`, shared with dispatch).
+degrees (:class:`matcher.dispatch.problem.Location`, shared with dispatch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from matcher.problem import Location
+from matcher.dispatch.problem import Location
 
 CATEGORIES: tuple[str, ...] = (
     "policy_publicity",

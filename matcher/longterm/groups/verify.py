@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matcher.longterm.violation import MatchViolation
+from matcher.verifier_geo import EARTH_RADIUS_KM, haversine_km
 
 __all__ = [
     "DEFAULTS",
@@ -34,7 +35,6 @@ __all__ = [
     "verify",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 STATUSES = ("optimal", "feasible", "no_solution")
 REASONS = ("too_few", "together", "conflict", "size", "apart")
 RULES = ("1", "2", "3", "4", "5", "6", "7", "8", "answer")
@@ -52,15 +52,6 @@ DEFAULTS: Mapping[str, float] = {
 _DEG_TOL = 1e-6
 _KM_TOL = 0.002
 _SHARE_TOL = 1e-5
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,7 +158,7 @@ def _read_problem(problem: Mapping[str, Any]) -> _Problem:
 
 
 def _dissimilarity(p: _Problem, a: _Member, b: _Member) -> float:
-    km = _haversine_km(a.lat, a.lon, b.lat, b.lon)
+    km = haversine_km(a.lat, a.lon, b.lat, b.lon)
     if a.industry is not None and a.industry == b.industry:
         trade = 1.0
     elif a.industry is not None and frozenset((a.industry, b.industry)) in p.related:
@@ -352,13 +343,13 @@ def _check_description(
     ):
         out.append(MatchViolation("6", subject, f"centre must be ({lat:.6f}, {lon:.6f})"))
         return
-    radius = max(_haversine_km(centre["lat"], centre["lon"], m.lat, m.lon) for m in known)
+    radius = max(haversine_km(centre["lat"], centre["lon"], m.lat, m.lon) for m in known)
     if not _close(g.get("radius_km"), radius, _KM_TOL):
         out.append(MatchViolation("6", subject, f"radius_km must be {radius:.3f}"))
     s = len(known)
     mean_km = (
         math.fsum(
-            _haversine_km(known[i].lat, known[i].lon, known[j].lat, known[j].lon)
+            haversine_km(known[i].lat, known[i].lon, known[j].lat, known[j].lon)
             for i in range(s)
             for j in range(i + 1, s)
         )

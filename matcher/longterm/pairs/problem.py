@@ -2,14 +2,14 @@
 
 Resident data is personal: the problem holds ids, a home location, the vulnerable groups, needs,
 required skills and a vulnerability score — no names, no phone numbers. Locations are WGS84
-degrees (:class:`matcher.problem.Location`, shared with dispatch).
+degrees (:class:`matcher.dispatch.problem.Location`, shared with dispatch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from matcher.problem import Location
+from matcher.dispatch.problem import Location
 
 VULNERABLE_GROUPS: tuple[str, ...] = ("elderly", "student", "orphan", "disabled", "poor")
 """助老、助学、助孤、助残、助贫."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matcher.longterm.violation import MatchViolation
+from matcher.verifier_geo import EARTH_RADIUS_KM, haversine_km
 
 __all__ = [
     "DROPPED_REASONS",
@@ -34,7 +35,6 @@ __all__ = [
     "verify",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 UNPAIRED_WEIGHT_KM = 1_000_000.0
 PROXIES = ("errands", "voice", "disputes", "needs", "visits")
 STATUSES = ("optimal", "feasible", "no_solution")
@@ -46,15 +46,6 @@ DEFAULT_MAX_DISTANCE_KM = 3.0
 
 _KM_TOL = 0.001
 _RANGE_TOL = 1e-6
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,7 +155,7 @@ def _able(r: _Resident, m: _Member) -> bool:
 
 
 def _km(r: _Resident, m: _Member) -> float:
-    return _haversine_km(r.lat, r.lon, m.lat, m.lon)
+    return haversine_km(r.lat, r.lon, m.lat, m.lon)
 
 
 def _eligible(r: _Resident, m: _Member) -> bool:

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
+from matcher.dispatch.problem import Location
 from matcher.longterm.units.problem import RESOURCES, Community, Need, Options, Problem, Unit
-from matcher.problem import Location
 
 CENTRE = Location(34.7466, 113.6253)
 """Zhengzhou, Erqi Square."""

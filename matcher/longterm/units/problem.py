@@ -1,6 +1,6 @@
 """The unit–community pairing problem (``docs/units.md``) as frozen dataclasses.
 
-Locations are :class:`matcher.problem.Location` (WGS-84 degrees). Lists are tuples so that
+Locations are :class:`matcher.dispatch.problem.Location` (WGS-84 degrees). Lists are tuples so that
 problems hash and never change under a solver.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from matcher.problem import Location
+from matcher.dispatch.problem import Location
 
 RESOURCES: tuple[str, ...] = (
     "legal",

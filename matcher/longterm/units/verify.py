@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matcher.longterm.violation import MatchViolation
+from matcher.verifier_geo import EARTH_RADIUS_KM, haversine_km
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -30,7 +31,6 @@ __all__ = [
     "verify",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 STATUSES = ("optimal", "feasible", "no_solution")
 NEED_REASONS = ("no_resource", "too_far", "outweighed")
 UNIT_REASONS = ("too_far", "no_slot")
@@ -41,14 +41,6 @@ _DISTANCE_ABS_TOL_KM = 0.001
 _RANGE_EPS_KM = 1e-9
 _OBJECTIVE_REL_TOL = 1e-6
 _SUM_REL_TOL = 0.001
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlam = math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 
 
 def _id(entry: Mapping[str, Any], key: str) -> str | None:
@@ -88,7 +80,7 @@ class _Problem:
 
     def km(self, unit: str, community: str) -> float:
         u, c = self.units[unit], self.communities[community]
-        return _haversine_km(u.lat, u.lon, c.lat, c.lon)
+        return haversine_km(u.lat, u.lon, c.lat, c.lon)
 
     def in_range(self, unit: str, community: str) -> bool:
         return self.limit_km is None or self.km(unit, community) <= self.limit_km + _RANGE_EPS_KM

@@ -1,0 +1,218 @@
+"""A Lagrangian lower bound that scales to any district.
+
+The LP of the assignment model is too big to solve in seconds once a district has millions of
+candidate triples, so the bound comes from Lagrangian relaxation of the same relaxation: capacity
+(rule 7), the time knapsack of each free interval (rule 6 relaxed) and the two fairness rows get
+multipliers; what is left splits into one tiny problem per demand (serve it with its cheapest
+reduced-cost option, or leave it out). Crews are relaxed further: their members need not share a
+start or cover the skills, only be ``crew_size`` distinct members. Every multiplier vector gives a
+valid lower bound; projected subgradient steps (Polyak step towards the best plan's objective)
+raise it for as long as the time allows.
+
+Capacity and fairness count each candidate's ``use_s`` (the duration for dispatch problems);
+the interval time counts the duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.dispatch.arrays import FloatArray, IntArray, ProblemArrays
+from matcher.dispatch.candidates import Candidates
+from matcher.dispatch.model import interval_room_h
+from matcher.dispatch.plan import Plan
+
+
+@dataclass(frozen=True)
+class Multipliers:
+    """Prices of the relaxed rules: hours per member, interval time, fairness thresholds."""
+
+    capacity: FloatArray  # per member, >= 0
+    interval: FloatArray  # per availability interval, >= 0
+    fairness: tuple[FloatArray, FloatArray]  # per member, in [0, w.fairness] and [0, 2 w.fairness]
+
+    @staticmethod
+    def zeros(arr: ProblemArrays) -> Multipliers:
+        n, k = arr.n_members, len(arr.av_start)
+        return Multipliers(np.zeros(n), np.zeros(k), (np.zeros(n), np.zeros(n)))
+
+
+def lagrangian_bound(
+    arr: ProblemArrays,
+    cands: Candidates,
+    demands: IntArray,
+    pinned: Plan,
+    *,
+    upper: float,
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
+    max_iterations: int = 2000,
+    theta0: float = 1.0,
+    patience: int = 8,
+    start: Multipliers | None = None,
+) -> float:
+    """A lower bound on the part of the objective that depends on ``demands``.
+
+    The result counts ``w.unassigned * priority`` of those demands, their members' terms and the
+    fairness of the members who could serve them (with their pinned hours), like the batch
+    models of :mod:`matcher.dispatch.model`. ``upper`` is the same part for a known plan.
+    """
+    w = arr.problem.options.weights
+    co = arr.changeover_s
+    in_set = np.zeros(arr.n_demands, dtype=bool)
+    in_set[demands] = True
+    rows = np.flatnonzero(in_set[cands.demand])
+    if len(rows) == 0:
+        return float(w.unassigned * arr.d_priority[demands].sum())
+    member, demand = cands.member[rows], cands.demand[rows]
+    bins = cands.interval[rows]
+    dur_s = arr.d_duration_s[demand]
+    use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
+    size_h = (dur_s + co) / 3600.0
+    room_h = interval_room_h(
+        arr,
+        member,
+        bins,
+        cands.first_start[rows],
+        cands.last_start[rows] + dur_s,
+        pinned,
+        len(arr.av_start),
+    )
+    pinned_h = np.array(pinned.timetable.used_s, dtype=np.float64) / 3600.0
+    cap_h = arr.m_capacity_s / 3600.0
+    cap_left = cap_h - pinned_h
+    fair_rhs = (0.5 * cap_h - pinned_h, 0.75 * cap_h - pinned_h)
+    fair_max = (w.fairness, 2.0 * w.fairness)
+    penalty = w.unassigned * arr.d_priority.astype(np.float64)
+    constant = float(penalty[demands].sum())
+
+    crew = arr.d_crew[demand] > 1
+    solo = np.flatnonzero(~crew)
+    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], use_h[solo], size_h[solo]
+    s_demand = demand[solo]
+    s_base = cands.cost[rows][solo] - penalty[s_demand]
+    s_starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
+    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew])
+
+    members_used = np.unique(member)
+    bins_used = np.unique(bins)
+    if start is None:
+        start = Multipliers.zeros(arr)
+    lam, mu, nu = start.capacity.copy(), start.interval.copy(), [x.copy() for x in start.fairness]
+
+    def evaluate() -> tuple[float, FloatArray, FloatArray]:
+        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
+        price = lam + nu[0] + nu[1]
+        value = constant
+        hours = np.zeros(arr.n_members)
+        used = np.zeros(len(arr.av_start))
+        if len(solo):
+            vals = s_base + price[s_member] * s_dur + mu[s_bins] * s_size
+            mins = np.minimum.reduceat(vals, s_starts)
+            value += float(np.minimum(mins, 0.0).sum())
+            seg = np.repeat(np.arange(len(s_starts)), np.diff(np.r_[s_starts, len(solo)]))
+            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
+            np.add.at(hours, s_member[picked], s_dur[picked])
+            np.add.at(used, s_bins[picked], s_size[picked])
+        value += crews.terms(price, penalty, hours)
+        value -= float((lam[members_used] * cap_left[members_used]).sum())
+        value -= float((mu[bins_used] * room_h[bins_used]).sum())
+        for k in (0, 1):
+            value -= float((nu[k][members_used] * fair_rhs[k][members_used]).sum())
+        return value, hours, used
+
+    best = -np.inf
+    theta, stall = theta0, 0
+    for _ in range(max_iterations):
+        if time.perf_counter() >= deadline or stop():
+            break
+        value, hours, used = evaluate()
+        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
+            best, stall = value, 0
+        else:
+            stall += 1
+            if stall >= patience:
+                theta, stall = theta / 2.0, 0
+                if theta < 1e-4:
+                    break
+        g_lam = hours - cap_left
+        g_mu = used - room_h
+        g_nu = [hours - fair_rhs[0], hours - fair_rhs[1]]
+        norm = float(
+            (g_lam[members_used] ** 2).sum()
+            + (g_mu[bins_used] ** 2).sum()
+            + sum((g[members_used] ** 2).sum() for g in g_nu)
+        )
+        if norm <= 1e-12 or upper - value <= 1e-9 * max(1.0, abs(upper)):
+            break
+        step = theta * (upper - value) / norm
+        lam = np.maximum(0.0, lam + step * g_lam)
+        mu = np.maximum(0.0, mu + step * g_mu)
+        for k in (0, 1):
+            nu[k] = np.clip(nu[k] + step * g_nu[k], 0.0, fair_max[k])
+    return float(best) if np.isfinite(best) else float(evaluate()[0])
+
+
+def _first_in_segment(positions: IntArray, segment: IntArray) -> IntArray:
+    """Of sorted positions, the first one in each segment."""
+    if len(positions) == 0:
+        return positions
+    seg = segment[positions]
+    return positions[np.r_[True, seg[1:] != seg[:-1]]]
+
+
+@dataclass(frozen=True)
+class _CrewPairs:
+    """Crew demands relaxed to "``crew_size`` distinct members", one entry per (demand, member).
+
+    Interval time is not priced for crews (a zero price is a valid multiplier), so each member's
+    cheapest row stands for the pair and the grouping is fixed across iterations.
+    """
+
+    demand: IntArray
+    member: IntArray
+    cost: FloatArray  # cheapest member cost of the pair
+    dur_h: FloatArray  # capacity hours the pair takes
+    starts: IntArray  # first entry of each demand
+    seats: IntArray  # crew size of each demand
+
+    @staticmethod
+    def build(
+        arr: ProblemArrays, demand: IntArray, member: IntArray, cost: FloatArray, use_h: FloatArray
+    ) -> _CrewPairs:
+        order = np.lexsort((cost, member, demand))
+        d, m, c, u = demand[order], member[order], cost[order], use_h[order]
+        first = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])] if len(d) else np.empty(0, bool)
+        d, m, c, u = d[first], m[first], c[first], u[first]
+        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.empty(0, np.int64)
+        seats = arr.d_crew[d[starts]] if len(d) else np.empty(0, np.int64)
+        return _CrewPairs(d, m, c, u, starts, seats)
+
+    def terms(self, price: FloatArray, penalty: FloatArray, hours: FloatArray) -> float:
+        """Sum over crew demands of min(0, cheapest crew - penalty); adds the crews' hours."""
+        if len(self.demand) == 0:
+            return 0.0
+        vals = self.cost + price[self.member] * self.dur_h
+        seg = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(vals)]))
+        counts = np.diff(np.r_[self.starts, len(vals)])
+        total = np.zeros(len(self.starts))
+        taken: list[IntArray] = []
+        work = vals.copy()
+        for seat in range(int(self.seats.max())):
+            mins = np.minimum.reduceat(work, self.starts)
+            active = (seat < self.seats) & np.isfinite(mins)
+            total += np.where(active, mins, 0.0)
+            pick = _first_in_segment(np.flatnonzero(work <= mins[seg]), seg)
+            pick = pick[active[seg[pick]]]
+            work[pick] = np.inf
+            taken.append(pick)
+        value = total - penalty[self.demand[self.starts]]
+        served = (counts >= self.seats) & (value < 0)
+        for pick in taken:
+            pick = pick[served[seg[pick]]]
+            np.add.at(hours, self.member[pick], self.dur_h[pick])
+        return float(value[served].sum())

@@ -1,0 +1,537 @@
+"""``solve(problem)``: candidates, greedy floor, model per component batch, repair, answer.
+
+:func:`solve` builds the arrays and candidates of a dispatch problem and hands them to
+:func:`solve_with_candidates`, the pipeline proper. Callers that solve other assignment problems
+through the engine (the generalised assignment benchmark) build candidates themselves, give each
+(member, demand) pair its own cost and capacity use (:func:`matcher.dispatch.candidates.reprice`)
+and call
+:func:`solve_with_candidates` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from threading import Thread
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from matcher.dispatch.answer import Answer, Assignment, Load, Stats
+from matcher.dispatch.arrays import IntArray, ProblemArrays, build_arrays
+from matcher.dispatch.bound import lagrangian_bound
+from matcher.dispatch.candidates import Candidates, generate_candidates, shortlist
+from matcher.dispatch.exact_cpsat import integral_form, run_exact
+from matcher.dispatch.greedy import fill, greedy_order
+from matcher.dispatch.lns import improve, improve_batched
+from matcher.dispatch.model import (
+    DispatchModel,
+    ModelResult,
+    build_model,
+    highs_input,
+    hint_from_plan,
+    solve_model,
+    trivial_bound,
+)
+from matcher.dispatch.pair_terms import PairTerms
+from matcher.dispatch.plan import Plan, Task, fairness_hours
+from matcher.dispatch.problem import Problem
+from matcher.dispatch.reasons import explain_unassigned
+from matcher.dispatch.repair import repair, team_of
+from matcher.geo import haversine_km
+
+OPTIMAL_GAP = 1e-5  # "optimal": proven within 0.001 % (solver tolerances)
+_BATCH_COLUMNS = 40_000
+_EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact MIP
+_EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
+_LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
+_LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers its last step
+_LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
+_ANSWER_RESERVE_S = 0.2
+_ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
+_FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
+# answer building: assignments and loads per demand, and a reason for each demand left out
+# (measured on 2 cores: 0.11 s at 5,000 demands / 291 left out, 2.6 s at 30,000 / 2,010; these
+# figures keep about twice that)
+_ANSWER_S_PER_DEMAND = 5e-5
+_ANSWER_S_PER_LEFT_OUT = 1.5e-3
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event: ``phase`` and what is known so far.
+
+    ``snapshot``, when set, builds the answer of the best plan so far (a valid, verifiable
+    answer with a proven bound). Call it inside the callback only — the plan moves on after it
+    returns — and not on every event: it costs about as much as building the final answer.
+    """
+
+    phase: str
+    elapsed_s: float
+    objective: float | None = None
+    bound: float | None = None
+    message: str = ""
+    snapshot: Callable[[], Answer] | None = None
+
+
+ProgressFn = Callable[[Progress], None]
+StopFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Knobs of the pipeline's time split and search; the defaults are the dispatch ones.
+
+    Dispatch problems are sparse (a demand has a few candidate members nearby, each member a
+    few tasks). Other assignment problems solved through :func:`solve_with_candidates` can be
+    dense (every member a candidate for every demand), where the search needs all candidates
+    of a demand (capacity, not cost, decides who can take it), smaller neighbourhoods and more
+    time for the exact models.
+    """
+
+    exact_share: float = _EXACT_SHARE  # of the time limit, at most, for small exact models
+    exact_columns: int = _EXACT_COLUMNS  # batches up to this many candidate rows are "small"
+    shortlist_k: int = 10  # cheapest members per one-person demand in the search rows
+    cluster_members: int = 12  # members whose tasks one neighbourhood frees
+    max_demands: int = 60  # demands one neighbourhood frees
+    adaptive: bool = False  # shrink neighbourhoods whose sub-models time out (see lns.improve)
+    sub_limit_s: float | None = None  # per neighbourhood model; None: 3 s with one worker, else 1
+    exact_solver: str = "highs"  # "auto": CP-SAT for small all-integer exact models
+    cpsat_max_vars: int = 700  # "auto" hands models up to this many columns to CP-SAT
+    batch: int = 8  # disjoint neighbourhoods per round when they fan out over an executor
+    search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+    executor: Executor | None = None,
+    settings: SearchSettings | None = None,
+) -> Answer:
+    """Dispatch the open demands of a validated problem.
+
+    Parameters
+    ----------
+    problem
+        A validated problem (see :func:`matcher.dispatch.validation.validate_problem`).
+    time_limit_s, seed, workers
+        Override ``problem.options``. The time limit covers the whole call.
+    progress
+        Called with :class:`Progress` events (phases, incumbent objective, bound).
+    stop
+        Polled while solving; when it returns ``True`` the best plan found so far is returned.
+    executor
+        Fan the neighbourhood search out: its sub-models run side by side on this
+        :class:`concurrent.futures.Executor` (a process pool, a Dask client's executor), in
+        rounds of ``settings.batch`` disjoint neighbourhoods. The plan depends on the seed, not
+        on the executor or its number of workers, while the neighbourhood budget
+        (``settings.search_rounds``, by default 8 per second of time limit) and not the clock
+        ends the search. Without it the search runs in this process.
+    settings
+        The pipeline's knobs (:class:`SearchSettings`); the defaults are the dispatch ones.
+
+    Returns
+    -------
+    Answer
+        Always a feasible plan (at worst the greedy one); ``bound`` is a proven lower bound.
+    """
+    t0 = time.perf_counter()
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    return solve_with_candidates(
+        arr,
+        cands,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+        stop=stop,
+        started_s=t0,
+        executor=executor,
+        settings=settings,
+    )
+
+
+def solve_with_candidates(
+    arr: ProblemArrays,
+    cands: Candidates,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+    started_s: float | None = None,
+    priced: bool = False,
+    settings: SearchSettings | None = None,
+    executor: Executor | None = None,
+) -> Answer:
+    """The solve pipeline on given candidates: greedy, exact or Lagrangian + LP + LNS, answer.
+
+    ``cands`` are :func:`matcher.dispatch.candidates.generate_candidates` of ``arr``. With
+    ``priced``,
+    they carry per-pair costs and capacity uses of their own
+    (:func:`matcher.dispatch.candidates.reprice`)
+    and the plan counts those (:class:`~matcher.dispatch.pair_terms.PairTerms`) instead of the
+    weights' member
+    terms and the durations; fairness still applies to the hours used, so a caller whose costs
+    are the whole objective sets its weight to zero. ``started_s`` is the ``time.perf_counter()``
+    at which the time limit started (default: now). ``settings`` default to the dispatch ones.
+    ``executor``: see :func:`solve`. Other arguments as for :func:`solve`.
+    """
+    settings = SearchSettings() if settings is None else settings
+    if settings.exact_solver not in ("highs", "auto"):
+        raise ValueError(f"exact_solver must be 'highs' or 'auto', got {settings.exact_solver!r}")
+    opts = arr.problem.options
+    limit = float(opts.time_limit_s if time_limit_s is None else time_limit_s)
+    seed = int(opts.seed if seed is None else seed)
+    cores = _cores(workers if workers is not None else opts.workers)
+    t0 = time.perf_counter() if started_s is None else started_s
+    stop_fn: StopFn = stop or (lambda: False)
+
+    def elapsed() -> float:
+        return time.perf_counter() - t0
+
+    def tell(phase: str, **kw: object) -> None:
+        if progress is not None:
+            progress(Progress(phase, elapsed(), **kw))  # type: ignore[arg-type]
+
+    search = shortlist(arr, cands, solo_k=settings.shortlist_k)
+    build_s = elapsed()
+    tell("candidates", message=f"{cands.pair_count} candidate pairs")
+
+    base = pinned_plan(arr, PairTerms.of(arr, cands) if priced else None)
+    open_demands = np.flatnonzero(~arr.d_pinned)
+    order = greedy_order(arr, cands, open_demands)
+    best = base.copy()
+    fill(best, cands, order, stop=stop_fn)
+    best_obj = best.objective()
+    greedy_obj = best_obj
+    tell("greedy", objective=best_obj)
+
+    labels, n_components = components(arr, cands)
+    has_cands = np.zeros(arr.n_demands, dtype=bool)
+    has_cands[cands.demand] = True
+    outside = float(
+        opts.weights.unassigned * arr.d_priority[open_demands[~has_cands[open_demands]]].sum()
+    )
+    bound = fixed_part(arr, cands, base) + outside
+    method = "greedy"
+    batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
+    small = [(d, w) for d, w in batches if w <= settings.exact_columns]
+    large = [d for d, w in batches if w > settings.exact_columns]
+    left_out = len(open_demands) - sum(1 for d in open_demands if int(d) in best.tasks)
+    deadline = (
+        t0
+        + limit
+        - _ANSWER_RESERVE_S
+        - _ANSWER_S_PER_DEMAND * arr.n_demands
+        - _ANSWER_S_PER_LEFT_OUT * left_out
+    )
+
+    # small batches: the exact model gives both the plan and the bound
+    exact_until = time.perf_counter() + settings.exact_share * max(
+        0.0, deadline - time.perf_counter()
+    )
+    for i, (demands, weight) in enumerate(small):
+        remaining = sum(w for _, w in small[i:])
+        left = (exact_until - time.perf_counter()) * weight / max(1, remaining)
+        model = build_model(arr, cands, demands, base)
+        if stop_fn() or left <= 0.02:
+            bound += model.trivial_bound
+            continue
+        hint = hint_from_plan(model, arr, cands, best)
+        result = solve_exact(
+            model, settings, time_limit_s=left, seed=seed, hint=hint, stop=stop_fn, workers=cores
+        )
+        bound += result.bound
+        if result.values is not None:
+            trial = repair(arr, cands, model, result.values, best_without(best, demands))
+            fill(trial, cands, greedy_order(arr, cands, demands))
+            trial_obj = trial.objective()
+            if trial_obj < best_obj - 1e-9:
+                best, best_obj, method = trial, trial_obj, "mip"
+    if small:
+        tell(
+            "bound",
+            message=f"{len(small)} small components solved",
+            objective=best_obj,
+            bound=bound,
+        )
+
+    # large batches: a Lagrangian bound, beside the search when a second core is allowed
+    large_bounds: list[float] = []
+    uppers = [best.part_objective(d) for d in large]
+
+    def bound_large(until: float) -> None:
+        """Lagrangian bound first (fast, always there), then the LP if it solves in time; a batch
+        too large for the LP gives the Lagrangian nearly its whole share."""
+        for demands, upper in zip(large, uppers, strict=True):
+            share = (until - time.perf_counter()) / max(1, len(large) - len(large_bounds))
+            start = time.perf_counter()
+            rows = int(np.isin(cands.demand, demands).sum())
+            lp_fits = rows <= _LP_MAX_ROWS
+            value = lagrangian_bound(
+                arr,
+                cands,
+                demands,
+                base,
+                upper=upper,
+                deadline=start
+                + max(0.0, (_LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE) * share),
+                stop=stop_fn,
+            )
+            if lp_fits and start + share - time.perf_counter() > 0.5:
+                model = build_model(arr, cands, demands, base)
+                left = start + share - time.perf_counter()
+                if left > 0.2 and not stop_fn():
+                    lp = solve_model(model, time_limit_s=left - 0.1, relax=True, stop=stop_fn)
+                    value = max(value, lp.bound)
+            large_bounds.append(value)
+
+    # one worker: the search runs first on a round budget instead of the clock (so a seed gives
+    # one answer) and the bound takes the time left; more: the bound runs beside the search
+    single = _cores(workers if workers is not None else opts.workers) == 1
+    thread = None
+    if large and not single:
+        thread = Thread(target=bound_large, args=(deadline,), daemon=True)
+        thread.start()
+
+    gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
+    search_started = time.perf_counter()
+    moves = hoods = 0
+    if (large or gap_left) and not stop_fn():
+        floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
+
+        def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
+            def build() -> Answer:
+                low = min(floor, obj)
+                gap = (obj - low) / max(abs(obj), 1.0)
+                return replace(make_answer(arr, cands, plan, obj, low, gap), status="feasible")
+
+            return build
+
+        def on_better(plan: Plan, obj: float) -> None:
+            tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
+
+        common = {
+            "deadline": deadline,
+            "seed": seed,
+            "stop": stop_fn,
+            "on_better": on_better,
+            "max_demands": settings.max_demands,
+            "cluster_members": settings.cluster_members,
+        }
+        if executor is not None:
+            best, lns_obj, moves, hoods = improve_batched(
+                arr,
+                cands,
+                search,
+                best,
+                batch=max(1, settings.batch),
+                executor=executor,
+                max_rounds=settings.search_rounds or max(1, int(_FAN_OUT_ROUNDS_PER_S * limit)),
+                sub_limit_s=settings.sub_limit_s or 3.0,
+                **common,  # type: ignore[arg-type]
+            )
+        else:
+            best, lns_obj, moves, hoods = improve(
+                arr,
+                cands,
+                search,
+                best,
+                max_rounds=settings.search_rounds
+                or (max(1, int(_ROUNDS_PER_S * limit)) if single else None),
+                sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
+                adaptive=settings.adaptive,
+                **common,  # type: ignore[arg-type]
+            )
+        if moves:
+            best_obj, method = lns_obj, method + ("+lns" if executor is None else "+lns/fan-out")
+    search_s = time.perf_counter() - search_started
+    if thread is not None:
+        thread.join()
+    elif large:
+        bound_large(deadline)
+    bound += sum(large_bounds)
+    tell("done", objective=best_obj, bound=bound)
+
+    if bound > best_obj and bound - best_obj <= 1e-6 * max(1.0, abs(best_obj)):
+        bound = best_obj  # rounding noise only; a larger excess is a bug that verify reports
+    gap = (best_obj - bound) / max(abs(best_obj), 1.0)
+    answer = make_answer(arr, cands, best, best_obj, bound, gap)
+    stats = Stats(
+        candidates=cands.pair_count,
+        components=n_components,
+        build_s=round(build_s, 4),
+        solve_s=round(elapsed() - build_s, 4),
+        greedy_objective=greedy_obj,
+        method=method,
+        search_s=round(search_s, 4),
+        neighbourhoods=hoods,
+        moves=moves,
+    )
+    return replace(answer, stats=stats)
+
+
+def solve_exact(
+    model: DispatchModel,
+    settings: SearchSettings,
+    *,
+    time_limit_s: float,
+    seed: int,
+    hint: np.ndarray | None,
+    stop: StopFn,
+    workers: int,
+) -> ModelResult:
+    """An exact model solved by HiGHS or, with ``exact_solver="auto"``, by CP-SAT when it is
+    small and all-integer (:mod:`matcher.dispatch.exact_cpsat`); both give a plan and a proven
+    bound."""
+    if settings.exact_solver == "auto" and 0 < model.n_vars <= settings.cpsat_max_vars:
+        inp = highs_input(model, time_limit_s=time_limit_s, seed=seed, hint=hint)
+        form = integral_form(inp)
+        if form is not None:
+            return run_exact(inp, form, workers=workers, stop=stop)
+    return solve_model(model, time_limit_s=time_limit_s, seed=seed, hint=hint, stop=stop)
+
+
+def _cores(workers: int) -> int:
+    """Threads the solve may use: ``workers``, or every core when it is 0."""
+    return workers if workers > 0 else (os.cpu_count() or 1)
+
+
+def best_without(plan: Plan, demands: IntArray) -> Plan:
+    """A copy of ``plan`` with these demands taken out."""
+    out = plan.copy()
+    for d in demands:
+        if int(d) in out.tasks:
+            out.unassign(int(d))
+    return out
+
+
+def pinned_plan(arr: ProblemArrays, terms: PairTerms | None = None) -> Plan:
+    """The plan holding only the pinned (already accepted) tasks; ``terms``: see :class:`Plan`."""
+    plan = Plan(arr, terms)
+    for d, demand in enumerate(arr.problem.demands):
+        if demand.pinned is None:
+            continue
+        members = tuple(arr.member_index[m] for m in demand.pinned.members)
+        team = team_of(arr, members) if demand.team_only else None
+        plan.assign(d, Task(members, arr.seconds(demand.pinned.start), team))
+    return plan
+
+
+def fixed_part(arr: ProblemArrays, cands: Candidates, base: Plan) -> float:
+    """Objective of the pinned tasks that no choice changes (their member terms; idle fairness)."""
+    demands = list(base.tasks)
+    total = base.task_terms(demands, [base.tasks[d] for d in demands])
+    w_f = arr.problem.options.weights.fairness
+    has_cols = np.zeros(arr.n_members, dtype=bool)
+    has_cols[cands.member] = True
+    for m in {m for task in base.tasks.values() for m in task.members}:
+        if not has_cols[m]:
+            hours = base.timetable.used_s[m] / 3600.0
+            total += w_f * fairness_hours(hours, arr.problem.members[m].capacity_hours)
+    return total
+
+
+def components(arr: ProblemArrays, cands: Candidates) -> tuple[IntArray, int]:
+    """Connected components of the member–demand candidate graph, as a label per demand."""
+    n = arr.n_members + arr.n_demands
+    graph = coo_matrix(
+        (np.ones(len(cands)), (cands.member, arr.n_members + cands.demand)), shape=(n, n)
+    )
+    _count, labels = connected_components(graph, directed=False)
+    used = np.unique(labels[arr.n_members + np.unique(cands.demand)])
+    return labels[arr.n_members :], len(used)
+
+
+def make_batches(
+    arr: ProblemArrays, cands: Candidates, labels: IntArray, demands: IntArray
+) -> list[tuple[IntArray, int]]:
+    """Group whole components into batches of about ``_BATCH_COLUMNS`` candidate rows."""
+    if len(demands) == 0:
+        return []
+    rows_per_demand = np.bincount(cands.demand, minlength=arr.n_demands)
+    comp = labels[demands]
+    _uniq, inverse = np.unique(comp, return_inverse=True)
+    weight = np.bincount(inverse, weights=rows_per_demand[demands]).astype(np.int64)
+    batches: list[tuple[IntArray, int]] = []
+    current: list[int] = []
+    current_w = 0
+    for c in np.argsort(weight, kind="stable"):
+        current.append(int(c))
+        current_w += int(weight[c])
+        if current_w >= _BATCH_COLUMNS:
+            batches.append((demands[np.isin(inverse, current)], current_w))
+            current, current_w = [], 0
+    if current:
+        batches.append((demands[np.isin(inverse, current)], current_w))
+    return batches
+
+
+def _team_name(arr: ProblemArrays, demand: int, task: Task) -> str | None:
+    """The team a task names: the crew's team for team-only demands, else none."""
+    if not arr.d_team_only[demand]:
+        return None
+    team = task.team if task.team is not None else team_of(arr, task.members)
+    return None if team is None else arr.problem.teams[team].id
+
+
+def make_answer(
+    arr: ProblemArrays, cands: Candidates, plan: Plan, objective: float, bound: float, gap: float
+) -> Answer:
+    """The contract's answer for a plan."""
+    problem = arr.problem
+    assignments = []
+    order = sorted(plan.tasks)
+    flat_d = np.array([d for d in order for _ in plan.tasks[d].members], dtype=np.int64)
+    flat_m = np.array([m for d in order for m in plan.tasks[d].members], dtype=np.int64)
+    km_all = haversine_km(
+        arr.m_lat[flat_m], arr.m_lon[flat_m], arr.d_lat[flat_d], arr.d_lon[flat_d]
+    )
+    used_h = plan.terms.use_h_array(arr, flat_m, flat_d)
+    hours = np.bincount(flat_m, weights=used_h, minlength=arr.n_members)
+    tasks = np.bincount(flat_m, minlength=arr.n_members)
+    at = 0
+    for d in order:
+        task = plan.tasks[d]
+        demand = problem.demands[d]
+        km = km_all[at : at + len(task.members)]
+        at += len(task.members)
+        start = arr.origin + timedelta(seconds=task.start)
+        start = start.astimezone(demand.window.start.tzinfo)
+        assignments.append(
+            Assignment(
+                demand=demand.id,
+                members=tuple(problem.members[m].id for m in task.members),
+                start=start,
+                end=start + timedelta(hours=demand.duration_hours),
+                distance_km=tuple(round(float(k), 6) for k in km),
+                team=_team_name(arr, d, task),
+            )
+        )
+    load = tuple(
+        Load(member=m.id, hours=round(float(hours[i]), 6), tasks=int(tasks[i]))
+        for i, m in enumerate(problem.members)
+    )
+    status = "optimal" if gap <= OPTIMAL_GAP else "feasible"
+    return Answer(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        assignments=tuple(assignments),
+        unassigned=tuple(explain_unassigned(arr, cands, plan)),
+        load=load,
+    )
