@@ -1,6 +1,6 @@
 """A short load test of the HTTP service: reads while solves run.
 
-Starts the service with gunicorn (``service.server.run_server``, in a subprocess, on 127.0.0.1
+Starts the service with gunicorn (``service.cli.server.run_server``, in a subprocess, on 127.0.0.1
 and a fresh SQLite database), then runs ``--clients`` concurrent clients for ``--duration``
 seconds: ``--solvers`` of them post small dispatch problems (synchronous solves, 40 members x 80
 demands, time limit 2 s, seeds rotating), the others read (``GET /api/v1/jobs`` pages and
@@ -95,8 +95,8 @@ class Recorder:
 
 
 def _prepare(url: str) -> str:
-    from service.db import make_engine, make_session_factory, upgrade_database
-    from service.keys import create_api_client
+    from service.db.engine import make_engine, make_session_factory, upgrade_database
+    from service.domain.keys import create_api_client
 
     engine = make_engine(url)
     upgrade_database(engine)
@@ -108,7 +108,7 @@ def _prepare(url: str) -> str:
 
 def _problems() -> list[bytes]:
     from matcher.dispatch.generate import generate_district
-    from service.schemas.dispatch import dump_problem
+    from service.contracts.dispatch import dump_problem
 
     bodies = []
     for seed in SEEDS:
@@ -181,7 +181,7 @@ def run(duration_s: float, clients: int, solvers: int, workers: int) -> dict[str
         [
             sys.executable,
             "-c",
-            "import sys; from service.server import run_server; "
+            "import sys; from service.cli.server import run_server; "
             "run_server('127.0.0.1', int(sys.argv[1]), int(sys.argv[2]))",
             str(port),
             str(workers),

@@ -40,7 +40,7 @@ from benchmarks.provenance import REPO, machine, versions
 from matcher.longterm.groups.generate import generate
 from matcher.longterm.groups.solve import solve
 from matcher.longterm.groups.verify import recompute_objective, verify
-from service.schemas.groups import dump_answer, dump_problem
+from service.contracts.groups import dump_answer, dump_problem
 
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS / "longterm_groups.jsonl"

@@ -33,7 +33,7 @@ from matcher.longterm.pairs.generate import generate
 from matcher.longterm.pairs.problem import PairProblem
 from matcher.longterm.pairs.solve import solve
 from matcher.longterm.pairs.verify import recompute_objective, verify
-from service.schemas.pairs import dump_answer, dump_problem
+from service.contracts.pairs import dump_answer, dump_problem
 
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS / "longterm_pairs.jsonl"

@@ -26,7 +26,7 @@ from benchmarks.provenance import REPO, machine, versions
 from matcher.longterm.posts.generate import generate
 from matcher.longterm.posts.solve import solve, with_mode
 from matcher.longterm.posts.verify import recompute_objective, verify
-from service.schemas.posts import dump_answer, dump_problem
+from service.contracts.posts import dump_answer, dump_problem
 
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS / "longterm_posts.jsonl"

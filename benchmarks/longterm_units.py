@@ -30,7 +30,7 @@ from matcher.longterm.units.generate import generate
 from matcher.longterm.units.problem import Problem
 from matcher.longterm.units.solve import solve
 from matcher.longterm.units.verify import recompute_objective, verify
-from service.schemas.units import dump_answer, dump_problem
+from service.contracts.units import dump_answer, dump_problem
 
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS / "longterm_units.jsonl"

@@ -6,7 +6,7 @@ with probability 0.40; the others with 0.04). Every week 45 demands arrive (prio
 urgent: 4–5; 1–2 hours in a window of 3–6 hours) and are dispatched by the engine twice:
 
 * **without feedback**: every member's ``reliability`` is 1.0 (the contract's default);
-* **with feedback**: ``reliability`` is :func:`service.workspace.reliability.shrunk_reliability`
+* **with feedback**: ``reliability`` is :func:`service.domain.reliability.shrunk_reliability`
   of the member's record so far in that arm (trials and successes, shrunk toward the community
   mean), exactly what ``flow.build_problem`` receives in the service.
 
@@ -35,8 +35,8 @@ from benchmarks.provenance import REPO, machine, versions
 from matcher.dispatch import problem as mp
 from matcher.dispatch.solve import solve
 from matcher.dispatch.verify import verify
-from service.workspace.availability import LOCAL
-from service.workspace.reliability import Record, shrunk_reliability
+from service.domain.availability import LOCAL
+from service.domain.reliability import Record, shrunk_reliability
 
 RESULTS = REPO / "benchmarks" / "results"
 CENTRE = (34.7466, 113.6253)
@@ -209,7 +209,7 @@ def summary(rows: list[dict[str, Any]], command: str, seconds: float) -> str:
         f"feedback, {late_with:.0f} with it.",
         "",
         "With feedback, each member's `reliability` is the shrunk estimate of "
-        "`service.workspace.reliability` from the arm's own record so far (α = 4 trials of the "
+        "`service.domain.reliability` from the arm's own record so far (α = 4 trials of the "
         "community mean); the engine's term `w.reliability · priority · (1 − reliability)` "
         "then keeps members who failed to show away from urgent demands, at the price of a "
         "slightly longer trip. Every answer passed `matcher.dispatch.verify.verify`.",

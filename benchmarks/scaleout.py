@@ -37,8 +37,8 @@ from typing import Any
 
 from benchmarks.instances import make_instance, size_named
 from service.app import create_app
-from service.keys import create_api_client
-from service.schemas.dispatch import dump_problem
+from service.contracts.dispatch import dump_problem
+from service.domain.keys import create_api_client
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "scaleout.md"
@@ -76,7 +76,7 @@ def dask_cluster(workers: int, folder: Path) -> Iterator[str]:
         url = "dask://" + address.removeprefix("tcp://")
         spawn(
             [
-                *(sys.executable, "-c", "from service.cli import run; run()", "worker"),
+                *(sys.executable, "-c", "from service.cli.main import run; run()", "worker"),
                 *("--scheduler", url, "--nworkers", str(workers)),
             ]
         )

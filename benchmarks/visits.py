@@ -24,7 +24,7 @@ from benchmarks.provenance import REPO, provenance
 from matcher.visits.generate import generate_visit_problem
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
-from service.schemas.visits import dump_schedule, dump_visit_problem
+from service.contracts.visits import dump_schedule, dump_visit_problem
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "visits.jsonl"
 DEFAULT_MD = REPO / "benchmarks" / "results" / "visits.md"

@@ -1,6 +1,6 @@
 """Alembic environment: the service's metadata, URL from ``LINLI_DATABASE_URL``.
 
-Run by the ``alembic`` command (offline or online) or by :func:`service.db.upgrade_database`,
+Run by the ``alembic`` command (offline or online) or by :func:`service.db.engine.upgrade_database`,
 which passes its own connection in ``config.attributes["connection"]`` (then logging is left
 alone: the service configures its own).
 """
@@ -12,8 +12,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from service.db import make_engine
-from service.models import Base  # also registers service.workspace.models
+from service.db.base import Base  # also registers service.db.registration
+from service.db.engine import make_engine
 
 config = context.config
 target_metadata = Base.metadata

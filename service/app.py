@@ -1,7 +1,7 @@
 """``create_app(config)``: the Linli HTTP service (Flask + flask-smorest).
 
 Start-up, in order: settings (environment, then ``config``), database engine, ``alembic upgrade
-head`` (unless ``LINLI_AUTO_MIGRATE`` is false: :func:`service.server.run_server` migrates once
+head`` (unless ``LINLI_AUTO_MIGRATE`` is false: :func:`service.cli.server.run_server` migrates once
 before starting its workers), start-up recovery (active jobs whose lease ran out become
 ``interrupted``), the job runner (a process pool by default; ``config["EXECUTOR_FACTORY"]``
 replaces it, e.g. with a Dask executor), the reaper thread, then the API.
@@ -28,31 +28,31 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
-from service import executors
-from service.api.schemas import (
+from service.config.settings import Settings, load_settings
+from service.contracts.visits import _ClockTime, _Date
+from service.db.engine import make_engine, make_session_factory, upgrade_database
+from service.domain.audit import install_auto_audit
+from service.domain.demo import seed_demo_command
+from service.domain.keys import create_key_command
+from service.domain.people import create_person_command
+from service.domain.personal_data import FieldCipher, instance_secret, new_data_key
+from service.jobs import executors
+from service.jobs.dispatch_runs import RunPool, recover_runs
+from service.jobs.limits import RateLimiter
+from service.jobs.runner import AUTO, JobRunner, Reaper, recover_jobs
+from service.jobs.worker import WorkerSettings
+from service.web.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
+from service.web.dispatching import DispatchService
+from service.web.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
+from service.web.errors import ErrorSchema, fail, register_error_handlers
+from service.web.metrics import Metrics
+from service.web.schemas.jobs import (
     DispatchRequestSchema,
     StoredAnswerSchema,
     StoredScheduleSchema,
     ValidationResultSchema,
     VisitRequestSchema,
 )
-from service.audit import install_auto_audit
-from service.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
-from service.config import Settings, load_settings
-from service.db import make_engine, make_session_factory, upgrade_database
-from service.dispatching import DispatchService
-from service.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
-from service.errors import ErrorSchema, fail, register_error_handlers
-from service.jobs import AUTO, JobRunner, Reaper, recover_jobs
-from service.keys import create_key_command
-from service.limits import RateLimiter
-from service.metrics import Metrics
-from service.people import create_person_command
-from service.personal_data import FieldCipher, instance_secret, new_data_key
-from service.schemas.visits import _ClockTime, _Date
-from service.worker import WorkerSettings
-from service.workspace.demo import seed_demo_command
-from service.workspace.dispatch_runs import RunPool, recover_runs
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app.
 
     Args:
-        config: ``LINLI_*`` settings (see :mod:`service.config`; they override the environment),
+        config: ``LINLI_*`` settings (see :mod:`service.config.settings`; they override the
+        environment),
             Flask settings, and optionally ``EXECUTOR_FACTORY``: a callable returning a
             :class:`concurrent.futures.Executor` for the jobs.
 
@@ -145,7 +146,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.schema("ValidationResult", schema=ValidationResultSchema)
     api.spec.components.schema("VisitProblem", schema=VisitRequestSchema)
     api.spec.components.schema("Schedule", schema=StoredScheduleSchema)
-    from service.api import (
+    from service.web.api import (
         dispatch,
         evaluations,
         flow,
@@ -171,7 +172,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(evaluations.blp)
     api.register_blueprint(sheets.blp)
     app.register_blueprint(docs_assets_blueprint())
-    from service.console import init_console  # the console: pages, Babel (zh_Hans_CN, en)
+    from service.web.console import init_console  # the console: pages, Babel (zh_Hans_CN, en)
 
     init_console(app)
     register_error_handlers(app)
@@ -259,7 +260,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
 
 def _runner_slots(settings: Settings, *, custom_executor: bool) -> int | Literal["auto"] | None:
     """The runner's slots: ``LINLI_EXECUTOR_SLOTS`` if set; else the pool's size for
-    ``process``, the cluster's worker threads (:data:`service.jobs.AUTO`) for Dask, and no
+    ``process``, the cluster's worker threads (:data:`service.jobs.runner.AUTO`) for Dask, and no
     limit for an ``EXECUTOR_FACTORY`` given to ``create_app`` (it orders its tasks itself)."""
     if settings.executor_slots > 0:
         return settings.executor_slots
@@ -270,7 +271,7 @@ def _runner_slots(settings: Settings, *, custom_executor: bool) -> int | Literal
 
 def _purge_contacts(sessions: sessionmaker[Session], retention_days: float) -> int:
     """The retention rule: closed demands' contact details go after ``retention_days``."""
-    from service.workspace.flow import purge_contacts
+    from service.domain.flow import purge_contacts
 
     with sessions() as session:
         return purge_contacts(session, retention_days=retention_days)

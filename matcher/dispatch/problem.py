@@ -1,7 +1,7 @@
 """Frozen value objects for a dispatch problem (contract: ``shared/spec/dispatch.md``).
 
 Times are timezone-aware :class:`datetime.datetime`; locations are WGS84 degrees. Objects are
-built by :func:`service.schemas.dispatch.load_problem` from JSON, or directly in Python; either
+built by :func:`service.contracts.dispatch.load_problem` from JSON, or directly in Python; either
 way :func:`matcher.dispatch.validation.validate_problem` checks the references between them.
 """
 

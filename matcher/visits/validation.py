@@ -1,6 +1,6 @@
 """Reference checks on a visit problem whose shape is already right.
 
-The schema at the edge (``service.schemas.visits``) checks types and ranges; this module checks
+The schema at the edge (``service.contracts.visits``) checks types and ranges; this module checks
 what only the whole problem can tell: unique ids, known members and areas, leaders inside their
 team, a quorum the team can reach, a usable calendar. Every error names its field path.
 """

@@ -21,7 +21,7 @@ _ACTIVE_TASK = "status IN ('offered', 'accepted', 'completed')"
 
 
 def _utc() -> sa.DateTime:
-    # service.models.UTCDateTime stores this type (UTC, read back timezone-aware).
+    # service.db.base.UTCDateTime stores this type (UTC, read back timezone-aware).
     return sa.DateTime(timezone=True)
 
 

@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _utc() -> sa.DateTime:
-    # service.models.UTCDateTime stores this type (UTC, read back timezone-aware).
+    # service.db.base.UTCDateTime stores this type (UTC, read back timezone-aware).
     return sa.DateTime(timezone=True)
 
 

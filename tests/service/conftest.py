@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from service.app import create_app
-from service.keys import create_api_client
+from service.domain.keys import create_api_client
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from matcher.dispatch.problem import Problem
 from matcher.dispatch.verify import verify
-from service.keys import create_api_client
-from service.schemas.dispatch import dump_problem, load_answer
+from service.contracts.dispatch import dump_problem, load_answer
+from service.domain.keys import create_api_client
 
 ACTIVE = ("queued", "running")
 

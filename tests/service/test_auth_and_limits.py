@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.config import RateLimit
-from service.limits import RateLimiter
+from service.config.settings import RateLimit
+from service.jobs.limits import RateLimiter
 from tests.service.helpers import assert_error, new_auth
 
 PROTECTED = [

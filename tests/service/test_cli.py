@@ -1,6 +1,6 @@
-"""The ``linli`` command line: ``service.cli`` (and the summary of ``service.report``).
+"""The ``linli`` command line: ``service.cli.main`` (and the summary of ``service.cli.report``).
 
-Most tests call :func:`service.cli.main` in-process; one runs the installed console script.
+Most tests call :func:`service.cli.main.main` in-process; one runs the installed console script.
 Every call goes through :func:`run`, which also checks that no traceback ever reaches stderr.
 """
 
@@ -27,10 +27,10 @@ from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from matcher.dispatch.solve import Progress, solve
 from matcher.dispatch.verify import Violation, verify
-from service import cli
-from service.cli import ProgressPrinter, format_progress, main
-from service.report import format_summary, summarize
-from service.schemas.dispatch import (
+from service.cli import main as cli
+from service.cli.main import ProgressPrinter, format_progress, main
+from service.cli.report import format_summary, summarize
+from service.contracts.dispatch import (
     dump_answer,
     dump_problem,
     load_answer_file,

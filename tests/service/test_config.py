@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.config import RateLimit, cpu_count, load_settings, parse_rate_limit
+from service.config.settings import RateLimit, cpu_count, load_settings, parse_rate_limit
 
 DEFAULT = "sqlite:////tmp/default.sqlite3"
 

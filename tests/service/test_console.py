@@ -23,10 +23,12 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from service.app import create_app
-from service.models import utcnow
-from service.people import Person, new_person
-from service.workspace.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
-from service.workspace.models import Community, Demand, DispatchRun, Member, Task, new_id
+from service.db.base import utcnow
+from service.db.flow import Demand, DispatchRun, Task
+from service.db.people import Person
+from service.db.registration import Community, Member, new_id
+from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
+from service.domain.people import new_person
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
 
 C = DEMO_COMMUNITY

@@ -27,10 +27,11 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from service.app import create_app
-from service.people import Person, new_person
-from service.workspace.availability import LOCAL
-from service.workspace.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
-from service.workspace.models import Demand, Task
+from service.db.flow import Demand, Task
+from service.db.people import Person
+from service.domain.availability import LOCAL
+from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
+from service.domain.people import new_person
 from tests.service.conftest import TEST_SETTINGS, thread_executor
 
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
@@ -113,7 +114,7 @@ def demands_sheet() -> bytes:
     starts)."""
     from openpyxl import load_workbook
 
-    from service.workspace.sheets import SHEET_TITLES, template
+    from service.web.workbooks import SHEET_TITLES, template
 
     book = load_workbook(io.BytesIO(template("demands")))
     sheet = book[SHEET_TITLES["demands"]]

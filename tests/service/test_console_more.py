@@ -20,13 +20,14 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from service.app import create_app
-from service.models import utcnow
-from service.workspace.availability import LOCAL
-from service.workspace.demo import seed_demo
-from service.workspace.evaluation_models import LeaderReview, SelfEvaluation
-from service.workspace.evaluations import TIER_LABELS, Period
-from service.workspace.geo import gcj02_to_wgs84
-from service.workspace.models import Demand, Member, Task, new_id
+from service.db.base import utcnow
+from service.db.evaluations import LeaderReview, SelfEvaluation
+from service.db.flow import Demand, Task
+from service.db.registration import Member, new_id
+from service.domain.availability import LOCAL
+from service.domain.coordinates import gcj02_to_wgs84
+from service.domain.demo import seed_demo
+from service.domain.evaluations import TIER_LABELS, Period
 from tests.service import test_console
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
 from tests.service.test_console import C, Login, demo_member_id

@@ -30,20 +30,20 @@ from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from matcher.dispatch.solve import solve
 from matcher.dispatch.verify import recompute_objective, verify
-from service.cli import main as linli
-from service.cli import worker_command
-from service.config import load_settings
-from service.executors import (
+from service.cli.main import main as linli
+from service.cli.main import worker_command
+from service.config.settings import load_settings
+from service.contracts.dispatch import dump_problem, load_answer
+from service.db.jobs import Job
+from service.domain.keys import create_api_client
+from service.jobs.executors import (
     DaskExecutorFactory,
     ProcessExecutorFactory,
     describe_executor,
     executor_factory,
     solve_problem_json,
 )
-from service.job_store import NewJob, create_job
-from service.keys import create_api_client
-from service.models import Job
-from service.schemas.dispatch import dump_problem, load_answer
+from service.jobs.store import NewJob, create_job
 from tests.service.helpers import assert_verified, body_of, new_auth, wait_for_job
 
 URL = "/api/v1/dispatch"
@@ -125,7 +125,7 @@ class Cluster:
         command = [
             sys.executable,
             "-c",
-            "from service.cli import run; run()",
+            "from service.cli.main import run; run()",
             "worker",
             "--scheduler",
             self.url,

@@ -11,9 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher.dispatch.verify import Violation
-from service.models import utcnow
-from service.workspace import dispatch_runs, flow
-from service.workspace.models import DispatchRun, new_id
+from service.db.base import utcnow
+from service.db.flow import DispatchRun
+from service.db.registration import new_id
+from service.domain import flow
+from service.jobs import dispatch_runs
 from tests.service.helpers import assert_error
 from tests.service.test_menu_flow import API, Flow, _ok
 

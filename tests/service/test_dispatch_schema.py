@@ -1,4 +1,4 @@
-"""The dispatch JSON contract at the edge: ``service.schemas.dispatch``."""
+"""The dispatch JSON contract at the edge: ``service.contracts.dispatch``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from matcher.dispatch.problem import (
     Weights,
 )
 from matcher.errors import InvalidProblemError
-from service.schemas.dispatch import (
+from service.contracts.dispatch import (
     AnswerSchema,
     ProblemSchema,
     dump_answer,

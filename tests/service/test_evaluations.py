@@ -21,9 +21,13 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from matcher.dispatch.verify import Violation
-from service.workspace import flow
-from service.workspace.availability import LOCAL
-from service.workspace.evaluations import (
+from service.db.flow import Demand, Task
+from service.db.longterm import Commitment, Post, PostAllocation
+from service.db.registration import Member, new_id
+from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
+from service.domain import flow
+from service.domain.availability import LOCAL
+from service.domain.evaluations import (
     DEFAULT_SCHEME,
     Fact,
     Period,
@@ -31,10 +35,7 @@ from service.workspace.evaluations import (
     tally,
     year_end,
 )
-from service.workspace.ledger_models import VisitAttendance, VisitSchedule, VisitSessionRecord
-from service.workspace.longterm_models import Commitment, Post, PostAllocation
-from service.workspace.models import Demand, Member, Task, new_id
-from service.workspace.reliability import Record, shrunk_reliability
+from service.domain.reliability import Record, shrunk_reliability
 from tests.service.test_menu_flow import API, PLACE, _ok
 from tests.service.test_people_and_roles import Roles, assert_error
 

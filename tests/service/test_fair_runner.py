@@ -22,13 +22,15 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import jobs
-from service.db import make_engine, make_session_factory, upgrade_database
-from service.job_store import NewJob, create_job
-from service.jobs import AUTO, JobRunner, dask_priority, reap_lost_jobs
-from service.keys import create_api_client
-from service.models import ApiClient, Job, utcnow
-from service.worker import WorkerSettings
+from service.db.base import utcnow
+from service.db.clients import ApiClient
+from service.db.engine import make_engine, make_session_factory, upgrade_database
+from service.db.jobs import Job
+from service.domain.keys import create_api_client
+from service.jobs.runner import AUTO, JobRunner, dask_priority, reap_lost_jobs
+from service.jobs import runner as jobs
+from service.jobs.store import NewJob, create_job
+from service.jobs.worker import WorkerSettings
 from tests.service.conftest import PG_DATABASE, _postgres_url
 
 WAIT_S = 10.0

@@ -1,4 +1,4 @@
-"""GCJ-02 ⇄ WGS-84 (service.workspace.geo): known pairs, round trips, points outside China."""
+"""GCJ-02 ⇄ WGS-84 (service.domain.coordinates): known pairs, round trips, points outside China."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from service.workspace.geo import gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from service.domain.coordinates import gcj02_to_wgs84, in_china, wgs84_to_gcj02
 
 EARTH_RADIUS_M = 6371008.8
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from matcher.dispatch.problem import Problem
-from service.models import IdempotencyRecord
+from service.db.clients import IdempotencyRecord
 from tests.service.helpers import assert_error, assert_verified, body_of, wait_for_job
 
 URL = "/api/v1/dispatch"
@@ -19,7 +19,7 @@ URL = "/api/v1/dispatch"
 def _jobs_with_key(app: Flask, key: str) -> int:
     from sqlalchemy import func, select
 
-    from service.models import Job
+    from service.db.jobs import Job
 
     with app.extensions["linli"].sessions() as session:
         return int(

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from service.keys import create_api_client, find_client
-from service.models import ApiClient
+from service.db.clients import ApiClient
+from service.domain.keys import create_api_client, find_client
 
 
 def test_key_is_stored_only_as_its_hash(app: Flask) -> None:

@@ -23,13 +23,13 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from matcher.visits.verify import ScheduleViolation, verify_schedule
-from service.dispatching import Client
-from service.keys import create_api_client
-from service.schemas.visits import dump_visit_problem, load_visit_problem
-from service.workspace import ledger, visit_records
-from service.workspace.availability import LOCAL, WEEKDAYS
-from service.workspace.ledger_models import VisitAttendance, VisitSchedule, VisitSessionRecord
-from service.workspace.models import Member
+from service.config.identity import Client
+from service.contracts.visits import dump_visit_problem, load_visit_problem
+from service.db.registration import Member
+from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
+from service.domain import ledger, visit_records
+from service.domain.availability import LOCAL, WEEKDAYS
+from service.domain.keys import create_api_client
 from tests.service.helpers import assert_error
 
 API = "/api/v1"

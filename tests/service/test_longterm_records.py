@@ -3,7 +3,7 @@ and households; hand-in-hand and unit–community pairs; and who may see and cha
 
 Every test runs on SQLite and PostgreSQL (the ``app`` fixture); ids are unique per test, as the
 database is shared by the session. Roles other than API keys are tried at the function level
-with a :class:`~service.dispatching.Client` of that role.
+with a :class:`~service.web.dispatching.Client` of that role.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from matcher.longterm.groups import verify as groups_verify
 from matcher.longterm.pairs import verify as pairs_verify
 from matcher.longterm.posts import verify as posts_verify
 from matcher.longterm.violation import MatchViolation
-from service.dispatching import Client
-from service.keys import create_api_client
-from service.workspace import longterm
-from service.workspace.longterm_models import HandInHandPair
+from service.config.identity import Client
+from service.db.longterm import HandInHandPair
+from service.domain import longterm
+from service.domain.keys import create_api_client
 from tests.service.helpers import assert_error
 
 API = "/api/v1"

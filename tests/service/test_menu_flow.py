@@ -18,11 +18,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
 from matcher.dispatch.verify import Violation
-from service.keys import create_api_client
-from service.models import utcnow
-from service.workspace import flow
-from service.workspace.availability import LOCAL, WEEKDAYS
-from service.workspace.models import Task
+from service.db.base import utcnow
+from service.db.flow import Task
+from service.domain import flow
+from service.domain.availability import LOCAL, WEEKDAYS
+from service.domain.keys import create_api_client
 from tests.service.helpers import assert_error
 
 API = "/api/v1"

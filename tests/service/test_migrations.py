@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service.db import alembic_config, make_engine, upgrade_database
-from service.models import Base
+from service.db.base import Base
+from service.db.engine import alembic_config, make_engine, upgrade_database
 
 
 def test_upgrade_head_matches_the_models(fresh_db_url: Callable[[], str]) -> None:

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from service.api.visits import EXAMPLE as VISIT_EXAMPLE
-from service.keys import create_api_client
+from service.domain.keys import create_api_client
+from service.web.api.visits import EXAMPLE as VISIT_EXAMPLE
 
 TOTAL_EXAMPLES = 400
 CHECKS = [

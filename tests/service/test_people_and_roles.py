@@ -18,11 +18,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from matcher.dispatch.verify import Violation
-from service.audit import AuditEvent
-from service.models import utcnow
-from service.people import new_person
-from service.workspace import flow
-from service.workspace.models import Demand
+from service.db.audit import AuditEvent
+from service.db.base import utcnow
+from service.db.flow import Demand
+from service.domain import flow
+from service.domain.people import new_person
 from tests.service.helpers import assert_error as _assert_error
 from tests.service.test_menu_flow import API, Flow, _ok
 

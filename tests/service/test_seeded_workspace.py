@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service.workspace.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
+from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
 from tests.service.helpers import assert_error
 from tests.service.test_menu_flow import API, _ok
 

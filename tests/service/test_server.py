@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from matcher.dispatch.problem import Problem
-from service.db import make_engine, make_session_factory, upgrade_database
-from service.keys import create_api_client
+from service.db.engine import make_engine, make_session_factory, upgrade_database
+from service.domain.keys import create_api_client
 from tests.service.helpers import assert_verified, body_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ def test_gunicorn_server_answers_with_a_verified_plan(
     env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_RATE_LIMIT": "off"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.server", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "service.cli.server", "--port", str(port), "--workers", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -107,7 +107,7 @@ def test_linli_serve_demo_opens_a_seeded_community(tmp_path: Path) -> None:
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.pop("LINLI_SECURE_COOKIES", None)
-    command = "from service.cli import run; run()"
+    command = "from service.cli.main import run; run()"
     server = subprocess.Popen(
         [sys.executable, "-c", command, "serve", "--demo", "--port", str(port), "--workers", "1"],
         cwd=ROOT,

@@ -1,7 +1,7 @@
 """Excel templates, imports and exports, and the community map (issue #8).
 
-The pure module (:mod:`service.workspace.sheets`) is tested on workbooks built with openpyxl;
-the API (:mod:`service.api.sheets`) on SQLite and PostgreSQL through the ``app`` fixture, with
+The pure module (:mod:`service.web.workbooks`) is tested on workbooks built with openpyxl;
+the API (:mod:`service.web.api.sheets`) on SQLite and PostgreSQL through the ``app`` fixture, with
 API keys and people's logins (scope: a foreign community is 404, a member 403).
 """
 
@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from openpyxl import Workbook, load_workbook
 
 from matcher.vocabulary import CATEGORIES
-from service.workspace import sheets
-from service.workspace.availability import LOCAL
-from service.workspace.geo import gcj02_to_wgs84
+from service.domain.availability import LOCAL
+from service.domain.coordinates import gcj02_to_wgs84
+from service.web import workbooks as sheets
 from tests.service.test_menu_flow import API, _ok
 from tests.service.test_people_and_roles import ADDRESS, PHONE, Roles, assert_error
 

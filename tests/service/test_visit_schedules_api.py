@@ -21,11 +21,13 @@ from matcher.dispatch.generate import generate_district
 from matcher.errors import InvalidProblemError
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
-from service.db import alembic_config, make_engine, upgrade_database
-from service.keys import create_api_client
-from service.models import ApiClient, IdempotencyRecord, Job, utcnow
-from service.schemas.visits import dump_schedule, load_schedule, load_visit_problem
-from service.worker import run_job
+from service.contracts.visits import dump_schedule, load_schedule, load_visit_problem
+from service.db.base import utcnow
+from service.db.clients import ApiClient, IdempotencyRecord
+from service.db.engine import alembic_config, make_engine, upgrade_database
+from service.db.jobs import Job
+from service.domain.keys import create_api_client
+from service.jobs.worker import run_job
 from tests.service.helpers import (
     HeldExecutor,
     assert_error,

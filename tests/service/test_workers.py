@@ -14,9 +14,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from matcher.dispatch.problem import Problem
-from service.db import make_engine, make_session_factory
-from service.models import ApiClient, Job, utcnow
-from service.schemas.dispatch import dump_problem
+from service.contracts.dispatch import dump_problem
+from service.db.base import utcnow
+from service.db.clients import ApiClient
+from service.db.engine import make_engine, make_session_factory
+from service.db.jobs import Job
 from tests.service.helpers import (
     HeldExecutor,
     assert_verified,

@@ -20,13 +20,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select
 
-from service.db import alembic_config, make_engine, upgrade_database
-from service.dispatching import Client
-from service.keys import create_api_client
-from service.models import Job
-from service.schemas.dispatch import IntervalSchema
-from service.workspace.models import Member
-from service.workspace.scope import scoped
+from service.config.identity import Client
+from service.contracts.dispatch import IntervalSchema
+from service.db.engine import alembic_config, make_engine, upgrade_database
+from service.db.jobs import Job
+from service.db.registration import Member
+from service.domain.keys import create_api_client
+from service.domain.scope import scoped
 from tests.service.helpers import assert_error
 
 API = "/api/v1"

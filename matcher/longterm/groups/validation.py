@@ -1,6 +1,6 @@
 """Reference checks on a grouping problem whose shape is already right.
 
-The schema at the edge (``service.schemas.groups``) checks types and ranges; this module checks
+The schema at the edge (``service.contracts.groups``) checks types and ranges; this module checks
 what only the whole problem can tell: unique member ids, a usable size range, together and apart
 pairs naming two different known members, together pairs inside one community. Every error names
 its field path.

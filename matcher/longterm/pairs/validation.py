@@ -1,6 +1,6 @@
 """Reference checks on a hand-in-hand problem whose shape is already right.
 
-The schema at the edge (``service.schemas.pairs``) checks types and ranges; this module checks
+The schema at the edge (``service.contracts.pairs``) checks types and ranges; this module checks
 what only the whole problem can tell: unique ids, known vulnerable groups and proxies, existing
 pairs naming known residents, each resident in at most one existing pair. An existing pair may
 name a member who is no longer in the problem: the member left, and the answer says so.

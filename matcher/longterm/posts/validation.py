@@ -1,6 +1,6 @@
 """Reference checks on a post problem whose shape is already right.
 
-The schema at the edge (``service.schemas.posts``) checks types and ranges; this module checks
+The schema at the edge (``service.contracts.posts``) checks types and ranges; this module checks
 what only the whole problem can tell: unique ids, and choices that name known posts of the
 member's own community, each at most once. Every error names its field path.
 """

@@ -1,6 +1,6 @@
 """Reference checks on a pairing problem whose shape is already right.
 
-The schema at the edge (``service.schemas.units``) checks types and ranges; this module checks
+The schema at the edge (``service.contracts.units``) checks types and ranges; this module checks
 what only the whole problem can tell: unique ids, no category listed twice, and pinned pairs that
 name known units and communities and fit the limits (a unit's communities, a community's slots,
 the distance limit). Every error names its field path.

@@ -9,7 +9,7 @@ import pytest
 
 from matcher.dispatch.problem import Problem, UnitPair
 from matcher.errors import InvalidProblemError
-from service.schemas.dispatch import dump_problem, load_problem
+from service.contracts.dispatch import dump_problem, load_problem
 from tests.matcher.dispatch.conftest import SolveChecked
 from tests.matcher.dispatch.factories import HOME, make_demand, make_member, make_problem, north_of
 

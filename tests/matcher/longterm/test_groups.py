@@ -20,7 +20,7 @@ from matcher.longterm.groups.answer import GroupAnswer
 from matcher.longterm.groups.generate import generate
 from matcher.longterm.groups.solve import dissimilarity_matrix, solve
 from matcher.longterm.groups.verify import recompute_objective, verify
-from service.schemas.groups import dump_answer, dump_problem, load_problem
+from service.contracts.groups import dump_answer, dump_problem, load_problem
 
 Json = dict[str, Any]
 KM = 1 / 111.2  # degrees of latitude per km

@@ -19,7 +19,7 @@ from matcher.longterm.pairs.answer import PairAnswer
 from matcher.longterm.pairs.generate import generate
 from matcher.longterm.pairs.solve import solve
 from matcher.longterm.pairs.verify import recompute_objective, verify
-from service.schemas.pairs import dump_answer, dump_problem, load_problem
+from service.contracts.pairs import dump_answer, dump_problem, load_problem
 
 Json = dict[str, Any]
 KM = 1 / 111.2  # degrees of latitude per km

@@ -18,7 +18,7 @@ from matcher.longterm.posts.answer import Answer
 from matcher.longterm.posts.generate import generate
 from matcher.longterm.posts.solve import solve, with_mode
 from matcher.longterm.posts.verify import recompute_objective, verify
-from service.schemas.posts import dump_answer, dump_problem, load_problem
+from service.contracts.posts import dump_answer, dump_problem, load_problem
 
 Json = dict[str, Any]
 

@@ -20,7 +20,7 @@ from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.generate import generate
 from matcher.longterm.units.solve import solve
 from matcher.longterm.units.verify import recompute_objective, verify
-from service.schemas.units import dump_answer, dump_problem, load_problem
+from service.contracts.units import dump_answer, dump_problem, load_problem
 
 Json = dict[str, Any]
 KM = 1.0 / 111.2  # degrees of latitude per km

@@ -20,7 +20,7 @@ from matcher.visits.generate import generate_visit_problem, public_holidays
 from matcher.visits.problem import VisitProblem
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
-from service.schemas.visits import dump_schedule, dump_visit_problem, load_visit_problem
+from service.contracts.visits import dump_schedule, dump_visit_problem, load_visit_problem
 
 Json = dict[str, Any]
 

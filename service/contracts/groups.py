@@ -1,0 +1,224 @@
+"""The grouping contract at the edge: JSON ⇄ :mod:`matcher.longterm.groups` problem and answer.
+
+One marshmallow schema per object of ``docs/groups.md``. Shapes, types and ranges are checked here
+(unknown fields are errors); references between objects by
+:func:`matcher.longterm.groups.validation.validate`. Every bad input becomes one
+:class:`~matcher.errors.InvalidProblemError` with flat field paths (``members[3].location.lat``,
+``together[2][1]``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from matcher.longterm.groups.answer import GroupAnswer
+from matcher.longterm.groups.problem import (
+    GroupMember,
+    GroupOptions,
+    GroupProblem,
+    GroupSize,
+    GroupWeights,
+)
+from matcher.longterm.groups.validation import MIN_GROUP_SIZE
+from matcher.longterm.groups.validation import validate as validate_problem
+from service.contracts.dispatch import (
+    LocationSchema,
+    _at_least,
+    _between,
+    _Float,
+    _id,
+    _Integer,
+    _List,
+    _Nested,
+    _read_json,
+    _StrictSchema,
+    load_shape,
+)
+
+__all__ = [
+    "GroupProblemSchema",
+    "dump_answer",
+    "dump_problem",
+    "load_problem",
+    "load_problem_file",
+]
+
+
+def _names(**kwargs: Any) -> _List:
+    return _List(_id(), **kwargs)
+
+
+def _pairs(**kwargs: Any) -> _List:
+    """A list of two-member lists: ``[["m-1", "m-2"], ...]``."""
+    two = validate.Length(equal=2, error="must name exactly two members")
+    return _List(_List(_id(), validate=two), **kwargs)
+
+
+class GroupMemberSchema(_StrictSchema):
+    id = _id(required=True)
+    community = _id(required=True)
+    location = _Nested(LocationSchema, required=True)
+    industry = _id(load_default=None, allow_none=True)
+    posts = _names(load_default=())
+    preferences = _names(load_default=())
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> GroupMember:
+        data["posts"] = tuple(data["posts"])
+        data["preferences"] = tuple(data["preferences"])
+        return GroupMember(**data)
+
+
+class GroupSizeSchema(_StrictSchema):
+    min = _Integer(load_default=GroupSize.min, validate=_at_least(MIN_GROUP_SIZE))
+    max = _Integer(load_default=GroupSize.max, validate=_at_least(MIN_GROUP_SIZE))
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["max"] < data["min"]:
+            raise ValidationError(f"must not be below min ({data['min']})", field_name="max")
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> GroupSize:
+        return GroupSize(**data)
+
+
+class GroupWeightsSchema(_StrictSchema):
+    distance = _Float(load_default=GroupWeights.distance, validate=_at_least(0))
+    industry = _Float(load_default=GroupWeights.industry, validate=_at_least(0))
+    interest = _Float(load_default=GroupWeights.interest, validate=_at_least(0))
+    unassigned = _Float(load_default=GroupWeights.unassigned, validate=_at_least(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> GroupWeights:
+        return GroupWeights(**data)
+
+
+class GroupOptionsSchema(_StrictSchema):
+    time_limit_s = _Float(
+        load_default=GroupOptions.time_limit_s,
+        validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
+    )
+    seed = _Integer(load_default=0, validate=_at_least(0))
+    far_km = _Float(
+        load_default=GroupOptions.far_km,
+        validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
+    )
+    related_industry_similarity = _Float(
+        load_default=GroupOptions.related_industry_similarity, validate=_between(0, 1)
+    )
+    weights = _Nested(GroupWeightsSchema, load_default=GroupWeights)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> GroupOptions:
+        return GroupOptions(**data)
+
+
+class GroupProblemSchema(_StrictSchema):
+    """The whole problem document."""
+
+    members = _Nested(GroupMemberSchema, many=True, required=True)
+    group_size = _Nested(GroupSizeSchema, load_default=GroupSize)
+    related_industries = _pairs(load_default=())
+    together = _pairs(load_default=())
+    apart = _pairs(load_default=())
+    options = _Nested(GroupOptionsSchema, load_default=GroupOptions)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> GroupProblem:
+        data["members"] = tuple(data["members"])
+        for name in ("related_industries", "together", "apart"):
+            data[name] = tuple(tuple(pair) for pair in data[name])
+        return GroupProblem(**data)
+
+
+# --------------------------------------------------------------------------------------------
+# Answer (dump only: the verifier reads raw JSON)
+# --------------------------------------------------------------------------------------------
+
+
+class _LocationOut(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class _IndustryCountSchema(Schema):
+    industry = fields.String()
+    members = fields.Integer()
+
+
+class _GroupSchema(Schema):
+    id = fields.String()
+    community = fields.String()
+    members = fields.List(fields.String())
+    centre = fields.Nested(_LocationOut)
+    radius_km = fields.Float()
+    mean_distance_km = fields.Float()
+    industries = fields.List(fields.Nested(_IndustryCountSchema))
+    shared_interests = fields.List(fields.String())
+    dissimilarity = fields.Float()
+    summary = fields.String()
+
+
+class _UnassignedSchema(Schema):
+    member = fields.String()
+    community = fields.String()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _StatsSchema(Schema):
+    objective = fields.Float()
+    bound = fields.Float()
+    gap = fields.Float()
+    dissimilarity = fields.Float()
+    unassigned = fields.Integer()
+    groups = fields.Integer()
+    communities = fields.Integer()
+    exact_communities = fields.Integer()
+    solve_s = fields.Float()
+    method = fields.String()
+
+
+class GroupAnswerSchema(Schema):
+    status = fields.String()
+    groups = fields.List(fields.Nested(_GroupSchema))
+    unassigned = fields.List(fields.Nested(_UnassignedSchema))
+    stats = fields.Nested(_StatsSchema)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def load_problem(data: object) -> GroupProblem:
+    """Check JSON-like data against the grouping contract and build a :class:`GroupProblem`.
+
+    Raises:
+        InvalidProblemError: Every shape, type and range error by field path; or, if the shape
+            is right, every reference error :func:`validate` finds.
+    """
+    problem: GroupProblem = load_shape(GroupProblemSchema(), data)
+    validate_problem(problem)
+    return problem
+
+
+def load_problem_file(path: str | os.PathLike[str]) -> GroupProblem:
+    """Read a grouping problem from a JSON file; see :func:`load_problem`."""
+    return load_problem(_read_json(path))
+
+
+def dump_problem(problem: GroupProblem) -> dict[str, Any]:
+    """The JSON-ready form of a grouping problem."""
+    result: dict[str, Any] = GroupProblemSchema().dump(problem)
+    return result
+
+
+def dump_answer(answer: GroupAnswer) -> dict[str, Any]:
+    """The JSON-ready form of a grouping answer."""
+    result: dict[str, Any] = GroupAnswerSchema().dump(answer)
+    return result

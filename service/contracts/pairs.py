@@ -1,0 +1,216 @@
+"""The hand-in-hand contract at the edge: JSON ⇄ :mod:`matcher.longterm.pairs` problem and answer.
+
+One marshmallow schema per object of ``docs/pairs.md``. Shapes, types and ranges are checked here
+(unknown fields are errors — in particular no names or phone numbers of residents are accepted);
+references between objects by :func:`matcher.longterm.pairs.validation.validate`. Every bad input
+becomes one :class:`~matcher.errors.InvalidProblemError` with flat field paths
+(``residents[12].needs[1]``, ``existing_pairs[3].resident``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+from matcher.longterm.pairs.answer import PairAnswer
+from matcher.longterm.pairs.problem import (
+    MAX_VULNERABILITY,
+    PROXIES,
+    VULNERABLE_GROUPS,
+    ExistingPair,
+    PairMember,
+    PairOptions,
+    PairProblem,
+    Resident,
+)
+from matcher.longterm.pairs.validation import validate as validate_problem
+from service.contracts.dispatch import (
+    LocationSchema,
+    _at_least,
+    _between,
+    _Float,
+    _id,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _read_json,
+    _StrictSchema,
+    _String,
+    load_shape,
+)
+
+__all__ = [
+    "PairProblemSchema",
+    "dump_answer",
+    "dump_problem",
+    "load_problem",
+    "load_problem_file",
+]
+
+_POSITIVE = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
+
+
+def _names(**kwargs: Any) -> _List:
+    return _List(_id(), **kwargs)
+
+
+def _choices(choices: tuple[str, ...], **kwargs: Any) -> _List:
+    return _List(_String(validate=_one_of(choices)), **kwargs)
+
+
+class ResidentSchema(_StrictSchema):
+    id = _id(required=True)
+    community = _id(required=True)
+    location = _Nested(LocationSchema, required=True)
+    groups = _choices(
+        VULNERABLE_GROUPS,
+        required=True,
+        validate=validate.Length(min=1, error="must name at least one vulnerable group"),
+    )
+    needs = _choices(PROXIES, required=True)
+    skills = _names(load_default=())
+    vulnerability = _Integer(required=True, validate=_between(1, MAX_VULNERABILITY))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Resident:
+        for name in ("groups", "needs", "skills"):
+            data[name] = tuple(data[name])
+        return Resident(**data)
+
+
+class PairMemberSchema(_StrictSchema):
+    id = _id(required=True)
+    community = _id(required=True)
+    location = _Nested(LocationSchema, required=True)
+    skills = _names(load_default=())
+    proxies = _choices(PROXIES, load_default=PROXIES)
+    max_residents = _Integer(load_default=None, allow_none=True, validate=_at_least(0))
+    max_distance_km = _Float(load_default=None, allow_none=True, validate=_POSITIVE)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> PairMember:
+        data["skills"] = tuple(data["skills"])
+        data["proxies"] = tuple(data["proxies"])
+        return PairMember(**data)
+
+
+class ExistingPairSchema(_StrictSchema):
+    resident = _id(required=True)
+    member = _id(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> ExistingPair:
+        return ExistingPair(**data)
+
+
+class PairOptionsSchema(_StrictSchema):
+    time_limit_s = _Float(load_default=PairOptions.time_limit_s, validate=_POSITIVE)
+    seed = _Integer(load_default=0, validate=_at_least(0))
+    max_residents_per_member = _Integer(
+        load_default=PairOptions.max_residents_per_member, validate=_at_least(0)
+    )
+    max_distance_km = _Float(load_default=PairOptions.max_distance_km, validate=_POSITIVE)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> PairOptions:
+        return PairOptions(**data)
+
+
+class PairProblemSchema(_StrictSchema):
+    """The whole problem document."""
+
+    residents = _Nested(ResidentSchema, many=True, required=True)
+    members = _Nested(PairMemberSchema, many=True, required=True)
+    existing_pairs = _Nested(ExistingPairSchema, many=True, load_default=())
+    options = _Nested(PairOptionsSchema, load_default=PairOptions)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> PairProblem:
+        for name in ("residents", "members", "existing_pairs"):
+            data[name] = tuple(data[name])
+        return PairProblem(**data)
+
+
+# --------------------------------------------------------------------------------------------
+# Answer (dump only: the verifier reads raw JSON)
+# --------------------------------------------------------------------------------------------
+
+
+class _PairSchema(Schema):
+    resident = fields.String()
+    member = fields.String()
+    distance_km = fields.Float()
+    kept = fields.Boolean()
+
+
+class _UnpairedSchema(Schema):
+    resident = fields.String()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _DroppedSchema(Schema):
+    resident = fields.String()
+    member = fields.String()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _StatsSchema(Schema):
+    objective = fields.Float()
+    bound = fields.Float()
+    gap = fields.Float()
+    paired = fields.Integer()
+    kept = fields.Integer()
+    new = fields.Integer()
+    unpaired = fields.Integer()
+    dropped = fields.Integer()
+    unpaired_vulnerability = fields.Integer()
+    distance_km = fields.Float()
+    candidates = fields.Integer()
+    solve_s = fields.Float()
+
+
+class PairAnswerSchema(Schema):
+    status = fields.String()
+    pairs = fields.List(fields.Nested(_PairSchema))
+    unpaired = fields.List(fields.Nested(_UnpairedSchema))
+    dropped = fields.List(fields.Nested(_DroppedSchema))
+    stats = fields.Nested(_StatsSchema)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def load_problem(data: object) -> PairProblem:
+    """Check JSON-like data against the hand-in-hand contract and build a :class:`PairProblem`.
+
+    Raises:
+        InvalidProblemError: Every shape, type and range error by field path; or, if the shape
+            is right, every reference error :func:`validate` finds.
+    """
+    problem: PairProblem = load_shape(PairProblemSchema(), data)
+    validate_problem(problem)
+    return problem
+
+
+def load_problem_file(path: str | os.PathLike[str]) -> PairProblem:
+    """Read a hand-in-hand problem from a JSON file; see :func:`load_problem`."""
+    return load_problem(_read_json(path))
+
+
+def dump_problem(problem: PairProblem) -> dict[str, Any]:
+    """The JSON-ready form of a hand-in-hand problem."""
+    result: dict[str, Any] = PairProblemSchema().dump(problem)
+    return result
+
+
+def dump_answer(answer: PairAnswer) -> dict[str, Any]:
+    """The JSON-ready form of a hand-in-hand answer."""
+    result: dict[str, Any] = PairAnswerSchema().dump(answer)
+    return result

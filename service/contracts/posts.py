@@ -1,0 +1,238 @@
+"""The posts contract at the edge: JSON ⇄ :mod:`matcher.longterm.posts` problem and answer.
+
+One marshmallow schema per object of ``docs/posts.md``. Shapes, types and ranges are checked here
+(unknown fields are errors); references between objects by
+:func:`matcher.longterm.posts.validation.validate`. Every bad input becomes one
+:class:`~matcher.errors.InvalidProblemError` with flat field paths (``members[12].choices[1]``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+from matcher.longterm.posts.answer import Answer
+from matcher.longterm.posts.problem import (
+    MAX_CHOICES,
+    MAX_DESIRED_SKILLS,
+    MODES,
+    Commitment,
+    Member,
+    Options,
+    Post,
+    Problem,
+)
+from matcher.longterm.posts.validation import validate as validate_problem
+from service.contracts.dispatch import (
+    _COMMON_MESSAGES,
+    _at_least,
+    _Boolean,
+    _Float,
+    _greater_than,
+    _id,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _read_json,
+    _StrictSchema,
+    _String,
+    load_shape,
+)
+
+__all__ = [
+    "ProblemSchema",
+    "dump_answer",
+    "dump_problem",
+    "load_problem",
+    "load_problem_file",
+]
+
+
+class _Date(fields.Field):
+    """An ISO ``YYYY-MM-DD`` date."""
+
+    default_error_messages = {  # noqa: RUF012
+        **_COMMON_MESSAGES,
+        "invalid": "must be a date as YYYY-MM-DD",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or len(value) != 10:
+            raise self.make_error("invalid")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+def _names(*, most: int | None = None, what: str = "items", **kwargs: Any) -> _List:
+    checks = (
+        []
+        if most is None
+        else [validate.Length(max=most, error=f"must list at most {most} {what}")]
+    )
+    return _List(_id(), validate=checks, **kwargs)
+
+
+class CommitmentSchema(_StrictSchema):
+    """承诺: the service promised and its deadline."""
+
+    service = _id(required=True)
+    deadline = _Date(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Commitment:
+        return Commitment(**data)
+
+
+class PostSchema(_StrictSchema):
+    id = _id(required=True)
+    community = _id(required=True)
+    category = _id(required=True)
+    title = _id(required=True)
+    seats = _Integer(required=True, validate=_at_least(1))
+    skills = _names(load_default=())
+    desired_skills = _names(load_default=(), most=MAX_DESIRED_SKILLS, what="skills")
+    grid = _id(load_default=None, allow_none=True)
+    commitment = _Nested(CommitmentSchema, load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Post:
+        data["skills"] = tuple(data["skills"])
+        data["desired_skills"] = tuple(data["desired_skills"])
+        return Post(**data)
+
+
+class MemberSchema(_StrictSchema):
+    id = _id(required=True)
+    community = _id(required=True)
+    skills = _names(load_default=())
+    preferences = _names(load_default=())
+    grid = _id(load_default=None, allow_none=True)
+    choices = _names(load_default=(), most=MAX_CHOICES, what="posts")
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Member:
+        for name in ("skills", "preferences", "choices"):
+            data[name] = tuple(data[name])
+        return Member(**data)
+
+
+class OptionsSchema(_StrictSchema):
+    mode = _String(load_default="optimal", validate=_one_of(MODES))
+    fill_unranked = _Boolean(load_default=False)
+    time_limit_s = _Float(load_default=10.0, validate=_greater_than(0))
+    seed = _Integer(load_default=0, validate=_at_least(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Options:
+        return Options(**data)
+
+
+class ProblemSchema(_StrictSchema):
+    """The whole problem document."""
+
+    posts = _Nested(PostSchema, many=True, required=True)
+    members = _Nested(MemberSchema, many=True, required=True)
+    options = _Nested(OptionsSchema, load_default=Options)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Problem:
+        return Problem(
+            posts=tuple(data["posts"]), members=tuple(data["members"]), options=data["options"]
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Answer (dump only: the verifier reads raw JSON)
+
+
+class _CommitmentOut(Schema):
+    service = fields.String()
+    deadline = _Date()
+
+
+class _AllocationOut(Schema):
+    member = fields.String()
+    post = fields.String()
+    rank = fields.Integer(allow_none=True)
+    fit = fields.Integer()
+    commitment = fields.Nested(_CommitmentOut, allow_none=True)
+
+
+class _UnassignedOut(Schema):
+    member = fields.String()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _VacancyOut(Schema):
+    post = fields.String()
+    seats_left = fields.Integer()
+    detail = fields.String()
+
+
+class _StatsOut(Schema):
+    objective = fields.Float()
+    bound = fields.Float()
+    members = fields.Integer()
+    seekers = fields.Integer()
+    placed = fields.Integer()
+    placed_by_rank = fields.List(fields.Integer())
+    filled = fields.Integer()
+    unplaced = fields.Integer()
+    rank_cost = fields.Integer()
+    fit = fields.Integer()
+    seats = fields.Integer()
+    vacant_seats = fields.Integer()
+    blocking_pairs = fields.Integer()
+    blocking_members = fields.Integer()
+    solve_s = fields.Float()
+
+
+class AnswerSchema(Schema):
+    status = fields.String()
+    mode = fields.String()
+    allocations = fields.List(fields.Nested(_AllocationOut))
+    unassigned = fields.List(fields.Nested(_UnassignedOut))
+    vacancies = fields.List(fields.Nested(_VacancyOut))
+    stats = fields.Nested(_StatsOut)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def load_problem(data: object) -> Problem:
+    """Check JSON-like data against the posts contract and build a :class:`Problem`.
+
+    Raises:
+        InvalidProblemError: Every shape, type, range and reference error by field path.
+    """
+    problem: Problem = load_shape(ProblemSchema(), data)
+    validate_problem(problem)
+    return problem
+
+
+def load_problem_file(path: str | os.PathLike[str]) -> Problem:
+    """Read a posts problem from a JSON file; see :func:`load_problem`."""
+    return load_problem(_read_json(path))
+
+
+def dump_problem(problem: Problem) -> dict[str, Any]:
+    """The JSON-ready form of a posts problem."""
+    result: dict[str, Any] = ProblemSchema().dump(problem)
+    return result
+
+
+def dump_answer(answer: Answer) -> dict[str, Any]:
+    """The JSON-ready form of an allocation."""
+    result: dict[str, Any] = AnswerSchema().dump(answer)
+    return result

@@ -1,0 +1,194 @@
+"""The unit–community pairing contract at the edge: JSON ⇄ :mod:`matcher.longterm.units`.
+
+One marshmallow schema per object of ``docs/units.md``. Shapes, types and ranges are checked here
+(unknown fields are errors); references between objects by
+:func:`matcher.longterm.units.validation.validate`. Every bad input becomes one
+:class:`~matcher.errors.InvalidProblemError` with flat field paths
+(``communities[3].needs[1].weight``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from marshmallow import Schema, fields, post_load
+
+from matcher.longterm.units.answer import Answer
+from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
+from matcher.longterm.units.validation import validate as validate_problem
+from service.contracts.dispatch import (
+    LocationSchema,
+    _at_least,
+    _Float,
+    _greater_than,
+    _id,
+    _Integer,
+    _List,
+    _Nested,
+    _read_json,
+    _StrictSchema,
+    _String,
+    load_shape,
+)
+
+__all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
+
+
+class UnitSchema(_StrictSchema):
+    id = _id(required=True)
+    name = _String(load_default=None, allow_none=True)
+    location = _Nested(LocationSchema, required=True)
+    resources = _List(_id(), load_default=())
+    max_communities = _Integer(load_default=1, validate=_at_least(1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Unit:
+        data["resources"] = tuple(data["resources"])
+        return Unit(**data)
+
+
+class NeedSchema(_StrictSchema):
+    category = _id(required=True)
+    weight = _Integer(load_default=1, validate=_at_least(1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Need:
+        return Need(**data)
+
+
+class CommunitySchema(_StrictSchema):
+    id = _id(required=True)
+    name = _String(load_default=None, allow_none=True)
+    location = _Nested(LocationSchema, required=True)
+    needs = _Nested(NeedSchema, many=True, load_default=())
+    max_units = _Integer(load_default=None, allow_none=True, validate=_at_least(1))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Community:
+        data["needs"] = tuple(data["needs"])
+        return Community(**data)
+
+
+class PinSchema(_StrictSchema):
+    unit = _id(required=True)
+    community = _id(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Pin:
+        return Pin(**data)
+
+
+class OptionsSchema(_StrictSchema):
+    units_per_community = _Integer(load_default=1, validate=_at_least(1))
+    max_distance_km = _Float(load_default=None, allow_none=True, validate=_greater_than(0))
+    time_limit_s = _Float(load_default=10.0, validate=_greater_than(0))
+    seed = _Integer(load_default=0, validate=_at_least(0))
+    workers = _Integer(load_default=0, validate=_at_least(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Options:
+        return Options(**data)
+
+
+class ProblemSchema(_StrictSchema):
+    """The whole problem document."""
+
+    units = _Nested(UnitSchema, many=True, required=True)
+    communities = _Nested(CommunitySchema, many=True, required=True)
+    pinned = _Nested(PinSchema, many=True, load_default=())
+    options = _Nested(OptionsSchema, load_default=Options)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Problem:
+        return Problem(
+            units=tuple(data["units"]),
+            communities=tuple(data["communities"]),
+            pinned=tuple(data["pinned"]),
+            options=data["options"],
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Answer (dump only: the verifier reads raw JSON)
+
+
+class _PairOut(Schema):
+    unit = fields.String()
+    community = fields.String()
+    distance_km = fields.Float()
+    covers = fields.List(fields.String())
+
+
+class _UncoveredOut(Schema):
+    community = fields.String()
+    need = fields.String()
+    weight = fields.Integer()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _UnpairedOut(Schema):
+    unit = fields.String()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _OpenSlotsOut(Schema):
+    community = fields.String()
+    open_slots = fields.Integer()
+    reason = fields.String()
+    detail = fields.String()
+
+
+class _StatsOut(Schema):
+    objective = fields.Float()
+    bound = fields.Float()
+    coverage = fields.Integer()
+    need_weight = fields.Integer()
+    pairs = fields.Integer()
+    max_pairs = fields.Integer()
+    distance_km = fields.Float()
+    candidates = fields.Integer()
+    solve_s = fields.Float()
+
+
+class AnswerSchema(Schema):
+    status = fields.String()
+    pairs = fields.List(fields.Nested(_PairOut))
+    uncovered = fields.List(fields.Nested(_UncoveredOut))
+    unpaired = fields.List(fields.Nested(_UnpairedOut))
+    open_slots = fields.List(fields.Nested(_OpenSlotsOut))
+    stats = fields.Nested(_StatsOut)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def load_problem(data: object) -> Problem:
+    """Check JSON-like data against the pairing contract and build a :class:`Problem`.
+
+    Raises:
+        InvalidProblemError: Every shape, type, range and reference error by field path.
+    """
+    problem: Problem = load_shape(ProblemSchema(), data)
+    validate_problem(problem)
+    return problem
+
+
+def load_problem_file(path: str | os.PathLike[str]) -> Problem:
+    """Read a pairing problem from a JSON file; see :func:`load_problem`."""
+    return load_problem(_read_json(path))
+
+
+def dump_problem(problem: Problem) -> dict[str, Any]:
+    """The JSON-ready form of a pairing problem."""
+    result: dict[str, Any] = ProblemSchema().dump(problem)
+    return result
+
+
+def dump_answer(answer: Answer) -> dict[str, Any]:
+    """The JSON-ready form of a pairing answer."""
+    result: dict[str, Any] = AnswerSchema().dump(answer)
+    return result

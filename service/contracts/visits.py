@@ -1,0 +1,341 @@
+"""The visit contract at the edge: JSON ⇄ :mod:`matcher.visits.problem` / ``answer``.
+
+One marshmallow schema per object of ``shared/spec/visits.md``. Shapes, types and ranges are
+checked here (unknown fields are errors); references between objects by
+:func:`matcher.visits.validation.validate_visit_problem`. Every bad input becomes one
+:class:`~matcher.errors.InvalidProblemError` with flat field paths (``areas[2].households[7]
+.visit_minutes``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+
+from matcher.errors import InvalidProblemError
+from matcher.visits.answer import Schedule, ScheduleStats, UnscheduledVisits, VisitSession
+from matcher.visits.problem import (
+    WEEKDAYS,
+    Area,
+    Household,
+    Point,
+    Quarter,
+    Session,
+    VisitMember,
+    VisitOptions,
+    VisitProblem,
+    VisitTeam,
+)
+from matcher.visits.validation import validate_visit_problem
+from service.contracts.dispatch import (
+    _COMMON_MESSAGES,
+    LocationSchema,
+    _at_least,
+    _Float,
+    _greater_than,
+    _id,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _read_json,
+    _StrictSchema,
+    _String,
+    load_shape,
+)
+
+__all__ = [
+    "VisitProblemSchema",
+    "dump_schedule",
+    "dump_visit_problem",
+    "load_schedule",
+    "load_visit_problem",
+    "load_visit_problem_file",
+    "looks_like_visit_problem",
+]
+
+
+class _Date(fields.Field):
+    """An ISO ``YYYY-MM-DD`` date."""
+
+    default_error_messages = {  # noqa: RUF012
+        **_COMMON_MESSAGES,
+        "invalid": "must be a date as YYYY-MM-DD",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or len(value) != 10:
+            raise self.make_error("invalid")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+class _ClockTime(fields.Field):
+    """A wall-clock time ``HH:MM``."""
+
+    default_error_messages = {  # noqa: RUF012
+        **_COMMON_MESSAGES,
+        "invalid": "must be a time as HH:MM",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> time:
+        if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+            raise self.make_error("invalid")
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.strftime("%H:%M")
+
+
+def _dates(**kwargs: Any) -> _List:
+    return _List(_Date(), **kwargs)
+
+
+class QuarterSchema(_StrictSchema):
+    start = _Date(required=True)
+    end = _Date(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Quarter:
+        return Quarter(**data)
+
+
+class SessionSchema(_StrictSchema):
+    start = _ClockTime(load_default=time(9, 0))
+    max_hours = _Float(load_default=3.0, validate=_greater_than(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Session:
+        return Session(**data)
+
+
+class VisitMemberSchema(_StrictSchema):
+    id = _id(required=True)
+    unavailable_dates = _dates(load_default=())
+    available_dates = _dates(load_default=None)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> VisitMember:
+        data["unavailable_dates"] = tuple(data["unavailable_dates"])
+        if data["available_dates"] is not None:
+            data["available_dates"] = tuple(data["available_dates"])
+        return VisitMember(**data)
+
+
+class VisitTeamSchema(_StrictSchema):
+    id = _id(required=True)
+    members = _List(_id(), required=True)
+    leader = _id(load_default=None)
+    quorum = _Integer(load_default=1, validate=_at_least(1))
+    area = _id(required=True)
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> VisitTeam:
+        data["members"] = tuple(data["members"])
+        return VisitTeam(**data)
+
+
+class PointSchema(LocationSchema):
+    @post_load
+    def make_location(self, data: dict[str, Any], **kwargs: Any) -> Point:
+        return Point(**data)
+
+
+class HouseholdSchema(_StrictSchema):
+    id = _id(required=True)
+    location = _Nested(PointSchema, required=True)
+    visit_minutes = _Float(load_default=20.0, validate=_at_least(0))
+    visits = _Integer(load_default=1, validate=_at_least(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Household:
+        return Household(**data)
+
+
+class AreaSchema(_StrictSchema):
+    id = _id(required=True)
+    start = _Nested(PointSchema, required=True)
+    households = _Nested(HouseholdSchema, many=True, load_default=())
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> Area:
+        data["households"] = tuple(data["households"])
+        return Area(**data)
+
+
+class VisitOptionsSchema(_StrictSchema):
+    time_limit_s = _Float(load_default=30.0, validate=_greater_than(0))
+    seed = _Integer(load_default=0)
+    min_days_between_visits = _Integer(load_default=21, validate=_at_least(0))
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> VisitOptions:
+        return VisitOptions(**data)
+
+
+class VisitProblemSchema(_StrictSchema):
+    """The whole problem document."""
+
+    quarter = _Nested(QuarterSchema, required=True)
+    timezone = _id(load_default="Asia/Shanghai")
+    visit_weekdays = _List(_String(validate=_one_of(WEEKDAYS)), load_default=WEEKDAYS)
+    blackout_dates = _dates(load_default=())
+    max_sessions_per_day = _Integer(load_default=4, validate=_at_least(1))
+    session = _Nested(SessionSchema, load_default=Session)
+    walking_speed_kmh = _Float(load_default=4.0, validate=_greater_than(0))
+    members = _Nested(VisitMemberSchema, many=True, required=True)
+    teams = _Nested(VisitTeamSchema, many=True, required=True)
+    areas = _Nested(AreaSchema, many=True, required=True)
+    options = _Nested(VisitOptionsSchema, load_default=VisitOptions)
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_quarter(self, data: dict[str, Any], **kwargs: Any) -> None:
+        quarter = data.get("quarter")
+        if isinstance(quarter, Quarter) and quarter.end < quarter.start:
+            raise ValidationError({"end": ["must not be before quarter.start"]}, "quarter")
+
+    @post_load
+    def make(self, data: dict[str, Any], **kwargs: Any) -> VisitProblem:
+        for name in ("visit_weekdays", "blackout_dates", "members", "teams", "areas"):
+            data[name] = tuple(data[name])
+        return VisitProblem(**data)
+
+
+# --------------------------------------------------------------------------------------------
+# Answer (dump only: the verifier reads raw JSON)
+# --------------------------------------------------------------------------------------------
+
+
+class VisitSessionSchema(Schema):
+    team = fields.String()
+    date = _Date()
+    start = _ClockTime()
+    end = _ClockTime()
+    attendees = fields.List(fields.String())
+    route = fields.List(fields.String())
+    walk_km = fields.Float()
+
+
+class UnscheduledSchema(Schema):
+    team = fields.String(allow_none=True)
+    households = fields.List(fields.String())
+    reason = fields.String()
+    detail = fields.String()
+
+
+class ScheduleStatsSchema(Schema):
+    sessions = fields.Integer()
+    walk_km = fields.Float()
+    solve_s = fields.Float()
+    objective = fields.Float()
+    lower_bound_sessions = fields.Integer()
+    attendees_above_quorum = fields.Integer()
+    leader_present = fields.Integer()
+    missing_visits = fields.Integer()
+
+
+class ScheduleSchema(Schema):
+    status = fields.String()
+    sessions = fields.List(fields.Nested(VisitSessionSchema))
+    unscheduled = fields.List(fields.Nested(UnscheduledSchema))
+    stats = fields.Nested(ScheduleStatsSchema)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def load_visit_problem(data: object) -> VisitProblem:
+    """Check JSON-like data against the visit contract and build a :class:`VisitProblem`.
+
+    Raises:
+        InvalidProblemError: Every shape, type, range and reference error by field path.
+    """
+    problem: VisitProblem = load_shape(VisitProblemSchema(), data)
+    validate_visit_problem(problem)
+    return problem
+
+
+def load_visit_problem_file(path: str | os.PathLike[str]) -> VisitProblem:
+    """Read a visit problem from a JSON file; see :func:`load_visit_problem`."""
+    return load_visit_problem(_read_json(path))
+
+
+def dump_visit_problem(problem: VisitProblem) -> dict[str, Any]:
+    """The JSON-ready form of a visit problem."""
+    result: dict[str, Any] = VisitProblemSchema().dump(problem)
+    return result
+
+
+def dump_schedule(schedule: Schedule) -> dict[str, Any]:
+    """The JSON-ready form of a schedule."""
+    result: dict[str, Any] = ScheduleSchema().dump(schedule)
+    return result
+
+
+def looks_like_visit_problem(data: object) -> bool:
+    """Is this JSON document a visit problem (rather than a dispatch problem)?"""
+    return isinstance(data, dict) and "quarter" in data and "areas" in data
+
+
+def load_schedule(data: object) -> Schedule:
+    """Rebuild a :class:`Schedule` from the JSON :func:`dump_schedule` wrote (e.g. a stored job
+    answer). Only the shape is read back; :func:`matcher.visits.verify.verify_schedule` checks
+    a schedule against its problem.
+
+    Raises:
+        InvalidProblemError: ``{"$": [...]}`` if the data is not a dumped schedule.
+    """
+    try:
+        raw: Any = data
+        stats = raw["stats"]
+        return Schedule(
+            status=str(raw["status"]),
+            sessions=tuple(
+                VisitSession(
+                    team=str(s["team"]),
+                    date=date.fromisoformat(s["date"]),
+                    start=time.fromisoformat(s["start"]),
+                    end=time.fromisoformat(s["end"]),
+                    attendees=tuple(str(m) for m in s["attendees"]),
+                    route=tuple(str(h) for h in s["route"]),
+                    walk_km=float(s["walk_km"]),
+                )
+                for s in raw["sessions"]
+            ),
+            unscheduled=tuple(
+                UnscheduledVisits(
+                    team=None if u.get("team") is None else str(u["team"]),
+                    households=tuple(str(h) for h in u["households"]),
+                    reason=str(u["reason"]),
+                    detail=str(u["detail"]),
+                )
+                for u in raw.get("unscheduled", ())
+            ),
+            stats=ScheduleStats(
+                sessions=int(stats["sessions"]),
+                walk_km=float(stats["walk_km"]),
+                solve_s=float(stats["solve_s"]),
+                objective=float(stats["objective"]),
+                lower_bound_sessions=int(stats["lower_bound_sessions"]),
+                attendees_above_quorum=int(stats["attendees_above_quorum"]),
+                leader_present=int(stats["leader_present"]),
+                missing_visits=int(stats["missing_visits"]),
+            ),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InvalidProblemError(
+            {"$": [f"not a dumped schedule ({type(err).__name__}: {err})"]}
+        ) from err

@@ -1,0 +1,977 @@
+"""The menu flow (点单 → 下单 → 接单 → 完成 → 评价): demands, dispatch and tasks, without Flask.
+
+A resident orders a demand (open, on the demand list). The community dispatches its open demands
+(:func:`dispatch_community`): the engine assigns them to active members, each assignment becomes
+an offered task (the task list) and its demand is dispatched. A member accepts or declines an
+offer (a decline puts the demand back on the demand list), or claims an open demand directly;
+an accepted task is completed with the hours served (the service list) and then rated once.
+
+Every change is one transaction whose writes are conditional updates (``UPDATE … WHERE id = ?
+AND status = ?``): of two concurrent requests for the same change exactly one wins, the other
+gets a 409, and nothing is ever half-written. The partial unique index
+``uq_tasks_active_demand_id`` (one offered, accepted or completed task per demand) backs this up
+in the database. Every read goes through :func:`service.domain.scope.scoped`.
+
+Logs name ids and counts only: never a resident reference, a location or a detail sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from matcher.dispatch import problem as mp
+from matcher.dispatch.arrays import build_arrays
+from matcher.dispatch.candidates import generate_candidates
+from matcher.dispatch.plan import Plan
+from matcher.dispatch.reasons import explain_unassigned
+from matcher.dispatch.solve import solve
+from matcher.dispatch.validation import validate_problem
+from matcher.dispatch.verify import verify
+from service.config.identity import Client
+from service.db.base import utcnow
+from service.db.flow import Demand, Task
+from service.db.registration import Community, Member, new_id
+from service.domain import audit
+from service.domain.availability import LOCAL, MAX_HORIZON, expand_weekly
+from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
+from service.domain.reliability import member_reliability
+from service.domain.scope import get_scoped, may_manage, require_manager, scoped
+from service.web.errors import fail
+
+log = logging.getLogger(__name__)
+
+BUSY_TASK_STATUSES = ("offered", "accepted")
+"""Tasks that hold a member's time and capacity when the community dispatches again."""
+
+CANCELLABLE = ("open", "dispatched")
+UNSERVED = ("open", "dispatched", "accepted")
+"""A demand in one of these states whose window has ended is overdue."""
+REDISPATCH_TIME_LIMIT_S = 2.0
+CHANGEOVER = timedelta(minutes=mp.Options().changeover_minutes)
+NOTHING_TO_DISPATCH = "nothing_to_dispatch"
+
+
+# --------------------------------------------------------------------------------------------
+# Presentation
+# --------------------------------------------------------------------------------------------
+
+
+def is_overdue_demand(demand: Demand, now: datetime | None = None) -> bool:
+    """Its window ended and it is neither completed nor cancelled."""
+    return demand.status in UNSERVED and demand.window_end <= (now or utcnow())
+
+
+def present_contact(
+    demand: Demand, cipher: FieldCipher | None, *, reveal: bool = False
+) -> dict[str, Any]:
+    """The resident's contact details of a demand: masked unless ``reveal``."""
+    stored = demand.contact_phone_enc is not None or demand.address_enc is not None
+    phone = address = None
+    if stored and cipher is not None:
+        try:
+            phone = cipher.decrypt(demand.contact_phone_enc)
+            address = cipher.decrypt(demand.address_enc)
+        except DataKeyError:
+            log.error("demand %s: contact details do not decrypt under the data key", demand.id)
+            phone = address = None
+    if not reveal:
+        phone, address = mask_phone(phone), mask_address(address)
+    purged = demand.contact_purged_at is not None
+    return {"phone": phone, "address": address, "masked": not reveal, "purged": purged}
+
+
+def present_demand(demand: Demand, cipher: FieldCipher | None = None) -> dict[str, Any]:
+    """A demand row as the data ``DemandRecordSchema`` dumps (times of service in +08:00;
+    the resident's contact details masked)."""
+    return {
+        "id": demand.id,
+        "community_id": demand.community_id,
+        "category": demand.category,
+        "skills": demand.skills,
+        "location": {"lat": demand.lat, "lon": demand.lon},
+        "window": {
+            "start": demand.window_start.astimezone(LOCAL),
+            "end": demand.window_end.astimezone(LOCAL),
+        },
+        "duration_hours": demand.duration_hours,
+        "priority": demand.priority,
+        "crew_size": demand.crew_size,
+        "resident_ref": demand.resident_ref,
+        "contact": present_contact(demand, cipher),
+        "status": demand.status,
+        "overdue": is_overdue_demand(demand),
+        "created_at": demand.created_at,
+        "closed_at": demand.closed_at,
+    }
+
+
+def present_task(
+    task: Task, duration_hours: float, window_end: datetime | None = None
+) -> dict[str, Any]:
+    """A task row (and its demand's duration, for ``end``) as ``TaskRecordSchema`` dumps it.
+
+    ``overdue``: still offered or accepted although its demand's window (``window_end``, or the
+    task's own end if not given) has ended.
+    """
+    start = task.start.astimezone(LOCAL)
+    deadline = window_end or (task.start + timedelta(hours=duration_hours))
+    return {
+        "id": task.id,
+        "demand_id": task.demand_id,
+        "member_id": task.member_id,
+        "start": start,
+        "end": start + timedelta(hours=duration_hours),
+        "status": task.status,
+        "decline_reason": task.decline_reason,
+        "hours": task.hours,
+        "rating": task.rating,
+        "overdue": task.status in BUSY_TASK_STATUSES and deadline <= utcnow(),
+        "created_at": task.created_at,
+        "completed_at": task.completed_at,
+    }
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)
+
+
+def _commit_or_conflict(session: Session, message: str) -> None:
+    """Commit; the unique index broken by a concurrent writer is a 409 (nothing written)."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        fail(409, message, errors={"status": ["changed concurrently"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Resident orders (点单)
+# --------------------------------------------------------------------------------------------
+
+
+def _new_demand(community_id: str, data: dict[str, Any], cipher: FieldCipher) -> Demand:
+    window: mp.Interval = data["window"]
+    return Demand(
+        id=new_id("d"),
+        community_id=community_id,
+        category=data["category"],
+        skills=list(data["skills"]),
+        lat=data["location"].lat,
+        lon=data["location"].lon,
+        window_start=window.start,
+        window_end=window.end,
+        duration_hours=data["duration_hours"],
+        priority=data["priority"],
+        crew_size=data["crew_size"],
+        resident_ref=data["resident_ref"],
+        contact_phone_enc=cipher.encrypt(data.get("contact_phone")),
+        address_enc=cipher.encrypt(data.get("address")),
+        status="open",
+        created_at=utcnow(),
+    )
+
+
+def create_demand(
+    session: Session,
+    client: Client,
+    community_id: str,
+    data: dict[str, Any],
+    cipher: FieldCipher,
+) -> Demand:
+    """An open demand in a community of the client's scope (404 otherwise; 403 for roles that
+    may not enter demands); the resident's contact details are stored encrypted."""
+    (demand,) = import_demands(session, client, community_id, [data], cipher)
+    return demand
+
+
+def import_demands(
+    session: Session,
+    client: Client,
+    community_id: str,
+    rows: Sequence[dict[str, Any]],
+    cipher: FieldCipher,
+    *,
+    dry_run: bool = False,
+) -> list[Demand]:
+    """Open demands from validated rows, all in one transaction (or none: ``dry_run``)."""
+    community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
+    demands = [_new_demand(community.id, row, cipher) for row in rows]
+    if dry_run:
+        return demands
+    for demand in demands:
+        session.add(demand)
+        audit.record(session, client, "create", "demand", demand.id, community.id)
+    session.commit()
+    if len(demands) == 1:
+        log.info("demand %s ordered in community %s", demands[0].id, community.id)
+    else:
+        log.info("%d demands ordered in community %s", len(demands), community.id)
+    return demands
+
+
+# --------------------------------------------------------------------------------------------
+# Community dispatches (下单 / 派单)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A task that already holds a member's time."""
+
+    member_id: str
+    start: datetime
+    end: datetime
+
+
+def _subtract(
+    intervals: Iterable[tuple[datetime, datetime]], busy: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """``intervals`` minus the ``busy`` ones (all half-open)."""
+    free: list[tuple[datetime, datetime]] = []
+    for start, end in intervals:
+        pieces = [(start, end)]
+        for b_start, b_end in busy:
+            pieces = [
+                piece
+                for a, b in pieces
+                for piece in ((a, min(b, b_start)), (max(a, b_end), b))
+                if piece[0] < piece[1]
+            ]
+        free.extend(pieces)
+    return free
+
+
+def build_problem(
+    demands: Sequence[Demand],
+    members: Sequence[Member],
+    busy: Sequence[Busy],
+    *,
+    now: datetime,
+    time_limit_s: float,
+    reliability: Mapping[str, float] | None = None,
+) -> mp.Problem:
+    """The dispatch problem of a community's open demands and active members.
+
+    A member's availability is the weekly pattern expanded from ``now`` (or the earliest
+    window, if later) to the latest window end, at most :data:`MAX_HORIZON` long, minus the
+    tasks the member already holds (with the changeover around them). Their capacity is the
+    weekly capacity times the weeks of that horizon, minus the hours of those tasks. Their
+    ``reliability`` is the given one (:func:`service.domain.reliability.member_reliability`;
+    1.0 for a member not in it).
+    """
+    start = max(now, min(d.window_start for d in demands))
+    end = min(max(d.window_end for d in demands), start + MAX_HORIZON)
+    weeks = max(1, math.ceil((end - start) / timedelta(days=7))) if end > start else 1
+    problem_members = []
+    for member in members:
+        held = [b for b in busy if b.member_id == member.id and b.start < end and start < b.end]
+        blocked = [(b.start - CHANGEOVER, b.end + CHANGEOVER) for b in held]
+        free = _subtract(expand_weekly(member.weekly_availability, start, end), blocked)
+        held_hours = sum((b.end - b.start) / timedelta(hours=1) for b in held)
+        problem_members.append(
+            mp.Member(
+                id=member.id,
+                location=mp.Location(member.lat, member.lon),
+                skills=tuple(member.skills),
+                availability=tuple(mp.Interval(a, b) for a, b in free),
+                capacity_hours=max(0.0, member.capacity_hours_per_week * weeks - held_hours),
+                preferences=tuple(member.preferences),
+                reliability=(reliability or {}).get(member.id, 1.0),
+            )
+        )
+    problem_demands = tuple(
+        mp.Demand(
+            id=d.id,
+            category=d.category,
+            skills=tuple(d.skills),
+            location=mp.Location(d.lat, d.lon),
+            window=mp.Interval(d.window_start.astimezone(LOCAL), d.window_end.astimezone(LOCAL)),
+            duration_hours=d.duration_hours,
+            priority=d.priority,
+            crew_size=d.crew_size,
+            resident=d.resident_ref,
+            community=d.community_id,
+        )
+        for d in demands
+    )
+    options = mp.Options(time_limit_s=time_limit_s, seed=0, workers=1)
+    return mp.Problem(members=tuple(problem_members), demands=problem_demands, options=options)
+
+
+def _members_and_busy(
+    session: Session, client: Client, community_id: str
+) -> tuple[list[Member], list[Busy]]:
+    """A community's active members and the tasks that already hold their time."""
+    members = list(
+        session.scalars(
+            scoped(
+                select(Member)
+                .where(Member.community_id == community_id, Member.status == "active")
+                .order_by(Member.id),
+                client,
+            )
+        )
+    )
+    return members, _busy(session, client, [m.id for m in members])
+
+
+def _busy(session: Session, client: Client, member_ids: Sequence[str]) -> list[Busy]:
+    """The offered and accepted tasks that hold these members' time."""
+    held = session.execute(
+        scoped(
+            select(Task.member_id, Task.start, Demand.duration_hours)
+            .join(Demand, Demand.id == Task.demand_id)
+            .where(Task.member_id.in_(list(member_ids)), Task.status.in_(BUSY_TASK_STATUSES)),
+            client,
+        )
+    )
+    return [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
+
+
+def dispatch_community(
+    session: Session,
+    client: Client,
+    community_id: str,
+    *,
+    time_limit_s: float,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Dispatch a community's open demands to its active members, in one transaction.
+
+    Returns:
+        ``{"status", "tasks", "left_out"}``: the engine's status (or ``nothing_to_dispatch``),
+        the offered tasks created, and the demands left out with the engine's reason and detail.
+    """
+    community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
+    demands = list(
+        session.scalars(
+            scoped(
+                select(Demand)
+                .where(Demand.community_id == community.id, Demand.status == "open")
+                .order_by(Demand.created_at, Demand.id),
+                client,
+            )
+        )
+    )
+    if not demands:
+        return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": []}
+    members, busy = _members_and_busy(session, client, community.id)
+    problem = build_problem(
+        demands,
+        members,
+        busy,
+        now=now or utcnow(),
+        time_limit_s=time_limit_s,
+        reliability=member_reliability(session, community.id, now=now),
+    )
+    community_key = community.id
+    durations = {d.id: d.duration_hours for d in demands}
+    session.rollback()  # hold no transaction (or lock) while the engine searches
+    validate_problem(problem)
+    answer = solve(problem, time_limit_s=time_limit_s, seed=0, workers=1)
+    violations = verify(problem, answer)
+    if violations:
+        rules = sorted({v.rule for v in violations})
+        log.error(
+            "dispatch of community %s: the answer breaks rules %s; nothing written",
+            community_key,
+            ", ".join(rules),
+        )
+        fail(500, "The engine's plan failed verification; nothing was dispatched.")
+    tasks: list[Task] = []
+    left_out = [
+        {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
+    ]
+    for assignment in answer.assignments:
+        moved = _rowcount(
+            session,
+            update(Demand)
+            .where(Demand.id == assignment.demand, Demand.status == "open")
+            .values(status="dispatched")
+            .execution_options(synchronize_session=False),
+        )
+        if moved != 1:
+            left_out.append(
+                {
+                    "demand_id": assignment.demand,
+                    "reason": "conflict",
+                    "detail": "The demand changed while dispatching (claimed or cancelled).",
+                }
+            )
+            continue
+        task = Task(
+            id=new_id("t"),
+            demand_id=assignment.demand,
+            member_id=assignment.members[0],
+            start=assignment.start,
+            status="offered",
+            created_at=utcnow(),
+        )
+        session.add(task)
+        audit.record(session, client, "create", "task", task.id, community_key, "offered")
+        tasks.append(task)
+    _commit_or_conflict(session, "Demands changed while dispatching; nothing was dispatched.")
+    log.info(
+        "community %s dispatched: %d tasks offered, %d demands left out (%s)",
+        community_key,
+        len(tasks),
+        len(left_out),
+        answer.status,
+    )
+    return {
+        "status": answer.status,
+        "tasks": [present_task(t, durations[t.demand_id]) for t in tasks],
+        "left_out": left_out,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Who should take this one? (one open demand's candidates)
+# --------------------------------------------------------------------------------------------
+
+
+def top_candidates(
+    session: Session,
+    demand: str,
+    client: Client,
+    limit: int = 5,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The ``limit`` members the engine would consider first for one open demand (no solve).
+
+    The problem is the one :func:`dispatch_community` builds, with this demand alone: the
+    community's active members, their free time and hours left after the tasks they hold. The
+    engine's candidate generation (skills, range, a start on the grid inside window and free
+    time) gives the rows; members without the hours left for the demand are dropped. Members are
+    ranked by the engine's cost for the pair, each with their earliest feasible start.
+
+    Args:
+        demand: The demand's id (404 outside the client's scope; 409 unless it is open).
+
+    Returns:
+        ``{"demand_id", "candidates", "reason", "detail"}``; ``reason`` and ``detail`` are the
+        engine's (:func:`matcher.dispatch.reasons.explain_unassigned`) when nobody can take it,
+        else null.
+    """
+    row = get_scoped(session, Demand, demand, client)
+    require_manager(client, row.community_id)
+    if row.status != "open":
+        fail(
+            409,
+            f"Only an open demand has candidates; this one is {row.status}.",
+            errors={"status": ["must be open"]},
+        )
+    members, busy = _members_and_busy(session, client, row.community_id)
+    problem = build_problem([row], members, busy, now=now or utcnow(), time_limit_s=1.0)
+    demand_id, category = row.id, row.category
+    session.rollback()  # hold no transaction while the engine works
+    validate_problem(problem)
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    fits = cands.use_s <= arr.m_capacity_s[cands.member]
+    earliest: dict[int, int] = {}
+    for r in np.flatnonzero(fits):  # (demand, cost) order: a member's rows share its cost
+        m, first = int(cands.member[r]), int(cands.first_start[r])
+        if m not in earliest or first < earliest[m]:
+            earliest[m] = first
+    cost = {int(m): float(c) for m, c in zip(cands.member, cands.cost, strict=True)}
+    km = {int(m): float(k) for m, k in zip(cands.member, cands.distance_km, strict=True)}
+    ranked = sorted(earliest, key=lambda m: (cost[m], earliest[m], problem.members[m].id))
+    result: dict[str, Any] = {
+        "demand_id": demand_id,
+        "candidates": [
+            {
+                "member_id": problem.members[m].id,
+                "distance_km": round(km[m], 2),
+                "earliest_start": (arr.origin + timedelta(seconds=earliest[m])).astimezone(LOCAL),
+                "cost": round(cost[m], 6),
+                "prefers_category": category in problem.members[m].preferences,
+            }
+            for m in ranked[:limit]
+        ],
+        "reason": None,
+        "detail": None,
+    }
+    if not ranked:
+        (left,) = explain_unassigned(arr, cands, Plan(arr))
+        result["reason"], result["detail"] = left.reason, left.detail
+    log.info("demand %s: %d candidates, %d shown", demand_id, len(ranked), len(ranked[:limit]))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Members accept, decline, complete; residents rate (接单 → 完成 → 评价)
+# --------------------------------------------------------------------------------------------
+
+
+def _duration(session: Session, task: Task) -> float:
+    query = select(Demand.duration_hours).where(Demand.id == task.demand_id)
+    return float(session.scalars(query).one())
+
+
+def _present(session: Session, task: Task) -> dict[str, Any]:
+    demand = session.get(Demand, task.demand_id)
+    assert demand is not None
+    return present_task(task, demand.duration_hours, demand.window_end)
+
+
+def get_task(session: Session, client: Client, task_id: str) -> dict[str, Any]:
+    task = get_scoped(session, Task, task_id, client)
+    return _present(session, task)
+
+
+def _community_of(session: Session, task: Task) -> str:
+    return str(
+        session.scalars(select(Demand.community_id).where(Demand.id == task.demand_id)).one()
+    )
+
+
+def _require_member_or_manager(session: Session, client: Client, task: Task) -> None:
+    """403 unless the client is the task's member or may manage its community."""
+    if client.role == "member" and client.member_id == task.member_id:
+        return
+    require_manager(client, _community_of(session, task))
+
+
+def _transition(
+    session: Session,
+    client: Client,
+    task_id: str,
+    *,
+    source: str,
+    target: str,
+    demand_change: tuple[str, str] | None,
+    values: dict[str, Any] | None = None,
+    unrated: bool = False,
+    managers_only: bool = False,
+) -> Task:
+    """Move a task from ``source`` to ``target`` (and its demand), or 409 with nothing written.
+
+    The task's member or a manager of its community may move it (``managers_only``: only a
+    manager; 403 otherwise). The demand's row is updated (and locked) before the task's, in the
+    order every writer of the flow uses, so that concurrent changes wait for each other instead
+    of deadlocking. The change and its audit entry are one transaction.
+    """
+    task = get_scoped(session, Task, task_id, client)
+    if managers_only:
+        require_manager(client, _community_of(session, task))
+    else:
+        _require_member_or_manager(session, client, task)
+    community_id = _community_of(session, task)
+    done = True
+    if demand_change is not None:
+        before, after = demand_change
+        demand_values: dict[str, Any] = {"status": after}
+        if after in ("completed", "cancelled"):
+            demand_values["closed_at"] = utcnow()
+        done = (
+            _rowcount(
+                session,
+                update(Demand)
+                .where(Demand.id == task.demand_id, Demand.status == before)
+                .values(**demand_values)
+                .execution_options(synchronize_session=False),
+            )
+            == 1
+        )
+    condition = [Task.id == task.id, Task.status == source]
+    if unrated:
+        condition.append(Task.rating.is_(None))
+    if done:
+        done = (
+            _rowcount(
+                session,
+                update(Task)
+                .where(*condition)
+                .values(status=target, **(values or {}))
+                .execution_options(synchronize_session=False),
+            )
+            == 1
+        )
+    if not done:
+        session.rollback()
+        session.refresh(task)
+        if task.status != source:
+            fail(
+                409,
+                f"A task that is {task.status} cannot become {target}.",
+                errors={"status": [f"must be {source}"]},
+            )
+        if unrated:
+            fail(409, "This task is rated already.", errors={"rating": ["rated once only"]})
+        fail(409, "The task's demand changed meanwhile.", errors={"status": ["changed"]})
+    change = f"{source} → {target}" if source != target else "rated"
+    audit.record(session, client, "transition", "task", task.id, community_id, change)
+    session.commit()
+    session.refresh(task)
+    log.info("task %s: %s", task.id, change)
+    return task
+
+
+def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
+    """offered → accepted; the demand dispatched → accepted."""
+    task = _transition(
+        session,
+        client,
+        task_id,
+        source="offered",
+        target="accepted",
+        demand_change=("dispatched", "accepted"),
+    )
+    return _present(session, task)
+
+
+def decline(
+    session: Session,
+    client: Client,
+    task_id: str,
+    reason: str,
+    *,
+    redispatch: bool = True,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """offered → declined; the demand goes back to the demand list (open) and, unless
+    ``redispatch`` is false, is dispatched again at once (:func:`redispatch_demand`)."""
+    task = _transition(
+        session,
+        client,
+        task_id,
+        source="offered",
+        target="declined",
+        demand_change=("dispatched", "open"),
+        values={"decline_reason": reason},
+    )
+    result = _present(session, task)
+    if redispatch:
+        try:
+            result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
+        except HTTPException:  # the decline stands; the demand waits on the demand list
+            session.rollback()
+            result["redispatch"] = {
+                "task": None,
+                "reason": "error",
+                "detail": "The re-dispatch failed; the demand is open on the demand list.",
+            }
+    return result
+
+
+def complete(session: Session, client: Client, task_id: str, hours: float) -> dict[str, Any]:
+    """accepted → completed with the hours served; the demand accepted → completed."""
+    task = _transition(
+        session,
+        client,
+        task_id,
+        source="accepted",
+        target="completed",
+        demand_change=("accepted", "completed"),
+        values={"hours": hours, "completed_at": utcnow()},
+    )
+    return _present(session, task)
+
+
+def rate(session: Session, client: Client, task_id: str, rating: int) -> dict[str, Any]:
+    """A completed task's rating (1..5), once; entered by the community (or its system), not
+    by the member who served."""
+    task = _transition(
+        session,
+        client,
+        task_id,
+        source="completed",
+        target="completed",
+        demand_change=None,
+        values={"rating": rating},
+        unrated=True,
+        managers_only=True,
+    )
+    return _present(session, task)
+
+
+# --------------------------------------------------------------------------------------------
+# A decline re-dispatches its demand, everyone else's tasks pinned
+# --------------------------------------------------------------------------------------------
+
+
+def _acting_for(client: Client, community_id: str) -> Client:
+    """The community's view the engine needs when a member's decline re-dispatches: all of
+    the community's members, with the same actor id for the audit trail."""
+    return Client(id=client.id, name=client.name, communities=(community_id,), role="client")
+
+
+def redispatch_demand(
+    session: Session, client: Client, demand_id: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Dispatch one open demand again, without moving anybody else's plan.
+
+    Every task that holds a member's time (offered or accepted) stays as it is: it is taken
+    out of its member's free time and hours (:func:`build_problem`), so the engine can only
+    use what is left. Members who declined this demand before are not asked again. The new
+    offer, if any, is written with the same conditional update as a dispatch.
+
+    Returns:
+        ``{"task", "reason", "detail"}``: the new offered task, or null with the engine's
+        reason why nobody can take it (``conflict`` if the demand changed meanwhile).
+    """
+    demand = session.get(Demand, demand_id)
+    if demand is None or demand.status != "open":
+        return {"task": None, "reason": "conflict", "detail": "The demand is no longer open."}
+    community_id = demand.community_id
+    declined = set(
+        session.scalars(
+            select(Task.member_id).where(Task.demand_id == demand_id, Task.status == "declined")
+        )
+    )
+    members, busy = _members_and_busy(session, _acting_for(client, community_id), community_id)
+    members = [m for m in members if m.id not in declined]
+    if not members:
+        session.rollback()
+        detail = "No active member of the community is left who has not declined it."
+        return {"task": None, "reason": "no_candidate", "detail": detail}
+    problem = build_problem(
+        [demand],
+        members,
+        busy,
+        now=now or utcnow(),
+        time_limit_s=REDISPATCH_TIME_LIMIT_S,
+        reliability=member_reliability(session, community_id, now=now),
+    )
+    duration, window_end = demand.duration_hours, demand.window_end
+    session.rollback()
+    validate_problem(problem)
+    answer = solve(problem, time_limit_s=REDISPATCH_TIME_LIMIT_S, seed=0, workers=1)
+    if verify(problem, answer):
+        log.error("re-dispatch of demand %s: the answer failed verification", demand_id)
+        fail(500, "The engine's plan failed verification; the demand stays open.")
+    if not answer.assignments:
+        (left,) = answer.unassigned
+        return {"task": None, "reason": left.reason, "detail": left.detail}
+    (assignment,) = answer.assignments
+    moved = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand_id, Demand.status == "open")
+        .values(status="dispatched")
+        .execution_options(synchronize_session=False),
+    )
+    if moved != 1:
+        session.rollback()
+        return {"task": None, "reason": "conflict", "detail": "The demand changed meanwhile."}
+    task = Task(
+        id=new_id("t"),
+        demand_id=demand_id,
+        member_id=assignment.members[0],
+        start=assignment.start,
+        status="offered",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    audit.record(session, client, "create", "task", task.id, community_id, "re-dispatched")
+    _commit_or_conflict(session, "The demand was dispatched concurrently.")
+    log.info("demand %s re-dispatched as task %s", demand_id, task.id)
+    return {"task": present_task(task, duration, window_end), "reason": None, "detail": None}
+
+
+# --------------------------------------------------------------------------------------------
+# Cancelling, claiming
+# --------------------------------------------------------------------------------------------
+
+
+def cancel(session: Session, client: Client, demand_id: str) -> Demand:
+    """An open or dispatched demand is cancelled (its offered task, if any, is declined);
+    an accepted, completed or cancelled one is a 409."""
+    demand = get_scoped(session, Demand, demand_id, client)
+    require_manager(client, demand.community_id)
+    source = demand.status
+    changed = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand.id, Demand.status == source, Demand.status.in_(CANCELLABLE))
+        .values(status="cancelled", closed_at=utcnow())
+        .execution_options(synchronize_session=False),
+    )
+    if changed != 1:
+        session.rollback()
+        session.refresh(demand)
+        fail(
+            409,
+            f"Only an open or dispatched demand can be cancelled; this one is {demand.status}.",
+            errors={"status": ["must be open or dispatched"]},
+        )
+    session.execute(
+        update(Task)
+        .where(Task.demand_id == demand.id, Task.status == "offered")
+        .values(status="declined", decline_reason="the demand was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        session, client, "transition", "demand", demand.id, demand.community_id, "→ cancelled"
+    )
+    session.commit()
+    session.refresh(demand)
+    log.info("demand %s cancelled", demand.id)
+    return demand
+
+
+def _claim_start(
+    session: Session, client: Client, demand: Demand, member: Member, now: datetime
+) -> datetime | None:
+    """The member's earliest feasible start for the demand (free time, hours left, travel
+    from nowhere else: the engine's candidate rules), or ``None`` if they have none."""
+    busy = _busy(session, _acting_for(client, demand.community_id), [member.id])
+    problem = build_problem([demand], [member], busy, now=now, time_limit_s=1.0)
+    validate_problem(problem)
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    fits = np.flatnonzero(cands.use_s <= arr.m_capacity_s[cands.member])
+    if fits.size == 0:
+        return None
+    first = int(min(int(cands.first_start[r]) for r in fits))
+    return arr.origin + timedelta(seconds=first)
+
+
+def claim(
+    session: Session,
+    client: Client,
+    demand_id: str,
+    member_id: str,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A member claims (抢单) an open demand: an accepted task, or 409 if it is not open.
+
+    A member claims for themself; a manager of the community may claim on a member's behalf
+    (403 otherwise). The member must be active, live in the demand's community, hold its
+    skills and have free time and hours left for it inside its window, next to the tasks they
+    already hold (422 otherwise; a member outside the client's scope is a 404). The task starts
+    at the member's earliest feasible start.
+    """
+    demand = get_scoped(session, Demand, demand_id, client)
+    member = get_scoped(session, Member, member_id, client)
+    if not (client.role == "member" and client.member_id == member.id):
+        require_manager(client, demand.community_id)
+    problems: list[str] = []
+    if member.community_id != demand.community_id:
+        problems.append("must be a member of the demand's community")
+    if member.status != "active":
+        problems.append(f"must be an active member (is {member.status})")
+    missing = sorted(set(demand.skills) - set(member.skills))
+    if missing:
+        problems.append(f"lacks the skills: {', '.join(missing)}")
+    if problems:
+        fail(422, "This member cannot serve this demand.", errors={"member_id": problems})
+    start = _claim_start(session, client, demand, member, now or utcnow())
+    if start is None:
+        session.rollback()  # a fresh read: was it claimed meanwhile?
+        session.refresh(demand)
+        if demand.status != "open":  # claimed meanwhile: that is the conflict to report
+            fail(
+                409,
+                f"Only an open demand can be claimed; this one is {demand.status}.",
+                errors={"status": ["must be open"]},
+            )
+        fail(
+            422,
+            "This member has no free time (or hours left) for this demand inside its window.",
+            errors={"member_id": ["no free time for it next to the tasks they hold"]},
+        )
+    taken = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == demand.id, Demand.status == "open")
+        .values(status="accepted")
+        .execution_options(synchronize_session=False),
+    )
+    if taken != 1:
+        session.rollback()
+        session.refresh(demand)
+        fail(
+            409,
+            f"Only an open demand can be claimed; this one is {demand.status}.",
+            errors={"status": ["must be open"]},
+        )
+    task = Task(
+        id=new_id("t"),
+        demand_id=demand.id,
+        member_id=member.id,
+        start=start,
+        status="accepted",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    audit.record(session, client, "create", "task", task.id, demand.community_id, "claimed")
+    _commit_or_conflict(session, "The demand was claimed concurrently.")
+    log.info("demand %s claimed as task %s", demand.id, task.id)
+    return present_task(task, demand.duration_hours, demand.window_end)
+
+
+# --------------------------------------------------------------------------------------------
+# Residents' contact details: shown to who needs them, purged after the retention period
+# --------------------------------------------------------------------------------------------
+
+
+def reveal_contact(
+    session: Session, client: Client, demand_id: str, cipher: FieldCipher
+) -> dict[str, Any]:
+    """A demand's contact details in clear, for a manager of its community or the member who
+    holds its offered or accepted task (403 for anyone else); audited."""
+    demand = get_scoped(session, Demand, demand_id, client)
+    serving = (
+        client.role == "member"
+        and session.scalars(
+            select(Task.id).where(
+                Task.demand_id == demand.id,
+                Task.member_id == (client.member_id or ""),
+                Task.status.in_(BUSY_TASK_STATUSES),
+            )
+        ).first()
+    )
+    if not serving and not may_manage(client, demand.community_id):
+        fail(403, "Only the community or the member serving this demand sees its contact.")
+    contact = present_contact(demand, cipher, reveal=True)
+    audit.record(session, client, "view_contact", "demand", demand.id, demand.community_id)
+    session.commit()
+    return contact
+
+
+def purge_contacts(session: Session, *, retention_days: float, now: datetime | None = None) -> int:
+    """Erase the contact details of demands closed more than ``retention_days`` ago.
+
+    Returns:
+        How many demands were purged (each gets an audit entry, in the same transaction).
+    """
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    due = list(
+        session.execute(
+            select(Demand.id, Demand.community_id).where(
+                Demand.closed_at.is_not(None),
+                Demand.closed_at <= cutoff,
+                Demand.contact_purged_at.is_(None),
+            )
+        )
+    )
+    for demand_id, community_id in due:
+        session.execute(
+            update(Demand)
+            .where(Demand.id == demand_id)
+            .values(contact_phone_enc=None, address_enc=None, contact_purged_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(session, None, "purge_contact", "demand", demand_id, community_id)
+    session.commit()
+    if due:
+        log.info("retention: contact details of %d closed demands purged", len(due))
+    return len(due)

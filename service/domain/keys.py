@@ -1,0 +1,85 @@
+"""API keys for machine clients: created once, shown once, stored as SHA-256 hashes.
+
+``flask --app service.app linli-create-key NAME [--community C ...]`` prints a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.clients import ApiClient
+
+KEY_PREFIX = "lnl_"
+MAX_KEY_LENGTH = 200
+
+
+def hash_key(key: str) -> str:
+    """The SHA-256 hex digest stored for a key (keys are random, so no salt is needed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random key (256 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_api_client(
+    session: Session, name: str, communities: Iterable[str] = ()
+) -> tuple[ApiClient, str]:
+    """Create a client and its key; the plaintext key exists only in the return value.
+
+    Args:
+        session: An open session; the client is added and committed.
+        name: A label for people (the organisation or system), 1-200 characters.
+        communities: The communities this client may act for.
+
+    Returns:
+        ``(client, plaintext_key)``.
+
+    Raises:
+        ValueError: If the name is empty or too long.
+    """
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise ValueError("name must have 1 to 200 characters")
+    key = new_key()
+    client = ApiClient(name=name, key_hash=hash_key(key), communities=sorted(set(communities)))
+    session.add(client)
+    session.commit()
+    return client, key
+
+
+def find_client(session: Session, key: str) -> ApiClient | None:
+    """The client whose key this is, or ``None``."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return None
+    return session.scalars(select(ApiClient).where(ApiClient.key_hash == hash_key(key))).first()
+
+
+@click.command("linli-create-key")
+@click.argument("name")
+@click.option(
+    "--community",
+    "communities",
+    multiple=True,
+    help="A community this client may act for (repeat for several).",
+)
+@with_appcontext
+def create_key_command(name: str, communities: tuple[str, ...]) -> None:
+    """Create an API client NAME and print its key once (it is stored only as a hash)."""
+    state = current_app.extensions["linli"]
+    with state.sessions() as session:
+        try:
+            client, key = create_api_client(session, name, communities)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="NAME") from err
+    click.echo(f"Created API client {client.id} ({client.name}). Its key, shown only now:")
+    click.echo(key)

@@ -1,0 +1,687 @@
+"""Excel templates, imports and exports, and the community map (issue #8).
+
+``GET /sheets/{kind}/template.xlsx`` gives an import template; ``POST
+/communities/{id}/imports/{kind}`` imports a filled one (multipart, field ``file``; a session
+login also sends ``csrf_token`` in the form, checked by :func:`service.web.auth.authenticate`), all
+or nothing, with a dry run; ``GET /communities/{id}/exports/{list}.xlsx`` exports a list scoped
+exactly like its JSON list; ``GET /communities/{id}/map`` gives the community's open demands and
+active members as GeoJSON. The sheet logic is :mod:`service.web.workbooks` (no Flask).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matcher.vocabulary import CATEGORIES
+from service.config.identity import Client
+from service.db.base import utcnow
+from service.db.flow import Demand, Task
+from service.db.longterm import Household
+from service.db.registration import Building, Community, Grid, Member, Unit, new_id
+from service.domain import audit, flow, ledger
+from service.domain.personal_data import FieldCipher
+from service.domain.scope import get_scoped, require_manager, scoped
+from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
+from service.web.api.workspace import _apply_profile, present_member
+from service.web.auth import current_client
+from service.web.errors import cap_errors, fail
+from service.web.schemas.ledger import LedgerQuerySchema
+from service.web.workbooks import (
+    COORDINATE_SYSTEMS,
+    EXPORT_KINDS,
+    EXPORT_TITLES,
+    IMPORT_KINDS,
+    SHEET_TITLES,
+    XLSX_MIMETYPE,
+    SheetRow,
+    export,
+    parse_sheet,
+    row_path,
+    template,
+)
+
+log = logging.getLogger(__name__)
+
+MAP_PRECISION_DECIMALS = 3
+"""Members' homes on the map are rounded to 0.001° (about 110 m north–south, 90 m east–west)."""
+MAP_DEMAND_STATUSES = ("open", "dispatched")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+blp = Blueprint(
+    "sheets",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Excel templates, imports (all or nothing, with a dry run) and exports of the "
+    "lists; the community map (GeoJSON, WGS-84).",
+)
+
+
+def _session() -> Session:
+    session: Session = current_app.extensions["linli"].sessions()
+    return session
+
+
+def _cipher() -> FieldCipher:
+    cipher: FieldCipher = current_app.extensions["linli"].cipher
+    return cipher
+
+
+def _xlsx(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class ImportQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: check every row and write nothing (200)"},
+    )
+    coordinates = fields.String(
+        load_default="wgs84",
+        validate=validate.OneOf(tuple(COORDINATE_SYSTEMS)),
+        metadata={
+            "description": "the coordinates of rows whose 坐标系 cell is blank: wgs84 "
+            "(GPS, 天地图) or gcj02 (AMap/高德, converted to WGS-84)"
+        },
+    )
+
+
+class ImportFileSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a file under another name is answered "file: is required"
+
+    file = Upload(metadata={"description": "the filled template (.xlsx)"})
+    csrf_token = fields.String(
+        metadata={"description": "a session login's CSRF token (or the X-CSRF-Token header)"}
+    )
+
+
+class ImportResultSchema(Schema):
+    dry_run = fields.Boolean(required=True)
+    rows = fields.Integer(required=True, metadata={"description": "data rows read"})
+    count = fields.Integer(
+        required=True,
+        metadata={"description": "rows that would be written (dry run) or were written"},
+    )
+    ids = fields.List(
+        fields.String(), required=True, metadata={"description": "the ids written (dry run: [])"}
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "dry run: messages by rows[<Excel row>].<field>; else {}"},
+    )
+    error_count = fields.Integer(required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------------
+
+
+def _path_enum(name: str, values: Sequence[str], description: str) -> dict[str, Any]:
+    return {
+        "in": "path",
+        "name": name,
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "enum": list(values)},
+    }
+
+
+_IMPORT_KIND = _path_enum("kind", IMPORT_KINDS, "members, demands or residents (households)")
+
+
+def _template_view(kind: str) -> type[MethodView]:
+    """The view of one kind's template (one fixed route per kind: a template is no object of
+    any community, so its path holds no argument)."""
+
+    class SheetTemplate(MethodView):
+        @blp.response(
+            200,
+            {"type": "string", "format": "binary"},
+            content_type=XLSX_MIMETYPE,
+            description="An xlsx workbook: the data sheet, 填写说明 and 选项.",
+        )
+        @blp.error_responses(*AUTH_ERRORS)
+        def get(self) -> Any:
+            return _xlsx(template(kind), f"{kind}-template.xlsx")
+
+    SheetTemplate.get.__doc__ = (
+        f"The import template of {kind} ({SHEET_TITLES[kind]}): Chinese headers, drop-downs "
+        "(categories and skills by their Chinese labels, priority, the coordinate system) and "
+        "a sheet of instructions (填写说明)."
+    )
+    SheetTemplate.__name__ = f"SheetTemplate_{kind}"
+    return SheetTemplate
+
+
+for _kind in IMPORT_KINDS:
+    blp.route(f"/sheets/{_kind}/template.xlsx", endpoint=f"template_{_kind}")(_template_view(_kind))
+
+
+# --------------------------------------------------------------------------------------------
+# Imports
+# --------------------------------------------------------------------------------------------
+
+
+def _upload() -> tuple[bytes, str]:
+    """The uploaded file's bytes and name; 422 naming ``file`` if it is missing or not xlsx."""
+    upload = request.files.get("file")
+    if upload is None:
+        fail(
+            422,
+            "The request is not valid: send the sheet as the multipart field file.",
+            errors={"file": ["is required (multipart/form-data, an .xlsx file)"]},
+        )
+    name = (upload.filename or "file").rsplit("/", 1)[-1][:100]
+    data = upload.read()
+    if not data:
+        fail(422, "The request is not valid: the file is empty.", errors={"file": ["is empty"]})
+    return data, name
+
+
+def _invalid(errors: dict[str, list[str]]) -> None:
+    """422 listing the bad rows and fields (at most `MAX_ERRORS` paths), if there are any."""
+    if not errors:
+        return
+    capped, total = cap_errors(errors)
+    noun = "error" if total == 1 else "errors"
+    fail(422, f"The sheet is not valid: {total} {noun}; nothing was written.", errors=capped)
+
+
+class _Resolver:
+    """Names or ids of units, grids and buildings → ids, within one community."""
+
+    def __init__(self, session: Session, client: Client, community_id: str) -> None:
+        self.session, self.client, self.community_id = session, client, community_id
+        self._cache: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+
+    def _lookup(self, what: str, value: str, grid_id: str | None = None) -> tuple[Any, str | None]:
+        key = (what, f"{grid_id}:{value}")
+        if key in self._cache:
+            return self._cache[key]
+        found: tuple[str | None, str | None]
+        if what == "unit":
+            rows = self._rows(select(Unit.id, Unit.name), Unit.id, Unit.name, value)
+            found = _one(rows, value, "unit")
+        elif what == "grid":
+            grids = select(Grid.id, Grid.name).where(Grid.community_id == self.community_id)
+            found = _one(self._rows(grids, Grid.id, Grid.name, value), value, "grid")
+        else:
+            query = (
+                select(Building.id, Building.name, Building.grid_id)
+                .join(Grid, Grid.id == Building.grid_id)
+                .where(Grid.community_id == self.community_id)
+            )
+            if grid_id is not None:
+                query = query.where(Building.grid_id == grid_id)
+            found = _one(self._rows(query, Building.id, Building.name, value), value, "building")
+        self._cache[key] = found
+        return found
+
+    def _rows(self, query: Any, id_column: Any, name_column: Any, value: str) -> list[Any]:
+        by_id = self.session.execute(scoped(query.where(id_column == value), self.client)).all()
+        if by_id:
+            return list(by_id)
+        return list(self.session.execute(scoped(query.where(name_column == value), self.client)))
+
+    def unit(self, value: str) -> tuple[str | None, str | None]:
+        return self._lookup("unit", value)
+
+    def grid(self, value: str) -> tuple[str | None, str | None]:
+        return self._lookup("grid", value)
+
+    def building(self, value: str, grid_id: str | None) -> tuple[str | None, str | None]:
+        return self._lookup("building", value, grid_id)
+
+    def grid_of(self, building_id: str) -> str | None:
+        return self.session.scalar(select(Building.grid_id).where(Building.id == building_id))
+
+
+def _one(rows: Sequence[Any], value: str, what: str) -> tuple[str | None, str | None]:
+    """``(id, None)`` for exactly one match, else ``(None, message)``."""
+    if len(rows) == 1:
+        return str(rows[0][0]), None
+    if not rows:
+        return None, f"no such {what} (an id or a name)"
+    return None, f"{len(rows)} {what}s have the name {value}: use the id"
+
+
+def _check_members(
+    session: Session, client: Client, community_id: str, rows: list[SheetRow]
+) -> dict[str, list[str]]:
+    """Resolve units, grids and buildings; card numbers must be new and not repeated."""
+    errors: dict[str, list[str]] = {}
+    resolver = _Resolver(session, client, community_id)
+    seen: dict[str, int] = {}
+    cards = [row.data["card_number"] for row in rows]
+    taken = set(session.scalars(select(Member.card_number).where(Member.card_number.in_(cards))))
+    for row in rows:
+        data = row.data
+        card = data["card_number"]
+        if card in taken:
+            errors[row_path(row.row, "card_number")] = ["already registered"]
+        elif card in seen:
+            errors[row_path(row.row, "card_number")] = [f"repeats row {seen[card]}"]
+        seen.setdefault(card, row.row)
+        for name, lookup in (("unit_id", resolver.unit), ("grid_id", resolver.grid)):
+            if data.get(name) is not None:
+                found, problem = lookup(data[name])
+                if problem is not None:
+                    errors[row_path(row.row, name)] = [problem]
+                data[name] = found
+        if data.get("building_id") is not None:
+            found, problem = resolver.building(data["building_id"], data.get("grid_id"))
+            if problem is not None:
+                errors[row_path(row.row, "building_id")] = [
+                    problem + (" in the member's grid" if data.get("grid_id") else "")
+                ]
+            elif found is not None and data.get("grid_id") is None:
+                data["grid_id"] = resolver.grid_of(found)
+            data["building_id"] = found
+    return errors
+
+
+def _check_residents(
+    session: Session, client: Client, community_id: str, rows: list[SheetRow]
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    resolver = _Resolver(session, client, community_id)
+    for row in rows:
+        found, problem = resolver.building(row.data["building_id"], None)
+        if problem is not None:
+            errors[row_path(row.row, "building_id")] = [problem + " in the community"]
+        row.data["building_id"] = found
+    return errors
+
+
+def _write_members(
+    session: Session, client: Client, community_id: str, rows: list[SheetRow]
+) -> list[str]:
+    ids: list[str] = []
+    for row in rows:
+        member = Member(
+            id=new_id("m"),
+            community_id=community_id,
+            card_number=row.data["card_number"],
+            specialties=[],
+            skills=[],
+            preferences=[],
+            weekly_availability=[],
+            capacity_hours_per_week=0.0,
+            status="registered",
+            created_at=utcnow(),
+        )
+        _apply_profile(member, row.data)
+        session.add(member)
+        audit.record(session, client, "create", "member", member.id, community_id)
+        ids.append(member.id)
+    return ids
+
+
+def _write_residents(session: Session, community_id: str, rows: list[SheetRow]) -> list[str]:
+    households = [
+        Household(
+            id=new_id("h"),
+            community_id=community_id,
+            building_id=row.data["building_id"],
+            lat=row.data["location"].lat,
+            lon=row.data["location"].lon,
+            needs=list(row.data["needs"]),
+            created_at=utcnow(),
+        )
+        for row in rows
+    ]
+    session.add_all(households)
+    return [household.id for household in households]
+
+
+def import_sheet(
+    session: Session,
+    client: Client,
+    community_id: str,
+    kind: str,
+    data: bytes,
+    cipher: FieldCipher,
+    *,
+    filename: str = "file",
+    dry_run: bool = False,
+    coordinates: str = "wgs84",
+) -> dict[str, Any]:
+    """Import a sheet into a community, all rows or none (what the import endpoint does).
+
+    Returns the body of :class:`ImportResultSchema`: for a dry run every bad row and field
+    (``errors``, at most :data:`service.web.errors.MAX_ERRORS` paths) and nothing written; else the
+    ids written. Stops the request with :func:`service.web.errors.fail` (a werkzeug
+    ``HTTPException`` whose ``data`` holds ``message`` and ``errors``): 404 for a community
+    outside the client's scope or an unknown kind, 403 unless the client manages it, 422 for a
+    file that is not a workbook or (not a dry run) any bad row, 409 for a concurrent conflict.
+    """
+    if kind not in IMPORT_KINDS:
+        fail(404, "No such sheet: members, demands or residents.")
+    community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
+    if not filename.lower().endswith(XLSX_SUFFIXES) and not data.startswith(b"PK"):
+        fail(
+            422,
+            "The request is not valid: the file is not an .xlsx workbook.",
+            errors={"file": [f"{filename} is not an .xlsx workbook"]},
+        )
+    parsed = parse_sheet(kind, data, coordinates, filename=filename)
+    errors = dict(parsed.errors)
+    if "file" in errors:
+        fail(422, "The request is not valid: the file cannot be read.", errors=errors)
+    if kind == "members":
+        errors.update(_check_members(session, client, community.id, parsed.rows))
+    elif kind == "residents":
+        errors.update(_check_residents(session, client, community.id, parsed.rows))
+    errors = dict(sorted(errors.items(), key=lambda item: _row_key(item[0])))
+    if dry_run:
+        good = [row for row in parsed.rows if not any(_in_row(p, row.row) for p in errors)]
+        capped, total = cap_errors(errors)
+        return {
+            "dry_run": True,
+            "rows": parsed.total,
+            "count": len(good),
+            "ids": [],
+            "errors": capped,
+            "error_count": total,
+        }
+    _invalid(errors)
+    ids = _write(session, client, community.id, kind, parsed.rows, cipher)
+    log.info("%d %s imported from a sheet in community %s", len(ids), kind, community.id)
+    return {
+        "dry_run": False,
+        "rows": parsed.total,
+        "count": len(ids),
+        "ids": ids,
+        "errors": {},
+        "error_count": 0,
+    }
+
+
+def _write(
+    session: Session,
+    client: Client,
+    community_id: str,
+    kind: str,
+    rows: list[SheetRow],
+    cipher: FieldCipher,
+) -> list[str]:
+    if kind == "demands":
+        demands = flow.import_demands(
+            session, client, community_id, [row.data for row in rows], cipher
+        )
+        return [demand.id for demand in demands]
+    ids = (
+        _write_members(session, client, community_id, rows)
+        if kind == "members"
+        else _write_residents(session, community_id, rows)
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        fail(
+            409,
+            "The sheet conflicts with records written meanwhile; nothing was written.",
+            errors={"rows": ["a card number was registered concurrently"]},
+        )
+    return ids
+
+
+@blp.route("/communities/<string:community_id>/imports/<string:kind>", parameters=[_IMPORT_KIND])
+class CommunityImport(MethodView):
+    @blp.arguments(ImportQuerySchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(201, ImportResultSchema)
+    @blp.alt_response(200, schema=ImportResultSchema, description="A dry run")
+    @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 413, 422)
+    def post(
+        self, query: dict[str, Any], _files: dict[str, Any], community_id: str, kind: str
+    ) -> Any:
+        """Import a filled template (`members`, `demands` or `residents`): all rows or none.
+
+        Every row is read and validated as `POST /members`, `POST /communities/{id}/demands`
+        or `POST /communities/{id}/households` would; units, grids and buildings may be given
+        by id or by name. Errors are keyed by the Excel row number (the header is row 1):
+        `rows[3].window.end`. A dry run (`dry_run=true`) answers 200 listing every bad row
+        and field and writes nothing; a real import with any bad row answers 422 listing them
+        and writes nothing; success is 201 with the count and the ids. GCJ-02 coordinates
+        (the 坐标系 column, or `coordinates=gcj02` for rows that leave it blank) are stored as
+        WGS-84. For the community's managers only (403 for members and unit organisers).
+        """
+        client = current_client()
+        if kind not in IMPORT_KINDS:
+            fail(404, "No such sheet: members, demands or residents.")
+        with _session() as session:
+            community = get_scoped(session, Community, community_id, client)
+            require_manager(client, community.id)
+            data, name = _upload()
+            body = import_sheet(
+                session,
+                client,
+                community.id,
+                kind,
+                data,
+                _cipher(),
+                filename=name,
+                dry_run=query["dry_run"],
+                coordinates=query["coordinates"],
+            )
+        return body, 200 if body["dry_run"] else 201
+
+
+def _in_row(path: str, row: int) -> bool:
+    return path == f"rows[{row}]" or path.startswith(f"rows[{row}].")
+
+
+def _row_key(path: str) -> tuple[int, str]:
+    """Errors in row order (``rows[10]`` after ``rows[9]``); sheet-wide errors first."""
+    if path.startswith("rows["):
+        number = path[5 : path.index("]")]
+        if number.isdigit():
+            return int(number), path
+    return 0, path
+
+
+# --------------------------------------------------------------------------------------------
+# Exports
+# --------------------------------------------------------------------------------------------
+
+
+def export_rows(
+    session: Session,
+    client: Client,
+    community_id: str,
+    kind: str,
+    cipher: FieldCipher,
+    *,
+    ledger_filter: ledger.LedgerFilter | None = None,
+) -> list[Any]:
+    """The records of a list (:data:`EXPORT_KINDS`) of a community the caller has already
+    found with ``get_scoped``, scoped exactly like its JSON list, in the same order
+    (``ledger_filter``: the ledger's dates, member and kind; the whole ledger by default)."""
+    if kind == "demands":
+        demands = (
+            scoped(select(Demand), client)
+            .where(Demand.community_id == community_id, Demand.status == "open")
+            .order_by(Demand.created_at, Demand.id)
+        )
+        return [flow.present_demand(d, cipher) for d in session.scalars(demands)]
+    if kind in ("tasks", "services"):
+        statuses = ("offered", "accepted") if kind == "tasks" else ("completed",)
+        query = (
+            scoped(
+                select(Task, Demand.duration_hours, Demand.window_end).join(
+                    Demand, Demand.id == Task.demand_id
+                ),
+                client,
+            )
+            .where(Demand.community_id == community_id, Task.status.in_(statuses))
+            .order_by(Task.created_at, Task.id)
+        )
+        return [flow.present_task(t, hours, end) for t, hours, end in session.execute(query)]
+    if kind == "members":
+        members = (
+            scoped(select(Member), client)
+            .where(Member.community_id == community_id)
+            .order_by(Member.card_number)
+        )
+        return [present_member(m) for m in session.scalars(members)]
+    community, visible = ledger.ledger_scope(session, client, community_id)
+    where = ledger_filter or ledger.LedgerFilter()
+    selection = ledger.entries_query(community, where, members=visible)
+    rows = session.execute(selection.order_by(*ledger.entry_order(selection))).all()
+    return ledger.present_entries(session, list(rows))
+
+
+@blp.route(
+    "/communities/<string:community_id>/exports/<string:name>.xlsx",
+    parameters=[_path_enum("name", EXPORT_KINDS, "the list: " + ", ".join(EXPORT_KINDS))],
+)
+class CommunityExport(MethodView):
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type=XLSX_MIMETYPE,
+        description="An xlsx workbook with one sheet named after the list.",
+    )
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.error_responses(*AUTH_ERRORS, 404, 422)
+    def get(self, query: dict[str, Any], community_id: str, name: str) -> Any:
+        """A list as Excel: `demands` (需求清单, open demands), `tasks` (任务清单, offered and
+        accepted), `services` (服务清单, completed), `members`, `ledger` (活动台账).
+
+        Scoped exactly like the JSON lists (`GET /demands`, `/tasks`, `/members`,
+        `/communities/{id}/ledger`): a client gets the rows it may read there. The resident's
+        phone and address are masked as in the JSON lists; times are Beijing time. The query
+        (`from`, `to`, `member`, `kind`) filters the ledger as `GET .../ledger` does; the
+        other lists ignore it.
+        """
+        client = current_client()
+        if name not in EXPORT_KINDS:
+            fail(404, f"No such list: {', '.join(EXPORT_KINDS)}.")
+        where = ledger.LedgerFilter(
+            start=query["start"], end=query["end"], member_id=query["member"], kind=query["kind"]
+        )
+        with _session() as session:
+            community = get_scoped(session, Community, community_id, client)
+            rows = export_rows(session, client, community.id, name, _cipher(), ledger_filter=where)
+        log.info("%d rows of %s exported from community %s", len(rows), name, community_id)
+        return _xlsx(export(name, rows), f"{community.id}-{name}.xlsx")
+
+
+# --------------------------------------------------------------------------------------------
+# The map
+# --------------------------------------------------------------------------------------------
+
+
+def _point(lat: float, lon: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def community_map(session: Session, client: Client, community_id: str) -> dict[str, Any]:
+    """The community's map as a GeoJSON FeatureCollection (WGS-84, ``[lon, lat]``).
+
+    Demands: the open and dispatched ones, ``{"kind": "demand", "id", "category",
+    "category_label", "priority", "status"}`` at the demand's location; never the resident's
+    reference or contact details. Members: the active ones, ``{"kind": "member", "id"}`` only,
+    at their home **rounded to 0.001° (about 100 m) for privacy**: the map shows where help is
+    near without showing whose home is where. 404 for a community outside the client's scope,
+    403 unless the client manages it (members and unit organisers).
+    """
+    community = get_scoped(session, Community, community_id, client)
+    require_manager(client, community.id)
+    demands = session.scalars(
+        scoped(select(Demand), client)
+        .where(Demand.community_id == community.id, Demand.status.in_(MAP_DEMAND_STATUSES))
+        .order_by(Demand.created_at, Demand.id)
+    ).all()
+    members = session.scalars(
+        scoped(select(Member), client)
+        .where(Member.community_id == community.id, Member.status == "active")
+        .order_by(Member.id)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "geometry": _point(d.lat, d.lon),
+            "properties": {
+                "kind": "demand",
+                "id": d.id,
+                "category": d.category,
+                "category_label": CATEGORIES.get(d.category, d.category),
+                "priority": d.priority,
+                "status": d.status,
+            },
+        }
+        for d in demands
+    ]
+    features += [
+        {
+            "type": "Feature",
+            "geometry": _point(
+                round(m.lat, MAP_PRECISION_DECIMALS), round(m.lon, MAP_PRECISION_DECIMALS)
+            ),
+            "properties": {"kind": "member", "id": m.id},
+        }
+        for m in members
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@blp.route("/communities/<string:community_id>/map")
+class CommunityMap(MethodView):
+    @blp.response(
+        200,
+        {"type": "object"},
+        content_type="application/geo+json",
+        description="A GeoJSON FeatureCollection (RFC 7946; WGS-84, [lon, lat]).",
+    )
+    @blp.error_responses(*AUTH_ERRORS, 403, 404)
+    def get(self, community_id: str) -> Any:
+        """The community on a map: its open and dispatched demands and its active members.
+
+        A GeoJSON FeatureCollection in WGS-84 (`[lon, lat]`; convert to GCJ-02 for AMap tiles).
+        Demands: `{"kind": "demand", "id", "category", "category_label", "priority",
+        "status"}` at the demand's location; never the resident's reference or contact
+        details. Members: `{"kind": "member", "id"}` only, at their home **rounded to 0.001°
+        (about 100 m)** for privacy, so that a map shows where help is near without showing
+        whose home is where. For the community's managers only (403 for members and unit
+        organisers; 404 for a community outside the caller's scope).
+        """
+        with _session() as session:
+            body = community_map(session, current_client(), community_id)
+        response = current_app.json.response(body)
+        response.mimetype = "application/geo+json"
+        return response
+
+
+__all__ = [
+    "EXPORT_TITLES",
+    "MAP_PRECISION_DECIMALS",
+    "SHEET_TITLES",
+    "blp",
+    "community_map",
+    "export_rows",
+    "import_sheet",
+]

@@ -1,0 +1,434 @@
+"""The console's blueprint, login, CSRF check, locale and the labels every page shares."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from matcher.vocabulary import CATEGORIES
+from service.config.identity import Client
+from service.db.people import Person
+from service.domain import audit
+from service.domain.availability import LOCAL
+from service.domain.people import check_login, login_locked, person_client
+from service.domain.scope import is_district
+from service.web.auth import new_csrf_token
+
+DEFAULT_LOCALE = "zh_Hans_CN"
+LOCALES = ("zh_Hans_CN", "en")
+LANG_COOKIE = "linli_lang"
+CSRF_FIELD = "csrf_token"
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder=str(Path(__file__).resolve().parents[2] / "static"),
+    static_url_path="/static",
+)
+root_bp = Blueprint("console_root", __name__)
+"""Only ``/`` (a redirect to the console)."""
+
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+# --------------------------------------------------------------------------------------------
+# Labels (glossary terms)
+# --------------------------------------------------------------------------------------------
+
+DEMAND_STATUS = {
+    "open": _l("Open"),
+    "dispatched": _l("Dispatched"),
+    "accepted": _l("Accepted"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+}
+TASK_STATUS = {
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "completed": _l("Completed"),
+    "declined": _l("Declined"),
+}
+RUN_STATUS = {
+    "queued": _l("Queued"),
+    "running": _l("Dispatching"),
+    "succeeded": _l("Finished"),
+    "failed": _l("Failed"),
+}
+REASONS = {
+    "no_skill": _l("Nobody has the skills"),
+    "out_of_range": _l("Nobody with the skills lives within range"),
+    "no_availability": _l("Nobody in range is free in the window"),
+    "priority": _l("More urgent demands kept the members busy"),
+    "capacity": _l("The members who could serve it have no hours left"),
+    "conflict": _l("Clashes with tasks already given"),
+    "no_candidate": _l("No member is left who has not declined it"),
+    "nothing_to_dispatch": _l("Nothing to dispatch"),
+}
+ENGINE_STATUS = {
+    "optimal": _l("optimal (proven best)"),
+    "feasible": _l("feasible (within the time limit)"),
+    "nothing_to_dispatch": _l("nothing to dispatch"),
+}
+COMMITMENT_STATUS = {
+    "open": _l("In progress"),
+    "kept": _l("Kept"),
+    "missed": _l("Missed"),
+    "withdrawn": _l("Withdrawn"),
+}
+MEMBER_STATUS = {
+    "registered": _l("Registered"),
+    "active": _l("Active"),
+    "left": _l("Left"),
+}
+
+
+def is_chinese() -> bool:
+    return str(get_locale() or DEFAULT_LOCALE).startswith("zh")
+
+
+@bp.app_template_filter("category")
+def category_label(category: str) -> str:
+    """A service category in the console's language (the engine's Chinese labels)."""
+    if is_chinese():
+        return CATEGORIES.get(category, category)
+    return category.replace("_", " ")
+
+
+def label(table: dict[str, Any], code: str | None) -> str:
+    if code is None:
+        return ""
+    return str(table.get(code, code))
+
+
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in Beijing time (stored UTC datetimes and ISO strings alike)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(LOCAL).strftime(fmt)
+
+
+def hours_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+@bp.app_template_global()
+def console_csrf() -> str:
+    """The session's CSRF token (every console form carries it as ``csrf_token``)."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = new_csrf_token()
+    return str(token)
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "category_label": category_label,
+        "label": label,
+        "local_time": local_time,
+        "hours_text": hours_text,
+        "DEMAND_STATUS": DEMAND_STATUS,
+        "TASK_STATUS": TASK_STATUS,
+        "RUN_STATUS": RUN_STATUS,
+        "REASONS": REASONS,
+        "ENGINE_STATUS": ENGINE_STATUS,
+        "COMMITMENT_STATUS": COMMITMENT_STATUS,
+        "MEMBER_STATUS": MEMBER_STATUS,
+        "lang": "zh-CN" if is_chinese() else "en",
+        "other_lang": "en" if is_chinese() else "zh",
+        "me": g.get("console_client"),
+        "person": g.get("console_person"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Locale: ?lang=en|zh, then the cookie, then Simplified Chinese
+# --------------------------------------------------------------------------------------------
+
+
+def _lang_code(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.lower()
+    if value.startswith("en"):
+        return "en"
+    if value.startswith("zh"):
+        return DEFAULT_LOCALE
+    return None
+
+
+def select_locale() -> str:
+    return (
+        _lang_code(request.args.get("lang"))
+        or _lang_code(request.cookies.get(LANG_COOKIE))
+        or DEFAULT_LOCALE
+    )
+
+
+@bp.after_request
+def _remember_lang(response: Response) -> Response:
+    chosen = _lang_code(request.args.get("lang"))
+    if chosen is not None:
+        response.set_cookie(
+            LANG_COOKIE, "en" if chosen == "en" else "zh", max_age=365 * 86400, samesite="Lax"
+        )
+    if request.endpoint != "console.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Database, login, CSRF
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def db() -> Iterator[Session]:
+    with current_app.extensions["linli"].sessions() as s:
+        yield s
+
+
+def cipher() -> Any:
+    return current_app.extensions["linli"].cipher
+
+
+def client() -> Client:
+    found: Client = g.console_client
+    return found
+
+
+def _load_login() -> tuple[Person, Client] | None:
+    person_id = session.get("person_id")
+    if not isinstance(person_id, int):
+        return None
+    with db() as s:
+        person = s.get(Person, person_id)
+        found = None if person is None else person_client(s, person)
+        if person is not None:
+            s.expunge(person)
+    if person is None or found is None:
+        session.pop("person_id", None)
+        return None
+    return person, found
+
+
+def _check_csrf() -> None:
+    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf", "")
+    if not (sent and expected and hmac.compare_digest(str(sent), str(expected))):
+        raise _Forbidden(_("This form has expired; reload the page and try again."))
+
+
+class _Forbidden(HTTPException):
+    code = 403
+
+
+class _TooMany(HTTPException):
+    code = 429
+    retry_after = "1"
+
+
+def _take_rate_token(person: Client) -> None:
+    """The same per-person rate limit as the API (``LINLI_RATE_LIMIT``): 429 when it is spent."""
+    limiter = current_app.extensions["linli"].rate_limiter
+    if limiter is None:
+        return
+    wait_s = limiter.take(("person", person.id))
+    if wait_s is not None:
+        error = _TooMany(_("Too many requests; wait a moment and try again."))
+        error.retry_after = limiter.retry_after_header(wait_s)
+        raise error
+
+
+def login_required(view: F) -> F:
+    """Logged out: a redirect to the login page. A form post without the CSRF token: 403."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        login = _load_login()
+        if login is None:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            _check_csrf()
+        _take_rate_token(login[1])
+        g.console_person, g.console_client = login
+        g.api_client = login[1]  # what service.web.auth.current_client() reads
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (no scheme, no host) is followed after the login."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("console.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """The login form; posts username, password and the CSRF token."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        _check_csrf()
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        with db() as s:
+            if login_locked(s, username):
+                error, status = _("Too many failed logins for this username; try later."), 429
+            else:
+                person = check_login(s, username, password)
+                found = None if person is None else person_client(s, person)
+                if person is None or found is None:
+                    audit.record(s, None, "login_failed", "person", username[:64], None)
+                    s.commit()
+                    error, status = _("Wrong username or password."), 401
+                else:
+                    audit.record(s, found, "login", "person", str(person.id), None)
+                    s.commit()
+                    session.clear()
+                    session.permanent = True
+                    session["person_id"] = person.id
+                    session["csrf"] = new_csrf_token()
+                    return redirect(_safe_next(request.form.get("next")))
+    return (
+        render_template("console/login.html", error=error, next=request.values.get("next", "")),
+        status,
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    _check_csrf()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/")
+@login_required
+def home() -> ResponseReturnValue:
+    """Where each role starts: members their tasks, dispatchers their demand list."""
+    me = client()
+    if me.role == "member":
+        return redirect(url_for("console.my_tasks"))
+    if me.role == "unit_organiser" and me.unit_id:
+        return redirect(url_for("console.unit_evaluations"))
+    if me.communities and not is_district(me):
+        return redirect(url_for("console.demands", community_id=me.communities[0]))
+    from sqlalchemy import select
+
+    from service.db.registration import Community
+
+    communities: list[Community] = []
+    if is_district(me):
+        with db() as s:
+            communities = list(s.scalars(select(Community).order_by(Community.id)))
+    return render_template("console/home.html", communities=communities)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors as pages, and messages after a change
+# --------------------------------------------------------------------------------------------
+
+ERROR_TITLES = {
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    409: _l("Changed meanwhile"),
+    422: _l("Not possible"),
+    429: _l("Too many requests"),
+}
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(exc: HTTPException) -> ResponseReturnValue:
+    code = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    detail = data.get("message") if isinstance(data, dict) else None
+    if isinstance(exc, _Forbidden | _TooMany):
+        detail = exc.description
+    title = ERROR_TITLES.get(code, _l("Something went wrong"))
+    page = render_template("console/error.html", code=code, title=title, detail=detail)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, _TooMany) else {}
+    return page, code, headers
+
+
+def failure_text(exc: HTTPException) -> str:
+    """What a refused change tells the person (the engine's message kept for the detail)."""
+    data = getattr(exc, "data", None) or {}
+    message = data.get("message") if isinstance(data, dict) else None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    title = str(ERROR_TITLES.get(exc.code or 500, _l("Something went wrong")))
+    parts = [message or exc.description or ""]
+    if isinstance(errors, dict):
+        parts += [f"{k}: {'; '.join(map(str, v))}" for k, v in errors.items()]
+    return f"{title}: {' '.join(p for p in parts if p)}"
+
+
+def back(default: str) -> ResponseReturnValue:
+    """Redirect to the ``back`` form field if it is a path of this site, else ``default``."""
+    target = request.form.get("back")
+    return redirect(target if target and _safe_next(target) == target else default)
+
+
+def tile_settings() -> dict[str, str]:
+    """The map's tile source, from the app config (``CONSOLE_MAP_TILE_URL``, …) or the
+    environment (``LINLI_MAP_TILE_URL``, ``LINLI_MAP_ATTRIBUTION``, ``LINLI_MAP_SUBDOMAINS``,
+    ``LINLI_MAP_CRS``).
+
+    The default is OpenStreetMap's URL template. 天地图 (WGS-84 tiles, needs a key):
+    ``https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY``
+    with subdomains ``01234567`` (and its ``cva_w`` label layer if wanted). AMap/高德 (GCJ-02
+    tiles): ``https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}``
+    with subdomains ``1234`` and ``LINLI_MAP_CRS=gcj02``: the page then shifts the WGS-84 points
+    to GCJ-02 so that they sit on AMap's streets.
+    """
+    config = current_app.config
+
+    def setting(name: str, default: str) -> str:
+        return str(
+            config.get(f"CONSOLE_MAP_{name}") or os.environ.get(f"LINLI_MAP_{name}") or default
+        )
+
+    crs = setting("CRS", "wgs84").lower()
+    return {
+        "url": setting("TILE_URL", DEFAULT_TILE_URL),
+        "attribution": setting("ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
+        "subdomains": setting("SUBDOMAINS", "abc"),
+        "crs": "gcj02" if crs == "gcj02" else "wgs84",
+    }

@@ -1,0 +1,331 @@
+"""Marshmallow schemas of the five evaluations (五评议).
+
+Request bodies reject unknown fields (422 ``unknown field``): a client cannot set ids, the
+reviewer, the recorder or a time. Query schemas ignore unknown parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.contracts.dispatch import (
+    _between,
+    _Float,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _StrictSchema,
+    _String,
+)
+from service.db.evaluations import (
+    COMMENT_LENGTH,
+    MARKS,
+    REPORT_LENGTH,
+    RESPONDENT_KINDS,
+    STATEMENT_LENGTH,
+)
+from service.domain.evaluations import TIERS, Period
+from service.web.schemas.ledger import FIRST_YEAR, LAST_YEAR
+from service.web.schemas.workspace import _ref, _text
+
+MAX_POINTS = 1_000_000.0
+
+
+def _period(value: str) -> bool:
+    try:
+        period = Period.parse(value)
+    except ValueError as err:
+        raise ValidationError(str(err)) from None
+    if not FIRST_YEAR <= period.year <= LAST_YEAR:
+        raise ValidationError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return True
+
+
+def _period_field(**kwargs: Any) -> _String:
+    return _String(
+        validate=_period, metadata={"description": "a half year: 2026H1 or 2026H2"}, **kwargs
+    )
+
+
+def _weight() -> _Float:
+    return _Float(load_default=0.0, validate=_between(0, 1000))
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+class PeriodQuerySchema(Schema):
+    """Exactly one of ``period`` (a half year) or ``year`` (the year end)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    period = _period_field(load_default=None)
+    year = fields.Integer(
+        load_default=None,
+        validate=_between(FIRST_YEAR, LAST_YEAR),
+        error_messages={"invalid": "must be an integer such as 2026"},
+        metadata={"description": "the year end: both half years, tiers, stars, shortlist"},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data["period"] is None) == (data["year"] is None):
+            raise ValidationError("give exactly one of period (2026H1) or year (2026)", "period")
+
+
+class HalfYearQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    period = _period_field(required=True)
+
+
+class SelfEvaluationCreateSchema(_StrictSchema):
+    period = _period_field(required=True)
+    text = _text(REPORT_LENGTH, required=True, metadata={"description": "the written report"})
+
+
+class LeaderReviewCreateSchema(_StrictSchema):
+    period = _period_field(required=True)
+    mark = _String(
+        required=True,
+        validate=_one_of(MARKS),
+        metadata={"description": "excellent 优秀, good 良好, fair 一般, poor 较差"},
+    )
+    comment = _text(COMMENT_LENGTH, required=True)
+
+
+class SurveyResponseCreateSchema(_StrictSchema):
+    member_id = _ref(required=True)
+    period = _period_field(required=True)
+    score = _Integer(required=True, validate=_between(1, 5))
+    respondent_kind = _String(required=True, validate=_one_of(RESPONDENT_KINDS))
+    respondent_ref = _ref(
+        required=True,
+        metadata={"description": "an opaque reference of the respondent (never a name)"},
+    )
+
+
+class VetoCreateSchema(_StrictSchema):
+    member_id = _ref(required=True)
+    period = _period_field(required=True)
+    statement = _text(
+        STATEMENT_LENGTH,
+        required=True,
+        metadata={"description": "the community's written statement that the member never served"},
+    )
+
+
+class PointsWeightsSchema(_StrictSchema):
+    per_hour = _weight()
+    per_service = _weight()
+    per_rating_point = _weight()
+    per_commitment_kept = _weight()
+    per_visit = _weight()
+    per_survey_point = _weight()
+
+
+class PointsPenaltiesSchema(_StrictSchema):
+    per_no_show = _weight()
+    per_decline = _weight()
+    per_missed_commitment = _weight()
+    per_late_completion = _weight()
+
+
+class PointsTiersSchema(_StrictSchema):
+    mode = _String(required=True, validate=_one_of(("thresholds", "quotas")))
+    excellent = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
+    good = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
+    fair = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
+    poor = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
+
+
+class PointsSchemeSchema(_StrictSchema):
+    """A community's points scheme (社区参评)."""
+
+    weights = _Nested(PointsWeightsSchema, required=True)
+    penalties = _Nested(PointsPenaltiesSchema, required=True)
+    tiers = _Nested(
+        PointsTiersSchema,
+        required=True,
+        metadata={
+            "description": "thresholds: the least year points of each tier (below poor: bad); "
+            "quotas: the share of the community's ranked members in each tier (the rest: bad)"
+        },
+    )
+    stars = _List(
+        _Float(validate=_between(-MAX_POINTS, MAX_POINTS)),
+        required=True,
+        validate=validate.Length(equal=5, error="must list 5 thresholds (1 to 5 stars)"),
+    )
+    veto_star_cap = _Integer(required=True, validate=_between(0, 5))
+    shortlist_size = _Integer(required=True, validate=_between(0, 100))
+
+
+# --------------------------------------------------------------------------------------------
+# Responses
+# --------------------------------------------------------------------------------------------
+
+
+class DraftSourcesSchema(Schema):
+    task_ids = fields.List(fields.String())
+    visit_ids = fields.List(fields.String())
+    commitments_kept = fields.List(fields.String())
+    commitments_missed = fields.List(fields.String())
+
+
+class DraftFiguresSchema(Schema):
+    services = fields.Integer()
+    hours = fields.Float()
+    ratings = fields.Integer()
+    mean_rating = fields.Float(allow_none=True)
+    visits = fields.Integer()
+    visit_hours = fields.Float()
+    commitments_kept = fields.Integer()
+    commitments_missed = fields.Integer()
+    sources = fields.Nested(DraftSourcesSchema)
+
+
+class DraftSchema(Schema):
+    member_id = fields.String()
+    period = fields.String()
+    figures = fields.Nested(DraftFiguresSchema)
+    text = fields.String(metadata={"description": "a pre-filled report to edit"})
+    submitted = fields.Nested(lambda: SelfEvaluationRecordSchema(), allow_none=True)
+
+
+class SelfEvaluationRecordSchema(Schema):
+    id = fields.String()
+    member_id = fields.String()
+    community_id = fields.String()
+    period = fields.String()
+    text = fields.String()
+    figures = fields.Nested(DraftFiguresSchema)
+    submitted_at = fields.DateTime()
+
+
+class LeaderReviewRecordSchema(Schema):
+    id = fields.String()
+    member_id = fields.String()
+    unit_id = fields.String()
+    period = fields.String()
+    mark = fields.String()
+    comment = fields.String()
+    reviewer_role = fields.String()
+    created_at = fields.DateTime()
+
+
+class SurveyResponseRecordSchema(Schema):
+    id = fields.String()
+    community_id = fields.String()
+    member_id = fields.String()
+    period = fields.String()
+    score = fields.Integer()
+    respondent_kind = fields.String()
+    respondent_ref = fields.String()
+    created_at = fields.DateTime()
+
+
+class VetoRecordSchema(Schema):
+    id = fields.String()
+    community_id = fields.String()
+    member_id = fields.String()
+    period = fields.String()
+    statement = fields.String()
+    recorded_by_role = fields.String()
+    created_at = fields.DateTime()
+
+
+class PointsSchemeRecordSchema(Schema):
+    community_id = fields.String()
+    configured = fields.Boolean(metadata={"description": "false: the default scheme"})
+    config = fields.Nested(PointsSchemeSchema)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class EvaluationFlagSchema(Schema):
+    member_id = fields.String()
+    community_id = fields.String()
+    status = fields.String()
+    reported = fields.Boolean()
+    services = fields.Integer()
+    visits = fields.Integer()
+    reasons = fields.List(fields.String(), metadata={"description": "never_reported, never_served"})
+    self_evaluation_id = fields.String(allow_none=True)
+    leader_review_id = fields.String(allow_none=True)
+
+
+class UnitFlagsSchema(Schema):
+    unit_id = fields.String()
+    period = fields.String()
+    members = fields.List(fields.Nested(EvaluationFlagSchema))
+    flagged = fields.List(
+        fields.Nested(EvaluationFlagSchema), metadata={"description": "for action"}
+    )
+
+
+class PointsItemSchema(Schema):
+    item = fields.String()
+    quantity = fields.Float()
+    weight = fields.Float()
+    points = fields.Float()
+    sources = fields.List(fields.String(), metadata={"description": "the facts' ids"})
+
+
+class HalfYearTallySchema(Schema):
+    member_id = fields.String()
+    community_id = fields.String()
+    period = fields.String()
+    points = fields.Float()
+    ratings = fields.Integer()
+    mean_rating = fields.Float(allow_none=True)
+    items = fields.List(fields.Nested(PointsItemSchema))
+
+
+class VetoStateSchema(Schema):
+    vetoed = fields.Boolean()
+    statements = fields.List(fields.Dict())
+    tier_without_veto = fields.String()
+    stars_without_veto = fields.Integer()
+    why = fields.List(fields.String())
+
+
+class EvaluationRowSchema(Schema):
+    """A member's half year (``period``) or year end (``year``) in one community."""
+
+    member_id = fields.String()
+    community_id = fields.String()
+    period = fields.String(allow_none=True)
+    year = fields.Integer(allow_none=True)
+    points = fields.Float()
+    ratings = fields.Integer(allow_none=True)
+    mean_rating = fields.Float(allow_none=True)
+    items = fields.List(fields.Nested(PointsItemSchema))
+    rank = fields.Integer(allow_none=True)
+    tier = fields.String(allow_none=True, validate=validate.OneOf(TIERS))
+    tier_label = fields.String(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+    shortlisted = fields.Boolean(allow_none=True)
+    halves = fields.List(fields.Nested(HalfYearTallySchema))
+    veto = fields.Nested(VetoStateSchema, allow_none=True)
+    evaluations = fields.Dict(
+        metadata={"description": "self-evaluation, leader review, survey summary (half year)"}
+    )
+
+
+class EvaluationResultsSchema(Schema):
+    scope = fields.String(metadata={"description": "member, unit or community"})
+    id = fields.String()
+    period = fields.String(allow_none=True)
+    year = fields.Integer(allow_none=True)
+    rows = fields.List(fields.Nested(EvaluationRowSchema))
+    shortlist = fields.List(
+        fields.String(), metadata={"description": "最美在职党员, per community"}
+    )
+    totals = fields.Dict()

@@ -1,0 +1,300 @@
+"""Marshmallow schemas of stored visits, attendance, the ledger (活动台账) and the board (公示栏).
+
+Request bodies reject unknown fields (422 ``unknown field``): a client cannot set ids, the
+community, a status or ``recorded_at``. Query schemas ignore unknown parameters (pagination's
+``page`` and ``page_size`` share the query string).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.contracts.dispatch import _List, _StrictSchema
+from service.contracts.visits import _Date
+from service.db.visits import NOTES_LENGTH, SESSION_STATUSES
+from service.domain.ledger import KINDS
+from service.web.schemas.workspace import _id_filter, _ref, _text
+
+MAX_ATTENDEES = 50
+MAX_VISITED_HOUSEHOLDS = 500
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+"""Dates of the ledger and the board lie in these years (no overflow at year 1 or 9999)."""
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+def _unique(name: str, values: list[str]) -> None:
+    seen: dict[str, int] = {}
+    errors: dict[int, list[str]] = {}
+    for i, value in enumerate(values):
+        if value in seen:
+            errors[i] = [f"repeats item {seen[value]}"]
+        seen.setdefault(value, i)
+    if errors:
+        raise ValidationError({name: errors})
+
+
+def _supported_year(value: date) -> bool:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return True
+
+
+class AttendanceSchema(_StrictSchema):
+    """Who attended an outing and which households were actually visited (recorded after it)."""
+
+    members = _List(
+        _ref(),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_ATTENDEES, error=f"must list 1 to {MAX_ATTENDEES} members"
+        ),
+        metadata={"description": "member ids of the community (planned or substitutes)"},
+    )
+    households = _List(
+        _ref(),
+        load_default=list,
+        validate=validate.Length(
+            max=MAX_VISITED_HOUSEHOLDS, error=f"at most {MAX_VISITED_HOUSEHOLDS} households"
+        ),
+        metadata={"description": "household ids of the team's area actually visited"},
+    )
+    notes = _text(NOTES_LENGTH, load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_unique(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _unique("members", data["members"])
+        _unique("households", data["households"])
+
+
+class ScheduleCalendarQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    team = fields.String(
+        load_default=None, validate=_id_filter(), metadata={"description": "one team's only"}
+    )
+
+
+class LedgerQuerySchema(Schema):
+    """``from`` and ``to`` are local dates (Asia/Shanghai), both inclusive."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = _Date(
+        load_default=None,
+        data_key="from",
+        validate=_supported_year,
+        metadata={"description": "YYYY-MM-DD"},
+    )
+    end = _Date(
+        load_default=None,
+        data_key="to",
+        validate=_supported_year,
+        metadata={"description": "YYYY-MM-DD"},
+    )
+    member = fields.String(load_default=None, validate=_id_filter())
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_range(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["start"] is not None and data["end"] is not None and data["end"] < data["start"]:
+            raise ValidationError("must not be before from", "to")
+
+
+class BoardQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    date = _Date(
+        load_default=None,
+        validate=_supported_year,
+        metadata={"description": "the half year containing this date (default: today, local)"},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Responses: stored visits
+# --------------------------------------------------------------------------------------------
+
+
+class AttendanceRecordSchema(Schema):
+    members = fields.List(fields.String(), required=True)
+    households = fields.List(fields.String(), required=True)
+    notes = fields.String(required=True, allow_none=True)
+    recorded_at = fields.DateTime(required=True, metadata={"description": "+08:00"})
+
+
+class VisitSessionRecordSchema(Schema):
+    """One outing: planned (team, date, start, end, route, attendees) and, once recorded, its
+    attendance."""
+
+    id = fields.String(required=True)
+    schedule_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    team = fields.String(required=True)
+    date = fields.Date(required=True)
+    start = fields.DateTime(required=True, metadata={"description": "+08:00"})
+    end = fields.DateTime(required=True, metadata={"description": "+08:00"})
+    walk_km = fields.Float(required=True)
+    households = fields.List(
+        fields.String(), required=True, metadata={"description": "planned route, in order"}
+    )
+    attendees = fields.List(
+        fields.String(), required=True, metadata={"description": "planned attendees"}
+    )
+    status = fields.String(required=True, validate=validate.OneOf(SESSION_STATUSES))
+    attendance = fields.Nested(AttendanceRecordSchema, required=True, allow_none=True)
+
+
+class QuarterOutSchema(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class StoredTeamSchema(Schema):
+    id = fields.String(required=True)
+    members = fields.List(fields.String(), required=True)
+    leader = fields.String(required=True, allow_none=True)
+    quorum = fields.Integer(required=True)
+    area = fields.String(required=True)
+
+
+class StoredUnscheduledSchema(Schema):
+    team = fields.String(required=True, allow_none=True)
+    households = fields.List(fields.String(), required=True)
+    reason = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
+class VisitScheduleSummarySchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    quarter = fields.Nested(QuarterOutSchema, required=True)
+    timezone = fields.String(required=True)
+    status = fields.String(required=True)
+    sessions_count = fields.Integer(required=True)
+    unscheduled_count = fields.Integer(
+        required=True, metadata={"description": "households missing some visits"}
+    )
+    stats = fields.Dict(required=True, metadata={"description": "the engine's statistics"})
+    created_at = fields.DateTime(required=True)
+
+
+class VisitScheduleRecordSchema(VisitScheduleSummarySchema):
+    teams = fields.List(fields.Nested(StoredTeamSchema), required=True)
+    sessions = fields.List(fields.Nested(VisitSessionRecordSchema), required=True)
+    unscheduled = fields.List(fields.Nested(StoredUnscheduledSchema), required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Responses: the ledger
+# --------------------------------------------------------------------------------------------
+
+
+class LedgerSourceSchema(Schema):
+    """What an entry came from: a task and its demand, or a visit session and its schedule."""
+
+    task_id = fields.String(required=True, allow_none=True)
+    demand_id = fields.String(required=True, allow_none=True)
+    visit_session_id = fields.String(required=True, allow_none=True)
+    visit_schedule_id = fields.String(required=True, allow_none=True)
+
+
+class LedgerEntrySchema(Schema):
+    """Time, people, content, rating: a completed service, or a member's attended visit."""
+
+    id = fields.String(
+        required=True, metadata={"description": "service:{task} or visit:{session}:{member}"}
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    member_id = fields.String(required=True)
+    start = fields.DateTime(required=True, metadata={"description": "+08:00"})
+    hours = fields.Float(
+        required=True, metadata={"description": "hours served; a visit: the session's length"}
+    )
+    rating = fields.Integer(required=True, allow_none=True)
+    category = fields.String(required=True, allow_none=True, metadata={"description": "service"})
+    team = fields.String(required=True, allow_none=True, metadata={"description": "visit"})
+    households = fields.List(
+        fields.String(), required=True, metadata={"description": "visit: households visited"}
+    )
+    notes = fields.String(required=True, allow_none=True)
+    source = fields.Nested(LedgerSourceSchema, required=True)
+
+
+class TotalsSchema(Schema):
+    services = fields.Integer(required=True)
+    hours = fields.Float(required=True, metadata={"description": "hours of services"})
+    visits = fields.Integer(required=True)
+    visit_hours = fields.Float(required=True)
+    ratings = fields.Integer(required=True, metadata={"description": "rated services"})
+    mean_rating = fields.Float(required=True, allow_none=True)
+
+
+class MemberTotalsSchema(TotalsSchema):
+    member_id = fields.String(required=True)
+
+
+class CommunityTotalsSchema(TotalsSchema):
+    members = fields.Integer(required=True)
+
+
+class LedgerTotalsSchema(Schema):
+    community_id = fields.String(required=True)
+    start = fields.Date(required=True, allow_none=True, data_key="from")
+    end = fields.Date(required=True, allow_none=True, data_key="to")
+    kind = fields.String(required=True, allow_none=True)
+    members = fields.List(fields.Nested(MemberTotalsSchema), required=True)
+    totals = fields.Nested(CommunityTotalsSchema, required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Responses: the publicity board
+# --------------------------------------------------------------------------------------------
+
+
+class BoardCommitmentSchema(Schema):
+    """A member's public commitment (承诺): the post's promise, its deadline and status."""
+
+    commitment_id = fields.String(required=True)
+    text = fields.String(required=True)
+    deadline = fields.Date(required=True, allow_none=True)
+    status = fields.String(required=True)
+
+
+class BoardMemberSchema(Schema):
+    """One member on the board: masked, no home, no full card number."""
+
+    member_id = fields.String(required=True)
+    card_number_masked = fields.String(
+        required=True, metadata={"description": "e.g. 4101********12"}
+    )
+    services = fields.Integer(required=True)
+    hours = fields.Float(required=True)
+    visits = fields.Integer(required=True)
+    mean_rating = fields.Float(required=True, allow_none=True)
+    commitments = fields.List(
+        fields.Nested(BoardCommitmentSchema),
+        required=True,
+        metadata={"description": "public commitments (承诺); empty until posts are connected"},
+    )
+
+
+class PeriodSchema(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class BoardSchema(Schema):
+    community_id = fields.String(required=True)
+    community_name = fields.String(required=True)
+    period = fields.Nested(PeriodSchema, required=True, metadata={"description": "half year"})
+    members = fields.List(fields.Nested(BoardMemberSchema), required=True)
+    totals = fields.Nested(CommunityTotalsSchema, required=True)

@@ -1,0 +1,517 @@
+"""Marshmallow schemas of the long-term records: posts, choices, allocations, commitments,
+groups, households and pairs.
+
+Request bodies reject unknown fields (422 ``unknown field``): a client never sets an id, a
+community (it is in the path), a commitment's status at creation, or a pair's end date at
+creation. Query strings ignore unknown parameters, like the rest of the workspace API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from matcher.longterm.pairs.problem import MAX_VULNERABILITY, PROXIES
+from matcher.longterm.posts.problem import MAX_CHOICES, MAX_DESIRED_SKILLS, MODES
+from service.contracts.dispatch import (
+    LocationSchema,
+    _Boolean,
+    _Float,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _StrictSchema,
+    _String,
+)
+from service.contracts.visits import _Date
+from service.db.longterm import (
+    COMMITMENT_MARKS,
+    COMMITMENT_STATUSES,
+    SERVICE_LENGTH,
+    VULNERABLE_CATEGORIES,
+)
+from service.db.registration import ID_LENGTH, NAME_LENGTH
+from service.web.schemas.workspace import (
+    RESIDENT_REF_PATTERN,
+    HomeSchema,
+    _id_filter,
+    _labels,
+    _ref,
+    _text,
+)
+
+MAX_SEATS = 1000
+MAX_GROUP_MEMBERS = 200
+MAX_AREA_ITEMS = 200
+MAX_RESIDENTS = 5000
+GROUPING_TIME_LIMIT_S = 5.0
+MAX_GROUPING_TIME_LIMIT_S = 30.0
+PERIOD_PATTERN = r"^[0-9]{4}(H[12]|Q[1-4])?$"
+"""A year (``2026``), a half-year (``2026H2``) or a quarter (``2026Q3``)."""
+
+
+def _unique(value: list[str]) -> bool:
+    if len(set(value)) != len(value):
+        raise ValidationError("must not repeat an id")
+    return True
+
+
+def _unique_names(value: list[str]) -> bool:
+    if len(set(value)) != len(value):
+        raise ValidationError("must not repeat a name")
+    return True
+
+
+def _refs(most: int, **kwargs: Any) -> _List:
+    """A list of distinct ids, at most ``most`` long."""
+    return _List(
+        _ref(),
+        validate=[validate.Length(max=most, error=f"at most {most} items"), _unique],
+        **kwargs,
+    )
+
+
+def _period(**kwargs: Any) -> _String:
+    return _String(
+        validate=validate.Regexp(
+            PERIOD_PATTERN, error="must be a year (2026), a half-year (2026H2) or a quarter"
+        ),
+        metadata={"description": "e.g. 2026, 2026H2 or 2026Q3"},
+        **kwargs,
+    )
+
+
+def _resident_ref(**kwargs: Any) -> _String:
+    return _String(
+        validate=[
+            validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+            validate.Regexp(RESIDENT_REF_PATTERN, error="must be an opaque id (A-Z, 0-9, . _ : -)"),
+        ],
+        metadata={"description": "an opaque resident id; never a name, phone or address"},
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Posts, choices, allocations, commitments
+# --------------------------------------------------------------------------------------------
+
+
+class PostCommitmentSchema(_StrictSchema):
+    """承诺: what a member holding the post promises, and by when (办结时限)."""
+
+    service = _text(SERVICE_LENGTH, required=True)
+    deadline = _Date(required=True, metadata={"description": "YYYY-MM-DD, Asia/Shanghai"})
+
+
+class PostFieldsSchema(_StrictSchema):
+    """The fields of a post a client may set (all optional: a PATCH sends what changes)."""
+
+    category = _text(100, metadata={"description": "policy_publicity, sanitation, mediation..."})
+    title = _text(NAME_LENGTH)
+    seats = _Integer(
+        validate=validate.Range(
+            min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
+        )
+    )
+    skills = _labels(metadata={"description": "required: a member must hold every one"})
+    desired_skills = _List(
+        _text(100),
+        validate=validate.Length(
+            max=MAX_DESIRED_SKILLS, error=f"at most {MAX_DESIRED_SKILLS} items"
+        ),
+        metadata={"description": "raise the fit, not required"},
+    )
+    grid_id = _ref(allow_none=True, metadata={"description": "the grid the post serves"})
+    commitment = _Nested(PostCommitmentSchema, allow_none=True)
+
+
+class PostCreateSchema(PostFieldsSchema):
+    """A post of the menu; the server sets ``id``, ``community_id`` (the path) and
+    ``created_at``."""
+
+    category = _text(100, required=True)
+    title = _text(NAME_LENGTH, required=True)
+    seats = _Integer(
+        required=True,
+        validate=validate.Range(
+            min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
+        ),
+    )
+
+
+class PostChoicesSchema(_StrictSchema):
+    """A member's ranked choices (选岗), best first: posts of their own community."""
+
+    posts = _refs(MAX_CHOICES, required=True, metadata={"description": "post ids, best first"})
+
+
+class AllocateSchema(_StrictSchema):
+    mode = _String(
+        load_default="optimal",
+        validate=_one_of(MODES),
+        metadata={"description": "optimal (default) or stable, see docs/posts.md"},
+    )
+    fill_unranked = _Boolean(
+        load_default=False,
+        metadata={"description": "place members who listed nothing by fit"},
+    )
+
+
+class CommitmentMarkSchema(_StrictSchema):
+    status = _String(
+        required=True,
+        validate=_one_of(COMMITMENT_MARKS),
+        metadata={"description": "kept or missed"},
+    )
+
+
+class CommitmentListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = fields.String(load_default=None, validate=_id_filter())
+    member_id = fields.String(load_default=None, validate=_id_filter())
+    post_id = fields.String(load_default=None, validate=_id_filter())
+    status = fields.String(load_default=None, validate=validate.OneOf(COMMITMENT_STATUSES))
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: only open commitments past their deadline"},
+    )
+
+
+class CommitmentTextSchema(Schema):
+    service = fields.String(required=True)
+    deadline = _Date(required=True)
+
+
+class PostRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category = fields.String(required=True)
+    title = fields.String(required=True)
+    seats = fields.Integer(required=True)
+    skills = fields.List(fields.String(), required=True)
+    desired_skills = fields.List(fields.String(), required=True)
+    grid_id = fields.String(required=True, allow_none=True)
+    commitment = fields.Nested(CommitmentTextSchema, required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class PostChoicesRecordSchema(Schema):
+    member_id = fields.String(required=True)
+    posts = fields.List(fields.String(), required=True, metadata={"description": "best first"})
+
+
+class CommitmentRecordSchema(Schema):
+    """A member's claimed post (认岗) and commitment; ``overdue``: open past its deadline
+    (Asia/Shanghai date)."""
+
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    allocation_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    post_id = fields.String(required=True)
+    rank = fields.Integer(required=True, allow_none=True)
+    fit = fields.Integer(required=True)
+    service = fields.String(required=True, allow_none=True)
+    deadline = _Date(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(COMMITMENT_STATUSES))
+    overdue = fields.Boolean(required=True)
+    marked_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class PostUnplacedSchema(Schema):
+    member_id = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "no_choices, no_skill, full"})
+    detail = fields.String(required=True)
+
+
+class PostVacancySchema(Schema):
+    post_id = fields.String(required=True)
+    seats_left = fields.Integer(required=True)
+
+
+class AllocationRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    mode = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "the engine's status"})
+    objective = fields.Float(required=True)
+    bound = fields.Float(required=True)
+    commitments = fields.List(fields.Nested(CommitmentRecordSchema), required=True)
+    unassigned = fields.List(fields.Nested(PostUnplacedSchema), required=True)
+    vacancies = fields.List(fields.Nested(PostVacancySchema), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Groups and households
+# --------------------------------------------------------------------------------------------
+
+
+class ResponsibilityAreaSchema(_StrictSchema):
+    """A responsibility area (责任区): buildings and grids of the group's community."""
+
+    buildings = _refs(MAX_AREA_ITEMS, load_default=list)
+    grids = _refs(MAX_AREA_ITEMS, load_default=list)
+
+
+class GroupFieldsSchema(_StrictSchema):
+    name = _text(NAME_LENGTH)
+    member_ids = _refs(MAX_GROUP_MEMBERS, metadata={"description": "the whole membership"})
+    leader_id = _ref(allow_none=True, metadata={"description": "elected; one of member_ids"})
+    area = _Nested(ResponsibilityAreaSchema)
+
+
+class GroupCreateSchema(GroupFieldsSchema):
+    """A group; the server sets ``id``, ``community_id`` (the path) and ``created_at``."""
+
+    name = _text(NAME_LENGTH, required=True)
+    member_ids = _refs(MAX_GROUP_MEMBERS, load_default=list)
+    leader_id = _ref(load_default=None, allow_none=True)
+
+
+class GroupSizeRangeSchema(_StrictSchema):
+    min = _Integer(
+        load_default=6,
+        validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
+    )
+    max = _Integer(
+        load_default=10,
+        validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["max"] < data["min"]:
+            raise ValidationError("must not be below min", field_name="max")
+
+
+class ComputeGroupsSchema(_StrictSchema):
+    """Options of a grouping run (docs/groups.md)."""
+
+    group_size = _Nested(
+        GroupSizeRangeSchema,
+        load_default=lambda: {"min": 6, "max": 10},
+        metadata={"description": "default 6 to 10 members"},
+    )
+    time_limit_s = _Float(
+        load_default=GROUPING_TIME_LIMIT_S,
+        validate=validate.Range(
+            min=0,
+            max=MAX_GROUPING_TIME_LIMIT_S,
+            min_inclusive=False,
+            error=f"must be greater than 0 and at most {MAX_GROUPING_TIME_LIMIT_S:g}",
+        ),
+        metadata={"description": "seconds the engine may search (default 5)"},
+    )
+    replace = _Boolean(
+        load_default=False,
+        metadata={"description": "dissolve the community's groups first (else 409)"},
+    )
+
+
+class HouseholdCreateSchema(_StrictSchema):
+    """A household: no name, phone or address (unknown fields are refused)."""
+
+    building_id = _ref(required=True)
+    location = _Nested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    needs = _labels(load_default=list, metadata={"description": "e.g. errands, visits"})
+
+
+class ResponsibilityAreaRecordSchema(Schema):
+    buildings = fields.List(fields.String(), required=True)
+    grids = fields.List(fields.String(), required=True)
+
+
+class GroupUnplacedSchema(Schema):
+    member_id = fields.String(required=True)
+    reason = fields.String(
+        required=True, metadata={"description": "too_few, together, conflict, size, apart"}
+    )
+    detail = fields.String(required=True)
+
+
+class GroupRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    name = fields.String(required=True)
+    member_ids = fields.List(fields.String(), required=True)
+    leader_id = fields.String(required=True, allow_none=True)
+    area = fields.Nested(ResponsibilityAreaRecordSchema, required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ComputedGroupsSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "the engine's status"})
+    objective = fields.Float(required=True)
+    bound = fields.Float(required=True)
+    groups = fields.List(fields.Nested(GroupRecordSchema), required=True)
+    unassigned = fields.List(fields.Nested(GroupUnplacedSchema), required=True)
+
+
+class HouseholdRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    building_id = fields.String(required=True)
+    location = fields.Nested(HomeSchema, required=True)
+    needs = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Pairs
+# --------------------------------------------------------------------------------------------
+
+
+class HandInHandCreateSchema(_StrictSchema):
+    """A member takes a vulnerable resident by the hand for a period (拉手式)."""
+
+    member_id = _ref(required=True)
+    resident_ref = _resident_ref(required=True)
+    category = _String(required=True, validate=_one_of(VULNERABLE_CATEGORIES))
+    period = _period(required=True)
+    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+
+
+class UnitPairCreateSchema(_StrictSchema):
+    """A unit paired with the community for a period (结对共建)."""
+
+    unit_id = _ref(required=True)
+    period = _period(required=True)
+    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+
+
+class EndPairSchema(_StrictSchema):
+    end_date = _Date(load_default=None, metadata={"description": "default: today"})
+
+
+class RenewPairSchema(_StrictSchema):
+    """The same pair for the next period: the current row ends, a new row starts."""
+
+    period = _period(required=True)
+    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+
+
+class PairListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    period = fields.String(load_default=None, validate=validate.Length(min=1, max=16))
+    active = fields.Boolean(
+        load_default=None, metadata={"description": "true: no end date; false: ended"}
+    )
+
+
+class PairResidentSchema(_StrictSchema):
+    """A vulnerable resident for one pairing run: used by the engine, not stored (only the
+    ref and the category are kept with the pair)."""
+
+    resident_ref = _resident_ref(required=True)
+    category = _String(required=True, validate=_one_of(VULNERABLE_CATEGORIES))
+    location = _Nested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+    needs = _List(
+        _String(validate=_one_of(PROXIES)),
+        load_default=list,
+        validate=_unique_names,
+        metadata={"description": "among errands, voice, disputes, needs, visits"},
+    )
+    skills = _labels(load_default=list, metadata={"description": "the partner must hold them"})
+    vulnerability = _Integer(
+        required=True,
+        validate=validate.Range(
+            min=1, max=MAX_VULNERABILITY, error=f"must be an integer from 1 to {MAX_VULNERABILITY}"
+        ),
+    )
+
+
+class ComputePairsSchema(_StrictSchema):
+    """A pairing run (docs/pairs.md) for a period."""
+
+    period = _period(required=True)
+    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+    residents = _List(
+        _Nested(PairResidentSchema),
+        required=True,
+        validate=validate.Length(max=MAX_RESIDENTS, error=f"at most {MAX_RESIDENTS} residents"),
+    )
+    max_residents_per_member = _Integer(
+        load_default=2,
+        validate=validate.Range(min=0, max=20, error="must be an integer from 0 to 20"),
+    )
+    max_distance_km = _Float(
+        load_default=3.0,
+        validate=validate.Range(
+            min=0, max=50, min_inclusive=False, error="must be greater than 0 and at most 50"
+        ),
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_refs(self, data: dict[str, Any], **kwargs: Any) -> None:
+        seen: set[str] = set()
+        errors: dict[int, dict[str, list[str]]] = {}
+        for i, resident in enumerate(data["residents"]):
+            if resident["resident_ref"] in seen:
+                errors[i] = {"resident_ref": ["repeats an earlier resident"]}
+            seen.add(resident["resident_ref"])
+        if errors:
+            raise ValidationError({"residents": errors})
+
+
+class HandInHandRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    resident_ref = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(VULNERABLE_CATEGORIES))
+    period = fields.String(required=True)
+    start_date = _Date(required=True)
+    end_date = _Date(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class UnitPairRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    unit_id = fields.String(required=True)
+    period = fields.String(required=True)
+    start_date = _Date(required=True)
+    end_date = _Date(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class PairUnpairedSchema(Schema):
+    resident_ref = fields.String(required=True)
+    reason = fields.String(
+        required=True, metadata={"description": "no_skill, out_of_range, capacity"}
+    )
+    detail = fields.String(required=True)
+
+
+class PairDroppedSchema(Schema):
+    pair_id = fields.String(required=True, metadata={"description": "the pair that ended"})
+    resident_ref = fields.String(required=True)
+    member_id = fields.String(required=True)
+    reason = fields.String(
+        required=True,
+        metadata={"description": "member_left, other_community, no_skill, out_of_range, capacity"},
+    )
+    detail = fields.String(required=True)
+
+
+class ComputedPairsSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "the engine's status"})
+    objective = fields.Float(required=True)
+    pairs = fields.List(
+        fields.Nested(HandInHandRecordSchema),
+        required=True,
+        metadata={"description": "the active pairs of the run's residents"},
+    )
+    unpaired = fields.List(fields.Nested(PairUnpairedSchema), required=True)
+    dropped = fields.List(fields.Nested(PairDroppedSchema), required=True)

@@ -1,0 +1,640 @@
+"""Marshmallow schemas of the workspace API: request bodies (strict) and responses.
+
+Request bodies reject unknown fields (422 ``unknown field``), so a client cannot set what the
+server sets: ids (but a community's slug, chosen by the district administrator), ``status`` on
+creation, ``reported_at``, ``created_at``, or a member's community after registration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.contracts.dispatch import (
+    IntervalSchema,
+    LocationSchema,
+    _between,
+    _DateTime,
+    _Float,
+    _Integer,
+    _List,
+    _Nested,
+    _one_of,
+    _StrictSchema,
+    _String,
+)
+from service.contracts.visits import _ClockTime
+from service.db.base import utcnow
+from service.db.flow import DEMAND_STATUSES, RUN_STATUSES, TASK_STATUSES
+from service.db.registration import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH
+from service.domain.availability import (
+    MAX_HORIZON,
+    TIMEZONE_NAME,
+    WEEKDAYS,
+    in_supported_range,
+)
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+MAX_LIST_ITEMS = 50
+MAX_WEEKLY_SLOTS = 70
+
+
+def _printable(value: str) -> bool:
+    if not value.isprintable():
+        raise ValidationError("must not contain control characters")
+    return True
+
+
+def _text(max_length: int, **kwargs: Any) -> _String:
+    """A non-empty string of printable characters, at most ``max_length`` long."""
+    return _String(
+        validate=[
+            validate.Length(min=1, max=max_length, error=f"must have 1 to {max_length} characters"),
+            _printable,
+        ],
+        **kwargs,
+    )
+
+
+def _ref(**kwargs: Any) -> _String:
+    """The id of another object (or null where allowed)."""
+    return _text(ID_LENGTH, **kwargs)
+
+
+def _id_filter() -> list[Any]:
+    return [
+        validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+        _printable,
+    ]
+
+
+def _labels(**kwargs: Any) -> _List:
+    """A list of short labels (skills, specialties, service intentions)."""
+    return _List(
+        _text(100),
+        validate=validate.Length(max=MAX_LIST_ITEMS, error=f"at most {MAX_LIST_ITEMS} items"),
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+class CommunityCreateSchema(_StrictSchema):
+    id = _String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+            validate.Regexp(SLUG_PATTERN, error="must be a slug such as c-01 (a-z, 0-9, -)"),
+        ],
+        metadata={"description": "a slug, the id API keys are scoped by"},
+    )
+    name = _text(NAME_LENGTH, required=True)
+
+
+class NamedCreateSchema(_StrictSchema):
+    """A grid or a building: only its name (the parent is in the path, the id is the server's)."""
+
+    name = _text(NAME_LENGTH, required=True)
+
+
+class UnitCreateSchema(_StrictSchema):
+    name = _text(NAME_LENGTH, required=True)
+    party_organisation = _text(NAME_LENGTH, load_default=None, allow_none=True)
+
+
+class WeeklySlotSchema(_StrictSchema):
+    """``{"weekday": "mon", "start": "09:00", "end": "12:00"}``, local time, within one day."""
+
+    weekday = _String(required=True, validate=_one_of(WEEKDAYS))
+    start = _ClockTime(required=True)
+    end = _ClockTime(required=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("must be after start", field_name="end")
+
+
+class MemberProfileSchema(_StrictSchema):
+    """The fields of a profile a client may set (all optional: a PATCH sends what changes)."""
+
+    unit_id = _ref(allow_none=True)
+    occupation = _text(NAME_LENGTH, allow_none=True)
+    specialties = _labels()
+    skills = _labels()
+    preferences = _labels(metadata={"description": "service intentions (服务意向)"})
+    location = _Nested(LocationSchema, metadata={"description": "home, WGS84"})
+    grid_id = _ref(allow_none=True)
+    building_id = _ref(allow_none=True)
+    weekly_availability = _List(
+        _Nested(WeeklySlotSchema),
+        validate=validate.Length(max=MAX_WEEKLY_SLOTS, error=f"at most {MAX_WEEKLY_SLOTS} slots"),
+    )
+    capacity_hours_per_week = _Float(validate=_between(0, 168))
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_overlaps(self, data: dict[str, Any], **kwargs: Any) -> None:
+        slots = data.get("weekly_availability") or []
+        errors: dict[int, list[str]] = {}
+        for i, slot in enumerate(slots):
+            for j, other in enumerate(slots[:i]):
+                same_day = other["weekday"] == slot["weekday"]
+                if same_day and slot["start"] < other["end"] and other["start"] < slot["end"]:
+                    errors[i] = [f"overlaps slot {j} on the same weekday"]
+                    break
+        if errors:
+            raise ValidationError({"weekly_availability": errors})
+
+
+class MemberCreateSchema(MemberProfileSchema):
+    """A registration (建档): the server sets ``id``, ``status`` (registered) and ``created_at``."""
+
+    community_id = _ref(required=True, metadata={"description": "where the member lives"})
+    card_number = _ref(required=True, metadata={"description": "registration card number"})
+    location = _Nested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+
+
+class MemberPatchSchema(MemberProfileSchema):
+    """Profile changes and status transitions (registered → active → left only)."""
+
+    status = _String(validate=_one_of(MEMBER_STATUSES))
+
+
+class MemberListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this community's"},
+    )
+    unit_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this unit's (a unit's tracking view)"},
+    )
+    status = fields.String(load_default=None, validate=validate.OneOf(MEMBER_STATUSES))
+
+
+class AvailabilityQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    start = _DateTime(required=True, metadata={"description": "horizon start, with offset"})
+    end = _DateTime(required=True, metadata={"description": "horizon end, with offset"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_horizon(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data["start"], data["end"]
+        for name, moment in (("start", start), ("end", end)):
+            if not in_supported_range(moment):
+                raise ValidationError("must be between the years 2000 and 2200", name)
+        if end <= start:
+            raise ValidationError("must be after start", "end")
+        if end - start > MAX_HORIZON:
+            raise ValidationError(f"at most {MAX_HORIZON.days} days after start", "end")
+
+
+# --------------------------------------------------------------------------------------------
+# Responses
+# --------------------------------------------------------------------------------------------
+
+
+class CommunitySchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class GridSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class BuildingSchema(Schema):
+    id = fields.String(required=True)
+    grid_id = fields.String(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class UnitRecordSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    party_organisation = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TrackedMemberSchema(Schema):
+    member_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    reported_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "when they reported (报到)"}
+    )
+    services = fields.Integer(required=True, metadata={"description": "completed tasks"})
+    hours = fields.Float(required=True, metadata={"description": "hours served"})
+    last_served_at = fields.DateTime(required=True, allow_none=True)
+    open_tasks = fields.Integer(required=True, metadata={"description": "offered or accepted"})
+
+
+class UnitTrackingSchema(Schema):
+    unit_id = fields.String(required=True)
+    members = fields.List(fields.Nested(TrackedMemberSchema), required=True)
+    registered = fields.Integer(required=True)
+    reported = fields.Integer(required=True)
+    served = fields.Integer(required=True, metadata={"description": "with at least one service"})
+
+
+class HomeSchema(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+
+
+class SlotSchema(Schema):
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    start = fields.String(required=True, metadata={"description": "HH:MM, local time"})
+    end = fields.String(required=True, metadata={"description": "HH:MM, local time"})
+
+
+class MemberRecordSchema(Schema):
+    """A member as stored. ``reported_at``: when the member became active (reported, 报到)."""
+
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    unit_id = fields.String(required=True, allow_none=True)
+    card_number = fields.String(required=True)
+    occupation = fields.String(required=True, allow_none=True)
+    specialties = fields.List(fields.String(), required=True)
+    skills = fields.List(fields.String(), required=True)
+    preferences = fields.List(fields.String(), required=True)
+    location = fields.Nested(HomeSchema, required=True)
+    grid_id = fields.String(required=True, allow_none=True)
+    building_id = fields.String(required=True, allow_none=True)
+    weekly_availability = fields.List(fields.Nested(SlotSchema), required=True)
+    capacity_hours_per_week = fields.Float(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    reported_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class IntervalOutSchema(Schema):
+    start = fields.String(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.String(required=True, metadata={"description": "ISO 8601, +08:00"})
+
+
+class AvailabilitySchema(Schema):
+    """``availability`` is usable as ``members[].availability`` of the dispatch contract."""
+
+    member = fields.String(required=True)
+    timezone = fields.String(required=True, validate=validate.Equal(TIMEZONE_NAME))
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    availability = fields.List(fields.Nested(IntervalOutSchema), required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The menu flow: demands and tasks
+# --------------------------------------------------------------------------------------------
+
+RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,19}$"
+MAX_DEMAND_WINDOW = MAX_HORIZON
+DISPATCH_TIME_LIMIT_S = 5.0
+MAX_DISPATCH_TIME_LIMIT_S = 30.0
+CANDIDATES_LIMIT = 5
+MAX_CANDIDATES_LIMIT = 20
+
+
+class DemandCreateSchema(_StrictSchema):
+    """A resident's order (点单). The server sets ``id``, ``community_id`` (from the path),
+    ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now."""
+
+    category = _text(100, required=True)
+    skills = _labels(load_default=list, metadata={"description": "every one is required"})
+    location = _Nested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    window = _Nested(IntervalSchema, required=True, metadata={"description": "served inside it"})
+    duration_hours = _Float(required=True, validate=_between(0.25, 24))
+    priority = _Integer(
+        required=True,
+        validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+    )
+    crew_size = _Integer(
+        load_default=1,
+        validate=validate.Equal(1, error="only 1 is supported (one member per demand)"),
+    )
+    resident_ref = _String(
+        load_default=None,
+        allow_none=True,
+        validate=[
+            validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
+            validate.Regexp(RESIDENT_REF_PATTERN, error="must be an opaque id (A-Z, 0-9, . _ : -)"),
+        ],
+        metadata={"description": "an opaque resident id; never a name, phone or address"},
+    )
+    contact_phone = _String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(
+            PHONE_PATTERN, error="must be a phone number (digits, optionally + - and spaces)"
+        ),
+        metadata={
+            "description": "the resident's phone, for the member who serves it; "
+            "stored encrypted, shown masked"
+        },
+    )
+    address = _String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=200, error="must have 1 to 200 characters"),
+        metadata={"description": "where to go (room, building); stored encrypted, shown masked"},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_window(self, data: dict[str, Any], **kwargs: Any) -> None:
+        window = data["window"]
+        for name, moment in (("start", window.start), ("end", window.end)):
+            if not in_supported_range(moment):
+                raise ValidationError(
+                    {"window": {name: ["must be between the years 2000 and 2200"]}}
+                )
+        if window.end <= utcnow():
+            raise ValidationError({"window": {"end": ["must be in the future"]}})
+        if window.end - window.start > MAX_DEMAND_WINDOW:
+            raise ValidationError({"window": {"end": [f"at most {MAX_HORIZON.days} days long"]}})
+        if data["duration_hours"] > window.hours:
+            raise ValidationError("is longer than the window", field_name="duration_hours")
+
+
+MAX_IMPORT_ROWS = 1000
+
+
+class DemandImportSchema(_StrictSchema):
+    """Many residents' orders at once (an import): all are written, or none."""
+
+    demands = fields.List(
+        _Nested(DemandCreateSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_IMPORT_ROWS, error=f"must have 1 to {MAX_IMPORT_ROWS} rows"
+        ),
+    )
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "check every row and write nothing"},
+    )
+
+
+class DemandListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community_id = fields.String(
+        load_default=None,
+        validate=_id_filter(),
+        metadata={"description": "only this community's"},
+    )
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(DEMAND_STATUSES),
+        metadata={"description": "open: the demand list (需求清单)"},
+    )
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: only demands whose window ended before they were served"},
+    )
+
+
+def _task_statuses(value: str) -> bool:
+    names = value.split(",")
+    if not names or any(name not in TASK_STATUSES for name in names):
+        raise ValidationError(f"must be a comma-separated list of: {', '.join(TASK_STATUSES)}")
+    return True
+
+
+class TaskListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(
+        load_default=None,
+        validate=_task_statuses,
+        metadata={
+            "description": "comma-separated: offered,accepted is the task list (任务清单), "
+            "completed the service list (服务清单)"
+        },
+    )
+    community_id = fields.String(load_default=None, validate=_id_filter())
+    member_id = fields.String(load_default=None, validate=_id_filter())
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: only offered or accepted tasks whose end has passed"},
+    )
+
+
+class DispatchOptionsSchema(_StrictSchema):
+    time_limit_s = _Float(
+        load_default=DISPATCH_TIME_LIMIT_S,
+        validate=validate.Range(
+            min=0,
+            max=MAX_DISPATCH_TIME_LIMIT_S,
+            min_inclusive=False,
+            error=f"must be greater than 0 and at most {MAX_DISPATCH_TIME_LIMIT_S:g}",
+        ),
+        metadata={"description": "seconds the engine may search (default 5)"},
+    )
+
+
+class DeclineSchema(_StrictSchema):
+    reason = _text(500, required=True)
+
+
+class DeclineQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    redispatch = fields.Boolean(
+        load_default=True,
+        metadata={"description": "dispatch the demand again at once (default true)"},
+    )
+
+
+class CompleteSchema(_StrictSchema):
+    hours = _Float(
+        required=True,
+        validate=validate.Range(
+            min=0, max=24, min_inclusive=False, error="must be greater than 0 and at most 24"
+        ),
+        metadata={"description": "hours served"},
+    )
+
+
+class RateSchema(_StrictSchema):
+    rating = _Integer(
+        required=True,
+        validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+    )
+
+
+class ClaimSchema(_StrictSchema):
+    member_id = _ref(required=True)
+
+
+class WindowSchema(Schema):
+    start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+
+
+class ContactSchema(Schema):
+    """The resident's contact details: masked unless the caller needs them (see
+    ``GET /demands/{id}/contact``); null after the retention period purged them."""
+
+    phone = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    masked = fields.Boolean(required=True)
+    purged = fields.Boolean(required=True, metadata={"description": "removed after retention"})
+
+
+class DemandRecordSchema(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    location = fields.Nested(HomeSchema, required=True)
+    window = fields.Nested(WindowSchema, required=True)
+    duration_hours = fields.Float(required=True)
+    priority = fields.Integer(required=True)
+    crew_size = fields.Integer(required=True)
+    resident_ref = fields.String(required=True, allow_none=True)
+    contact = fields.Nested(ContactSchema, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(DEMAND_STATUSES))
+    overdue = fields.Boolean(
+        required=True,
+        metadata={"description": "the window ended and the demand is not completed or cancelled"},
+    )
+    created_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class TaskRecordSchema(Schema):
+    id = fields.String(required=True)
+    demand_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
+    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
+    decline_reason = fields.String(required=True, allow_none=True)
+    hours = fields.Float(required=True, allow_none=True)
+    rating = fields.Integer(required=True, allow_none=True)
+    overdue = fields.Boolean(
+        required=True, metadata={"description": "offered or accepted, and its end has passed"}
+    )
+    created_at = fields.DateTime(required=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
+    redispatch = fields.Nested(
+        "RedispatchSchema",
+        allow_none=True,
+        metadata={"description": "after a decline: where the demand went next"},
+    )
+
+
+class RedispatchSchema(Schema):
+    """A declined demand dispatched again, everyone else's tasks pinned."""
+
+    task = fields.Nested(TaskRecordSchema, required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    detail = fields.String(required=True, allow_none=True)
+
+
+class LeftOutSchema(Schema):
+    demand_id = fields.String(required=True)
+    reason = fields.String(required=True, metadata={"description": "the engine's reason"})
+    detail = fields.String(required=True)
+
+
+class DispatchResultSchema(Schema):
+    status = fields.String(
+        required=True, metadata={"description": "the engine's status; nothing_to_dispatch"}
+    )
+    tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
+    left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+
+
+class DemandImportResultSchema(Schema):
+    dry_run = fields.Boolean(required=True)
+    count = fields.Integer(required=True, metadata={"description": "rows accepted"})
+    demands = fields.List(
+        fields.Nested(DemandRecordSchema),
+        required=True,
+        metadata={"description": "the demands written (empty for a dry run)"},
+    )
+
+
+class DispatchRunSchema(Schema):
+    """A community's dispatch run in the background (``Prefer: respond-async``)."""
+
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
+    time_limit_s = fields.Float(required=True)
+    result = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "once it succeeded: the synchronous dispatch's answer "
+            "(status, tasks, left_out), times as ISO 8601 strings"
+        },
+    )
+    error = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(required=True, allow_none=True)
+    finished_at = fields.DateTime(required=True, allow_none=True)
+
+
+class CandidatesQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(
+        load_default=CANDIDATES_LIMIT,
+        validate=validate.Range(
+            min=1,
+            max=MAX_CANDIDATES_LIMIT,
+            error=f"must be an integer from 1 to {MAX_CANDIDATES_LIMIT}",
+        ),
+        metadata={"description": "how many members, best first (default 5)"},
+    )
+
+
+class CandidateSchema(Schema):
+    member_id = fields.String(required=True)
+    distance_km = fields.Float(required=True, metadata={"description": "rounded to 0.01 km"})
+    earliest_start = fields.DateTime(
+        required=True,
+        metadata={"description": "the earliest feasible start, ISO 8601, +08:00"},
+    )
+    cost = fields.Float(
+        required=True, metadata={"description": "the engine's cost of this member serving it"}
+    )
+    prefers_category = fields.Boolean(
+        required=True,
+        metadata={"description": "the demand's category is among the member's service intentions"},
+    )
+
+
+class DemandCandidatesSchema(Schema):
+    demand_id = fields.String(required=True)
+    candidates = fields.List(fields.Nested(CandidateSchema), required=True)
+    reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the engine's reason when nobody can take it, else null"},
+    )
+    detail = fields.String(required=True, allow_none=True)
