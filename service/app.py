@@ -28,13 +28,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
+from service.cli.app_commands import create_key_command, create_person_command, seed_demo_command
 from service.config.settings import Settings, load_settings
 from service.contracts.visits import _ClockTime, _Date
 from service.db.engine import make_engine, make_session_factory, upgrade_database
 from service.domain.audit import install_auto_audit
-from service.domain.demo import seed_demo_command
-from service.domain.keys import create_key_command
-from service.domain.people import create_person_command
 from service.domain.personal_data import FieldCipher, instance_secret, new_data_key
 from service.jobs import executors
 from service.jobs.dispatch_runs import RunPool, recover_runs

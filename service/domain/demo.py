@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from matcher.dispatch.generate import CENTRE_LAT, CENTRE_LON
@@ -74,7 +71,13 @@ def _weekly(rng: random.Random) -> list[dict[str, str]]:
     return rng.sample(evenings, 3) + weekend
 
 
-def seed_demo(session: Session, cipher: FieldCipher, *, now: datetime | None = None) -> DemoSummary:
+def seed_demo(
+    session: Session,
+    cipher: FieldCipher,
+    *,
+    now: datetime | None = None,
+    hash_method: str = "scrypt",
+) -> DemoSummary:
     """Seed the demo community (once); returns what it holds."""
     logins = {name: DEMO_PASSWORD for name in DEMO_LOGINS}
     if session.get(Community, DEMO_COMMUNITY) is not None:
@@ -166,6 +169,7 @@ def seed_demo(session: Session, cipher: FieldCipher, *, now: datetime | None = N
     for name, scope in people.items():
         session.add(
             new_person(
+                hash_method=hash_method,
                 username=name,
                 display_name=name,
                 password=DEMO_PASSWORD,
@@ -175,18 +179,3 @@ def seed_demo(session: Session, cipher: FieldCipher, *, now: datetime | None = N
         )
     session.commit()
     return DemoSummary(DEMO_COMMUNITY, MEMBERS, DEMANDS, logins, created=True)
-
-
-@click.command("linli-seed-demo")
-@with_appcontext
-def seed_demo_command() -> None:
-    """Seed the demo community 花园路社区 and its logins (synthetic data; demo databases only)."""
-    state = current_app.extensions["linli"]
-    with state.sessions() as session:
-        summary = seed_demo(session, state.cipher)
-    verb = "Seeded" if summary.created else "Already seeded:"
-    click.echo(
-        f"{verb} community {summary.community_id} ({summary.members} members, "
-        f"{summary.demands} open demands). Logins: {', '.join(summary.logins)} "
-        f"(password {DEMO_PASSWORD})."
-    )

@@ -76,6 +76,7 @@ from service.db.longterm import Commitment
 from service.db.registration import Community, Member, Unit, new_id
 from service.db.visits import VisitAttendance, VisitSessionRecord
 from service.domain.availability import LOCAL
+from service.domain.errors import Conflict, Forbidden, Invalid
 from service.domain.scope import (
     get_scoped,
     is_district,
@@ -83,7 +84,6 @@ from service.domain.scope import (
     require_manager,
     visible_member_ids,
 )
-from service.web.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -774,7 +774,9 @@ def validate_scheme(config: Mapping[str, Any]) -> dict[str, list[str]]:
 def _started(period: Period, now: datetime | None = None) -> None:
     """422 for a half year that has not begun (nothing can be evaluated yet)."""
     if period.start > (now or utcnow()):
-        fail(422, "This half year has not begun.", errors={"period": ["must not be in the future"]})
+        raise Invalid(
+            "This half year has not begun.", errors={"period": ["must not be in the future"]}
+        )
 
 
 def _commit_once(session: Session, what: str) -> None:
@@ -782,7 +784,9 @@ def _commit_once(session: Session, what: str) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        fail(409, f"{what} is recorded already.", errors={"period": ["recorded once only"]})
+        raise Conflict(
+            f"{what} is recorded already.", errors={"period": ["recorded once only"]}
+        ) from None
 
 
 def _readable_parts(client: Client, communities: Iterable[str]) -> list[str]:
@@ -819,7 +823,7 @@ def submit_self_evaluation(
     """The member themself submits their report of a half year, once (409 again)."""
     member = get_scoped(session, Member, member_id, client)
     if not (client.role == "member" and client.member_id == member.id):
-        fail(403, "Only the member themself submits their self-evaluation (党员自评).")
+        raise Forbidden("Only the member themself submits their self-evaluation (党员自评).")
     period = Period.parse(data["period"])
     _started(period)
     row = SelfEvaluation(
@@ -847,7 +851,7 @@ def review(
         and member.unit_id is not None
         and member.unit_id == client.unit_id
     ):
-        fail(403, "Only the organiser of the member's unit reviews them (领导点评).")
+        raise Forbidden("Only the organiser of the member's unit reviews them (领导点评).")
     period = Period.parse(data["period"])
     _started(period)
     row = LeaderReview(
@@ -933,8 +937,7 @@ def _community_member(
     require_manager(client, community.id)
     member = session.get(Member, member_id) if plausible_id(member_id) else None
     if member is None or member.community_id != community.id:
-        fail(
-            422,
+        raise Invalid(
             "The member is not registered in this community.",
             errors={"member_id": ["must be a member of this community"]},
         )
@@ -1027,7 +1030,7 @@ def put_scheme(
     require_manager(client, community.id)
     problems = validate_scheme(config)
     if problems:
-        fail(422, "The points scheme is not consistent.", errors=problems)
+        raise Invalid("The points scheme is not consistent.", errors=problems)
     row = session.get(PointsScheme, community.id)
     if row is None:
         row = PointsScheme(community_id=community.id)

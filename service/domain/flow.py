@@ -28,7 +28,6 @@ import numpy as np
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 
 from matcher.dispatch import problem as mp
 from matcher.dispatch.arrays import build_arrays
@@ -44,10 +43,10 @@ from service.db.flow import Demand, Task
 from service.db.registration import Community, Member, new_id
 from service.domain import audit
 from service.domain.availability import LOCAL, MAX_HORIZON, expand_weekly
+from service.domain.errors import Conflict, DomainError, Forbidden, Invalid, PlanRejected
 from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
 from service.domain.reliability import member_reliability
 from service.domain.scope import get_scoped, may_manage, require_manager, scoped
-from service.web.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +152,7 @@ def _commit_or_conflict(session: Session, message: str) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        fail(409, message, errors={"status": ["changed concurrently"]})
+        raise Conflict(message, errors={"status": ["changed concurrently"]}) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,7 +390,7 @@ def dispatch_community(
             community_key,
             ", ".join(rules),
         )
-        fail(500, "The engine's plan failed verification; nothing was dispatched.")
+        raise PlanRejected("The engine's plan failed verification; nothing was dispatched.")
     tasks: list[Task] = []
     left_out = [
         {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
@@ -471,8 +470,7 @@ def top_candidates(
     row = get_scoped(session, Demand, demand, client)
     require_manager(client, row.community_id)
     if row.status != "open":
-        fail(
-            409,
+        raise Conflict(
             f"Only an open demand has candidates; this one is {row.status}.",
             errors={"status": ["must be open"]},
         )
@@ -607,14 +605,13 @@ def _transition(
         session.rollback()
         session.refresh(task)
         if task.status != source:
-            fail(
-                409,
+            raise Conflict(
                 f"A task that is {task.status} cannot become {target}.",
                 errors={"status": [f"must be {source}"]},
             )
         if unrated:
-            fail(409, "This task is rated already.", errors={"rating": ["rated once only"]})
-        fail(409, "The task's demand changed meanwhile.", errors={"status": ["changed"]})
+            raise Conflict("This task is rated already.", errors={"rating": ["rated once only"]})
+        raise Conflict("The task's demand changed meanwhile.", errors={"status": ["changed"]})
     change = f"{source} → {target}" if source != target else "rated"
     audit.record(session, client, "transition", "task", task.id, community_id, change)
     session.commit()
@@ -660,7 +657,7 @@ def decline(
     if redispatch:
         try:
             result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
-        except HTTPException:  # the decline stands; the demand waits on the demand list
+        except DomainError:  # the decline stands; the demand waits on the demand list
             session.rollback()
             result["redispatch"] = {
                 "task": None,
@@ -755,7 +752,7 @@ def redispatch_demand(
     answer = solve(problem, time_limit_s=REDISPATCH_TIME_LIMIT_S, seed=0, workers=1)
     if verify(problem, answer):
         log.error("re-dispatch of demand %s: the answer failed verification", demand_id)
-        fail(500, "The engine's plan failed verification; the demand stays open.")
+        raise PlanRejected("The engine's plan failed verification; the demand stays open.")
     if not answer.assignments:
         (left,) = answer.unassigned
         return {"task": None, "reason": left.reason, "detail": left.detail}
@@ -806,8 +803,7 @@ def cancel(session: Session, client: Client, demand_id: str) -> Demand:
     if changed != 1:
         session.rollback()
         session.refresh(demand)
-        fail(
-            409,
+        raise Conflict(
             f"Only an open or dispatched demand can be cancelled; this one is {demand.status}.",
             errors={"status": ["must be open or dispatched"]},
         )
@@ -872,19 +868,17 @@ def claim(
     if missing:
         problems.append(f"lacks the skills: {', '.join(missing)}")
     if problems:
-        fail(422, "This member cannot serve this demand.", errors={"member_id": problems})
+        raise Invalid("This member cannot serve this demand.", errors={"member_id": problems})
     start = _claim_start(session, client, demand, member, now or utcnow())
     if start is None:
         session.rollback()  # a fresh read: was it claimed meanwhile?
         session.refresh(demand)
         if demand.status != "open":  # claimed meanwhile: that is the conflict to report
-            fail(
-                409,
+            raise Conflict(
                 f"Only an open demand can be claimed; this one is {demand.status}.",
                 errors={"status": ["must be open"]},
             )
-        fail(
-            422,
+        raise Invalid(
             "This member has no free time (or hours left) for this demand inside its window.",
             errors={"member_id": ["no free time for it next to the tasks they hold"]},
         )
@@ -898,8 +892,7 @@ def claim(
     if taken != 1:
         session.rollback()
         session.refresh(demand)
-        fail(
-            409,
+        raise Conflict(
             f"Only an open demand can be claimed; this one is {demand.status}.",
             errors={"status": ["must be open"]},
         )
@@ -940,7 +933,7 @@ def reveal_contact(
         ).first()
     )
     if not serving and not may_manage(client, demand.community_id):
-        fail(403, "Only the community or the member serving this demand sees its contact.")
+        raise Forbidden("Only the community or the member serving this demand sees its contact.")
     contact = present_contact(demand, cipher, reveal=True)
     audit.record(session, client, "view_contact", "demand", demand.id, demand.community_id)
     session.commit()

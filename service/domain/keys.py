@@ -9,9 +9,6 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,24 +59,3 @@ def find_client(session: Session, key: str) -> ApiClient | None:
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     return session.scalars(select(ApiClient).where(ApiClient.key_hash == hash_key(key))).first()
-
-
-@click.command("linli-create-key")
-@click.argument("name")
-@click.option(
-    "--community",
-    "communities",
-    multiple=True,
-    help="A community this client may act for (repeat for several).",
-)
-@with_appcontext
-def create_key_command(name: str, communities: tuple[str, ...]) -> None:
-    """Create an API client NAME and print its key once (it is stored only as a hash)."""
-    state = current_app.extensions["linli"]
-    with state.sessions() as session:
-        try:
-            client, key = create_api_client(session, name, communities)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="NAME") from err
-    click.echo(f"Created API client {client.id} ({client.name}). Its key, shown only now:")
-    click.echo(key)

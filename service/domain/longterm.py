@@ -60,6 +60,7 @@ from service.db.longterm import (
 from service.db.registration import Building, Community, Grid, Member, Unit, new_id
 from service.domain import audit
 from service.domain.availability import LOCAL
+from service.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from service.domain.scope import (
     community_ids,
     get_scoped,
@@ -69,7 +70,6 @@ from service.domain.scope import (
     require_manager,
     visible_member_ids,
 )
-from service.web.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,9 @@ def find(session: Session, model: type[R], object_id: str, client: Client) -> R:
     """A community record within the client's read scope, or a 404 (foreign or absent)."""
     row = session.get(model, object_id) if plausible_id(object_id) else None
     if row is None or not reads_community(client, row.community_id):
-        fail(404, NOT_FOUND[model])
+        raise NotFound(NOT_FOUND[model])
     if isinstance(row, HandInHandPair) and not _sees_pair(client, row):
-        fail(404, NOT_FOUND[model])
+        raise NotFound(NOT_FOUND[model])
     return row
 
 
@@ -136,12 +136,12 @@ def _commit(session: Session, message: str, errors: dict[str, list[str]]) -> Non
         session.commit()
     except IntegrityError:
         session.rollback()
-        fail(409, message, errors=errors)
+        raise Conflict(message, errors=errors) from None
 
 
 def _invalid(errors: dict[str, list[str]], message: str = "unknown references") -> None:
     if errors:
-        fail(422, f"The request is not valid: {message}.", errors=errors)
+        raise Invalid(f"The request is not valid: {message}.", errors=errors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,9 +252,9 @@ def set_choices(
     """
     member = get_scoped(session, Member, member_id, client)
     if not may_choose_for(client, member):
-        fail(403, "Only the member or a manager of their community may set their choices.")
+        raise Forbidden("Only the member or a manager of their community may set their choices.")
     if member.status == "left":
-        fail(409, "A member who left cannot choose posts.", errors={"status": ["left"]})
+        raise Conflict("A member who left cannot choose posts.", errors={"status": ["left"]})
     known = set(
         session.scalars(
             select(Post.id).where(
@@ -461,7 +461,7 @@ def latest_allocation(session: Session, client: Client, community_id: str) -> di
         .limit(1)
     ).first()
     if allocation is None:
-        fail(404, "This community has no allocation yet.")
+        raise NotFound("This community has no allocation yet.")
     commitments = session.scalars(
         select(Commitment)
         .where(Commitment.allocation_id == allocation.id)
@@ -521,7 +521,7 @@ def get_commitment(session: Session, client: Client, commitment_id: str) -> Comm
         query = visible_commitments(client).where(Commitment.id == commitment_id)
         found = session.scalars(query).first()
     if found is None:
-        fail(404, NOT_FOUND[Commitment])
+        raise NotFound(NOT_FOUND[Commitment])
     return found
 
 
@@ -541,8 +541,7 @@ def mark(session: Session, client: Client, commitment_id: str, status: str) -> d
     if getattr(changed, "rowcount", 0) != 1:
         session.rollback()
         session.refresh(commitment)
-        fail(
-            409,
+        raise Conflict(
             f"Only an open commitment can be marked; this one is {commitment.status}.",
             errors={"status": ["the commitment must be open"]},
         )
@@ -651,7 +650,7 @@ def _check_free(session: Session, group_id: str, member_ids: Sequence[str]) -> N
         if member_id in taken
     }
     if errors:
-        fail(409, "A member is in at most one group.", errors=errors)
+        raise Conflict("A member is in at most one group.", errors=errors)
 
 
 def _write_group(
@@ -786,8 +785,7 @@ def compute_groups(
     session.execute(select(Community.id).where(Community.id == community_id).with_for_update())
     existing = session.scalars(select(Group.id).where(Group.community_id == community_id)).all()
     if existing and not data["replace"]:
-        fail(
-            409,
+        raise Conflict(
             "This community has groups; send replace: true to dissolve them first.",
             errors={"replace": ["must be true to replace the community's groups"]},
         )
@@ -950,7 +948,7 @@ def create_hand_in_hand(
     message = "This resident has an active pair; end or renew it."
     errors = {"resident_ref": ["has an active pair"]}
     if active is not None:
-        fail(409, message, errors=errors)
+        raise Conflict(message, errors=errors)
     pair = HandInHandPair(
         id=new_id("hp"),
         community_id=community.id,
@@ -984,7 +982,7 @@ def create_unit_pair(
     message = "This unit and community have an active pair; end or renew it."
     errors = {"unit_id": ["has an active pair with this community"]}
     if active is not None:
-        fail(409, message, errors=errors)
+        raise Conflict(message, errors=errors)
     pair = UnitPair(
         id=new_id("up"),
         community_id=community.id,
@@ -1023,7 +1021,7 @@ def end_pair(
     _check_end(pair, end)
     if _end(session, model, pair.id, end) != 1:
         session.rollback()
-        fail(409, "This pair has ended already.", errors={"end_date": ["already set"]})
+        raise Conflict("This pair has ended already.", errors={"end_date": ["already set"]})
     audit.record(
         session,
         client,
@@ -1041,7 +1039,7 @@ def end_pair(
 def _check_end(pair: HandInHandPair | UnitPair, end: date, field: str = "end_date") -> None:
     """409 for an ended pair; 422 (naming ``field``) for an end before the pair's start."""
     if pair.end_date is not None:
-        fail(409, "This pair has ended already.", errors={"end_date": ["already set"]})
+        raise Conflict("This pair has ended already.", errors={"end_date": ["already set"]})
     if end < pair.start_date:
         _invalid({field: ["must not be before the pair's start_date"]}, "dates")
 
@@ -1064,7 +1062,7 @@ def renew_pair(
         _check_pair_member(session, pair.community_id, pair.member_id)
     if _end(session, model, pair.id, start) != 1:
         session.rollback()
-        fail(409, "This pair has ended already.", errors={"end_date": ["already set"]})
+        raise Conflict("This pair has ended already.", errors={"end_date": ["already set"]})
     fresh = _next_period(pair, data["period"], start)
     session.add(fresh)
     _commit(session, "This pair was renewed concurrently.", {"period": ["try again"]})

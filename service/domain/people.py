@@ -16,9 +16,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import click
-from flask import current_app, has_app_context
-from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -74,20 +71,17 @@ def new_person(
     communities: list[str] | None = None,
     unit_id: str | None = None,
     member_id: str | None = None,
+    hash_method: str = "scrypt",
 ) -> Person:
     """An unsaved login with the password hashed (the caller checked the fields).
 
-    The hash is Werkzeug's salted scrypt, unless the app's ``PASSWORD_HASH_METHOD`` config
-    names another Werkzeug method (the test suite uses a fast PBKDF2 so that hundreds of logins
-    stay quick; production keeps the default).
+    The hash is Werkzeug's salted scrypt, unless ``hash_method`` names another Werkzeug method
+    (the test suite uses a fast PBKDF2 so that hundreds of logins stay quick).
     """
-    method = "scrypt"
-    if has_app_context():
-        method = str(current_app.config.get("PASSWORD_HASH_METHOD") or method)
     return Person(
         username=username,
         display_name=display_name,
-        password_hash=generate_password_hash(password, method=method),
+        password_hash=generate_password_hash(password, method=hash_method),
         role=role,
         communities=sorted(set(communities or ())),
         unit_id=unit_id,
@@ -150,46 +144,3 @@ def person_client(session: Session, person: Person) -> Client | None:
         unit_id=person.unit_id,
         member_id=person.member_id,
     )
-
-
-@click.command("linli-create-person")
-@click.argument("username")
-@click.option("--role", type=click.Choice(PERSON_ROLES), required=True)
-@click.option("--name", "display_name", default=None, help="The name shown (default USERNAME).")
-@click.option("--community", "communities", multiple=True, help="A dispatcher's community.")
-@click.option("--unit", "unit_id", default=None, help="A unit organiser's unit id.")
-@click.option("--member", "member_id", default=None, help="A member login's member id.")
-@click.password_option(help="The password (asked for if not given).")
-@with_appcontext
-def create_person_command(
-    username: str,
-    role: str,
-    display_name: str | None,
-    communities: tuple[str, ...],
-    unit_id: str | None,
-    member_id: str | None,
-    password: str,
-) -> None:
-    """Create a login USERNAME for a person with a role."""
-    errors = role_problems(role, list(communities), unit_id, member_id)
-    if password_problems(password):
-        errors["password"] = password_problems(password)
-    if errors:
-        field, problems = next(iter(errors.items()))
-        raise click.BadParameter("; ".join(problems), param_hint=field)
-    state = current_app.extensions["linli"]
-    with state.sessions() as session:
-        if session.scalars(select(Person).where(Person.username == username)).first():
-            raise click.BadParameter("already taken", param_hint="USERNAME")
-        person = new_person(
-            username=username,
-            display_name=display_name or username,
-            password=password,
-            role=role,
-            communities=list(communities),
-            unit_id=unit_id,
-            member_id=member_id,
-        )
-        session.add(person)
-        session.commit()
-        click.echo(f"Created {role} login {username} (person {person.id}).")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service.config.identity import Client
 from service.db.flow import Demand, DispatchRun, Task
 from service.db.registration import ID_LENGTH, Building, Community, Grid, Member, Unit
-from service.web.errors import fail
+from service.domain.errors import Forbidden, NotFound
 
 Ts = TypeVarTuple("Ts")
 M = TypeVar("M", Community, Grid, Building, Unit, Member, Demand, Task, DispatchRun)
@@ -86,13 +86,13 @@ def require_manager(client: Client, community_id: str) -> None:
     before it is ever a 403).
     """
     if not may_manage(client, community_id):
-        fail(403, "This role may not change this community's records.")
+        raise Forbidden("This role may not change this community's records.")
 
 
 def require_role(client: Client, *roles: str) -> None:
     """403 unless the client's role is one of ``roles`` (``district`` always passes)."""
     if not (is_district(client) or client.role in roles):
-        fail(403, f"Only these roles may do this: {', '.join(roles)}.")
+        raise Forbidden(f"Only these roles may do this: {', '.join(roles)}.")
 
 
 def visible_member_ids(client: Client) -> Select[str] | None:
@@ -162,7 +162,7 @@ def readable_community(session: Session, client: Client, community_id: str) -> C
     if plausible_id(community_id) and (allowed is None or community_id in allowed):
         found = session.get(Community, community_id)
     if found is None:
-        fail(404, NOT_FOUND[Community])
+        raise NotFound(NOT_FOUND[Community])
     return found
 
 
@@ -173,11 +173,11 @@ def get_scoped(session: Session, model: type[M], object_id: str, client: Client)
         query = select(model).where(model.id == object_id)
         found = session.scalars(scoped(query, client)).first()
     if found is None:
-        fail(404, NOT_FOUND[model])
+        raise NotFound(NOT_FOUND[model])
     return found
 
 
 def require_district(client: Client) -> None:
     """403 unless the client is a district administrator."""
     if not is_district(client):
-        fail(403, "Only a district administrator key (no community restriction) may do this.")
+        raise Forbidden("Only a district administrator key (no community restriction) may do this.")

@@ -41,13 +41,13 @@ from service.db.registration import Member, new_id
 from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
 from service.domain import audit
 from service.domain.availability import LOCAL, TIMEZONE_NAME
+from service.domain.errors import Conflict, Invalid, NotFound, PlanRejected
 from service.domain.scope import (
     community_ids,
     plausible_id,
     readable_community,
     require_manager,
 )
-from service.web.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def get_schedule_row(session: Session, client: Client, schedule_id: str) -> Visi
         query = select(VisitSchedule).where(VisitSchedule.id == schedule_id)
         found = session.scalars(_in_scope(query, VisitSchedule.community_id, client)).first()
     if found is None:
-        fail(404, "No such visit schedule.")
+        raise NotFound("No such visit schedule.")
     return found
 
 
@@ -90,7 +90,7 @@ def get_session_row(session: Session, client: Client, session_id: str) -> VisitS
         query = select(VisitSessionRecord).where(VisitSessionRecord.id == session_id)
         found = session.scalars(_in_scope(query, VisitSessionRecord.community_id, client)).first()
     if found is None:
-        fail(404, "No such visit session.")
+        raise NotFound("No such visit session.")
     return found
 
 
@@ -245,7 +245,7 @@ def check_problem(
                 f"must be an active member of community {community_id}"
             )
     if errors:
-        fail(422, "The quarter does not fit this community's workspace.", errors=errors)
+        raise Invalid("The quarter does not fit this community's workspace.", errors=errors)
 
 
 def solve_checked(problem: VisitProblem, *, time_limit_s: float) -> tuple[Schedule, dict[str, Any]]:
@@ -256,7 +256,7 @@ def solve_checked(problem: VisitProblem, *, time_limit_s: float) -> tuple[Schedu
     if violations:
         rules = sorted({v.rule for v in violations})
         log.error("visit schedule failed verification (rules %s); nothing stored", rules)
-        fail(500, "The engine's schedule failed verification; nothing was stored.")
+        raise PlanRejected("The engine's schedule failed verification; nothing was stored.")
     return schedule, answer
 
 
@@ -358,7 +358,9 @@ def schedule_calendar(
     schedule or an unknown team."""
     row = get_schedule_row(session, client, schedule_id)
     if team is not None and team not in {t["id"] for t in row.teams}:
-        fail(404, f"No team {team!r} in this schedule.", errors={"query.team": ["unknown team"]})
+        raise NotFound(
+            f"No team {team!r} in this schedule.", errors={"query.team": ["unknown team"]}
+        )
     sessions = tuple(
         VisitSession(
             team=s.team,
@@ -440,8 +442,7 @@ def record_attendance(
     require_manager(client, row.community_id)
     moment = now or utcnow()
     if moment < row.ends_at:
-        fail(
-            409,
+        raise Conflict(
             "Attendance can be recorded only after the outing "
             f"(it ends {row.ends_at.astimezone(LOCAL).isoformat()}).",
             errors={"date": ["the outing has not ended yet"]},
@@ -451,7 +452,7 @@ def record_attendance(
     members, households = list(data["members"]), list(data["households"])
     errors = _attendance_errors(session, row, _team_of(schedule, row.team), members, households)
     if errors:
-        fail(422, "The attendance does not fit this outing.", errors=errors)
+        raise Invalid("The attendance does not fit this outing.", errors=errors)
     # The update comes first: it locks the session's row, so concurrent recordings queue.
     session.execute(
         update(VisitSessionRecord)
@@ -473,7 +474,9 @@ def record_attendance(
         session.commit()
     except IntegrityError:
         session.rollback()
-        fail(409, "The attendance was recorded concurrently.", errors={"status": ["changed"]})
+        raise Conflict(
+            "The attendance was recorded concurrently.", errors={"status": ["changed"]}
+        ) from None
     session.refresh(row)
     log.info(
         "visit session %s: attendance of %d members, %d households recorded",

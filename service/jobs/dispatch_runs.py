@@ -21,15 +21,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import HTTPException
 
 from service.config.identity import Client
 from service.db.base import utcnow
 from service.db.flow import ACTIVE_RUN_STATUSES, DispatchRun
 from service.db.registration import Community, new_id
 from service.domain import flow
+from service.domain.errors import Conflict, DomainError
 from service.domain.scope import get_scoped, require_manager
-from service.web.errors import fail
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +80,7 @@ def start_run(
         )
     ).first()
     if active is not None:
-        fail(
-            409,
+        raise Conflict(
             f"A dispatch of this community is already under way ({active}).",
             errors={"community_id": [f"dispatch {active} is queued or running"]},
         )
@@ -100,7 +98,7 @@ def start_run(
         session.commit()
     except IntegrityError:  # pragma: no cover - the community vanished meanwhile
         session.rollback()
-        fail(409, "The community changed meanwhile.")
+        raise Conflict("The community changed meanwhile.") from None
     log.info("dispatch run %s queued for community %s", run.id, community.id)
     return run
 
@@ -126,8 +124,8 @@ def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) ->
                 session, client, community_id, time_limit_s=time_limit_s
             )
             outcome.update(status="succeeded", result=_json_ready(result))
-        except HTTPException as err:
-            outcome["error"] = _message(err)
+        except DomainError as err:
+            outcome["error"] = err.message[:500]
         except Exception as err:  # the run must end, whatever happened
             log.error("dispatch run %s failed (%s)", run_id, type(err).__name__)
             outcome["error"] = f"Internal error ({type(err).__name__}); nothing was written."
@@ -138,19 +136,21 @@ def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) ->
     log.info("dispatch run %s %s", run_id, outcome["status"])
 
 
-def _message(err: HTTPException) -> str:
-    data = getattr(err, "data", None)
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"][:500]
-    return (err.description or str(err))[:500]
-
 
 def _json_ready(result: dict[str, Any]) -> dict[str, Any]:
     """The dispatch result with its datetimes as ISO strings (+08:00), as stored JSON."""
-    from service.web.schemas.workspace import DispatchResultSchema
+    return {key: _iso(value) for key, value in result.items()}
 
-    dumped: dict[str, Any] = DispatchResultSchema().dump(result)
-    return dumped
+
+def _iso(value: Any) -> Any:
+    """``value`` with every datetime as an ISO 8601 string (with its offset)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso(v) for v in value]
+    return value
 
 
 def recover_runs_in(session: Session, now: datetime | None = None) -> int:

@@ -22,6 +22,14 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from matcher.errors import InvalidProblemError
 from service.contracts.dispatch import flatten_errors
+from service.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PlanRejected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +153,54 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return error_response(code, message, errors, headers)
 
 
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    PlanRejected: 500,
+}
+"""The one place where the domain's refusals become HTTP statuses."""
+
+REFUSALS = (HTTPException, DomainError)
+"""What a console view catches around a change: the web's aborts and the domain's refusals."""
+
+
+def status_of(exc: HTTPException | DomainError) -> int:
+    """The HTTP status of a refusal (a domain error's by :data:`DOMAIN_STATUS`)."""
+    if isinstance(exc, DomainError):
+        return next((c for k, c in DOMAIN_STATUS.items() if isinstance(exc, k)), 500)
+    return exc.code or 500
+
+
+def refusal_message(exc: HTTPException | DomainError) -> str | None:
+    """The sentence a refusal carries (``None`` if it has none)."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    data = getattr(exc, "data", None) or {}
+    message = data.get("message") if isinstance(data, Mapping) else None
+    return message if isinstance(message, str) else None
+
+
+def refusal_errors(exc: HTTPException | DomainError) -> dict[str, list[str]]:
+    """The field paths a refusal names, with their messages."""
+    if isinstance(exc, DomainError):
+        return exc.errors
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") if isinstance(data, Mapping) else None
+    return dict(errors) if isinstance(errors, Mapping) else {}
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    """A refusal by the domain in the one shape; a rejected plan is logged as our bug."""
+    code = status_of(exc)
+    if code >= 500:
+        log.error("%s %s: %s", request.method, request.path, type(exc).__name__)
+        return error_response(code, exc.message)
+    errors, _total = cap_errors(exc.errors)
+    return error_response(code, exc.message, errors)
+
+
 def handle_invalid_problem(exc: InvalidProblemError) -> Response:
     """A problem that breaks the contract: 422 listing every field (up to :data:`MAX_ERRORS`)."""
     errors, total = cap_errors(exc.errors)
@@ -162,4 +218,5 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers (after flask-smorest's, which they replace)."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InvalidProblemError, handle_invalid_problem)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -27,8 +27,8 @@ from service.db.clients import ApiClient
 from service.db.engine import make_engine, make_session_factory, upgrade_database
 from service.db.jobs import Job
 from service.domain.keys import create_api_client
-from service.jobs.runner import AUTO, JobRunner, dask_priority, reap_lost_jobs
 from service.jobs import runner as jobs
+from service.jobs.runner import AUTO, JobRunner, dask_priority, reap_lost_jobs
 from service.jobs.store import NewJob, create_job
 from service.jobs.worker import WorkerSettings
 from tests.service.conftest import PG_DATABASE, _postgres_url

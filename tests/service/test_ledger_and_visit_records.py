@@ -20,7 +20,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
 
 from matcher.visits.verify import ScheduleViolation, verify_schedule
 from service.config.identity import Client
@@ -29,7 +28,9 @@ from service.db.registration import Member
 from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
 from service.domain import ledger, visit_records
 from service.domain.availability import LOCAL, WEEKDAYS
+from service.domain.errors import DomainError
 from service.domain.keys import create_api_client
+from service.web.errors import status_of
 from tests.service.helpers import assert_error
 
 API = "/api/v1"
@@ -202,9 +203,9 @@ def _stored(world: World, members: list[str], **kwargs: Any) -> tuple[Json, Json
 
 
 def _http_code(call: Any) -> int:
-    with pytest.raises(HTTPException) as caught:
+    with pytest.raises(DomainError) as caught:
         call()
-    return int(caught.value.code or 0)
+    return int(status_of(caught.value) or 0)
 
 
 def _person(role: str, communities: tuple[str, ...] = (), **ids: str) -> Client:

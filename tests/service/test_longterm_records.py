@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.exceptions import HTTPException
 
 from matcher.longterm.groups import verify as groups_verify
 from matcher.longterm.pairs import verify as pairs_verify
@@ -27,7 +26,9 @@ from matcher.longterm.violation import MatchViolation
 from service.config.identity import Client
 from service.db.longterm import HandInHandPair
 from service.domain import longterm
+from service.domain.errors import DomainError
 from service.domain.keys import create_api_client
+from service.web.errors import status_of
 from tests.service.helpers import assert_error
 
 API = "/api/v1"
@@ -121,14 +122,14 @@ class World:
         return dict(self.post(path, options, self.headers(community), code=201))
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """A logic function with a fresh session, inside the app context (for ``fail``)."""
+        """A logic function with a fresh session, inside the app context ."""
         with self.app.app_context(), self.app.extensions["linli"].sessions() as session:
             return function(session, *args)
 
     def refused(self, code: int, function: Callable[..., Any], *args: Any) -> None:
-        with pytest.raises(HTTPException) as raised:
+        with pytest.raises(DomainError) as raised:
             self.call(function, *args)
-        assert raised.value.code == code
+        assert status_of(raised.value) == code
 
 
 @pytest.fixture

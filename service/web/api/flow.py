@@ -21,13 +21,13 @@ from service.db.base import utcnow
 from service.db.flow import Demand, DispatchRun, Task
 from service.db.registration import Community
 from service.domain import flow
-from service.domain.paging import page_rows
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, scoped
 from service.jobs import dispatch_runs
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.dispatching import wants_async
+from service.web.paging import page_rows
 from service.web.schemas.workspace import (
     CandidatesQuerySchema,
     ClaimSchema,

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from service.db.visits import VisitSchedule
 from service.domain import ledger, visit_records
 from service.domain.availability import LOCAL
-from service.domain.paging import page_rows
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.api.visits import EXAMPLE
 from service.web.auth import current_client
+from service.web.paging import page_rows
 from service.web.schemas.jobs import VisitRequestSchema
 from service.web.schemas.ledger import (
     AttendanceSchema,

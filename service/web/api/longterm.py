@@ -30,10 +30,10 @@ from service.db.longterm import (
     UnitPair,
 )
 from service.domain import longterm
-from service.domain.paging import page_rows
 from service.domain.scope import require_manager
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
+from service.web.paging import page_rows
 from service.web.schemas.longterm import (
     AllocateSchema,
     AllocationRecordSchema,

@@ -24,7 +24,6 @@ from service.db.audit import AuditEvent
 from service.db.people import PERSON_ROLES, USERNAME_LENGTH, Person
 from service.db.registration import Community, Member, Unit
 from service.domain import audit
-from service.domain.paging import page_rows
 from service.domain.people import (
     MAX_PASSWORD_LENGTH,
     check_login,
@@ -44,6 +43,7 @@ from service.domain.scope import (
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client, new_csrf_token
 from service.web.errors import fail
+from service.web.paging import page_rows
 
 blp = Blueprint(
     "people",
@@ -248,7 +248,10 @@ class People(MethodView):
             taken = {"username": ["already taken"]}
             if db.scalars(select(Person).where(Person.username == data["username"])).first():
                 fail(409, "This username is taken.", errors=taken)
-            person = new_person(**data)
+            person = new_person(
+                **data,
+                hash_method=str(current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"),
+            )
             db.add(person)
             try:
                 db.flush()

@@ -32,7 +32,6 @@ from service.db.registration import (
 )
 from service.domain import audit
 from service.domain.availability import TIMEZONE_NAME, expand_weekly, local_iso
-from service.domain.paging import page_rows
 from service.domain.scope import (
     get_scoped,
     require_district,
@@ -43,6 +42,7 @@ from service.domain.scope import (
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.errors import fail
+from service.web.paging import page_rows
 from service.web.schemas.workspace import (
     AvailabilityQuerySchema,
     AvailabilitySchema,

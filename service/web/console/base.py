@@ -36,9 +36,11 @@ from service.config.identity import Client
 from service.db.people import Person
 from service.domain import audit
 from service.domain.availability import LOCAL
+from service.domain.errors import DomainError
 from service.domain.people import check_login, login_locked, person_client
 from service.domain.scope import is_district
 from service.web.auth import new_csrf_token
+from service.web.errors import refusal_errors, refusal_message, status_of
 
 DEFAULT_LOCALE = "zh_Hans_CN"
 LOCALES = ("zh_Hans_CN", "en")
@@ -376,10 +378,10 @@ ERROR_TITLES = {
 
 
 @bp.errorhandler(HTTPException)
-def _error_page(exc: HTTPException) -> ResponseReturnValue:
-    code = exc.code or 500
-    data = getattr(exc, "data", None) or {}
-    detail = data.get("message") if isinstance(data, dict) else None
+@bp.errorhandler(DomainError)
+def _error_page(exc: HTTPException | DomainError) -> ResponseReturnValue:
+    code = status_of(exc)
+    detail = refusal_message(exc) if code < 500 else None
     if isinstance(exc, _Forbidden | _TooMany):
         detail = exc.description
     title = ERROR_TITLES.get(code, _l("Something went wrong"))
@@ -388,15 +390,12 @@ def _error_page(exc: HTTPException) -> ResponseReturnValue:
     return page, code, headers
 
 
-def failure_text(exc: HTTPException) -> str:
+def failure_text(exc: HTTPException | DomainError) -> str:
     """What a refused change tells the person (the engine's message kept for the detail)."""
-    data = getattr(exc, "data", None) or {}
-    message = data.get("message") if isinstance(data, dict) else None
-    errors = data.get("errors") if isinstance(data, dict) else None
-    title = str(ERROR_TITLES.get(exc.code or 500, _l("Something went wrong")))
-    parts = [message or exc.description or ""]
-    if isinstance(errors, dict):
-        parts += [f"{k}: {'; '.join(map(str, v))}" for k, v in errors.items()]
+    title = str(ERROR_TITLES.get(status_of(exc), _l("Something went wrong")))
+    fallback = exc.description if isinstance(exc, HTTPException) else None
+    parts = [refusal_message(exc) or fallback or ""]
+    parts += [f"{k}: {'; '.join(map(str, v))}" for k, v in refusal_errors(exc).items()]
     return f"{title}: {' '.join(p for p in parts if p)}"
 
 

@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
 
 from matcher.vocabulary import CATEGORIES
 from service.db.registration import Member
@@ -35,6 +34,7 @@ from service.web.console.base import (
 )
 from service.web.console.dispatcher import _page, managed
 from service.web.console.forms import flatten, integer, local_datetime, number, present
+from service.web.errors import REFUSALS, status_of
 from service.web.schemas.workspace import DemandCreateSchema
 
 CRS_CHOICES = ("wgs84", "gcj02")
@@ -154,8 +154,8 @@ def new_demand(community_id: str) -> ResponseReturnValue:
             if data is not None and not errors:
                 try:
                     demand = flow.create_demand(s, client(), community.id, data, cipher())
-                except HTTPException as exc:
-                    if exc.code in (403, 404):
+                except REFUSALS as exc:
+                    if status_of(exc) in (403, 404):
                         raise
                     s.rollback()
                     errors["_form"] = [failure_text(exc)]

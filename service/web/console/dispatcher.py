@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 
 from service.db.base import utcnow
 from service.db.flow import DEMAND_STATUSES, Demand, DispatchRun, Task
@@ -40,6 +39,7 @@ from service.web.console.base import (
     login_required,
     tile_settings,
 )
+from service.web.errors import REFUSALS, status_of
 
 DISPATCH_TIME_LIMIT_S = 5.0
 LIST_LIMIT = 500
@@ -194,8 +194,8 @@ def cancel_demand(demand_id: str) -> ResponseReturnValue:
         try:
             flow.cancel(s, client(), demand_id)
             flash(_("The demand was cancelled."), "success")
-        except HTTPException as exc:
-            if exc.code in (403, 404):
+        except REFUSALS as exc:
+            if status_of(exc) in (403, 404):
                 raise
             flash(failure_text(exc), "error")
     return back(url_for("console.demands", community_id=community_id))
@@ -217,8 +217,8 @@ def dispatch(community_id: str) -> ResponseReturnValue:
                 current_app.config.get("CONSOLE_DISPATCH_TIME_LIMIT_S", DISPATCH_TIME_LIMIT_S)
             )
             run = dispatch_runs.start_run(s, client(), community_id, time_limit_s=limit)
-        except HTTPException as exc:
-            if exc.code != 409:
+        except REFUSALS as exc:
+            if status_of(exc) != 409:
                 raise
             active = s.scalars(
                 select(DispatchRun.id).where(
@@ -329,8 +329,8 @@ def assign(demand_id: str) -> ResponseReturnValue:
                 ),
                 "success",
             )
-        except HTTPException as exc:
-            if exc.code in (403, 404):
+        except REFUSALS as exc:
+            if status_of(exc) in (403, 404):
                 raise
             flash(failure_text(exc), "error")
             return redirect(url_for("console.candidates", demand_id=demand_id))
@@ -473,8 +473,8 @@ def rate(task_id: str) -> ResponseReturnValue:
             try:
                 flow.rate(s, client(), task_id, rating)
                 flash(_("Rated %(stars)s.", stars="★" * rating), "success")
-            except HTTPException as exc:
-                if exc.code in (403, 404):
+            except REFUSALS as exc:
+                if status_of(exc) in (403, 404):
                     raise
                 flash(failure_text(exc), "error")
     return back(url_for("console.services", community_id=community_id))

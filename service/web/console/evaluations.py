@@ -30,6 +30,7 @@ from service.db.evaluations import LeaderReview
 from service.db.registration import Member
 from service.domain import evaluations
 from service.domain.availability import LOCAL
+from service.domain.errors import DomainError
 from service.domain.evaluations import ITEMS, TIERS, Period
 from service.domain.scope import scoped
 from service.web.api import API_PREFIX
@@ -37,7 +38,7 @@ from service.web.console.base import bp, client, db, failure_text, login_require
 from service.web.console.dispatcher import _page, managed, member_text
 from service.web.console.forms import flatten, integer, number, present
 from service.web.console.member import _me_member
-from service.web.errors import fail
+from service.web.errors import REFUSALS, fail, refusal_errors, status_of
 from service.web.schemas.evaluations import (
     LeaderReviewCreateSchema,
     PeriodQuerySchema,
@@ -166,16 +167,15 @@ def _field_message(field: str, texts: list[str]) -> str:
     return _("%(field)s: %(message)s", field=_field_name(field), message="; ".join(texts))
 
 
-def _refused(exc: HTTPException, conflict: str) -> None:
+def _refused(exc: HTTPException | DomainError, conflict: str) -> None:
     """A refused change as a message (403 and 404 stay error pages)."""
-    if exc.code in (403, 404):
+    if status_of(exc) in (403, 404):
         raise exc
-    if exc.code == 409:
+    if status_of(exc) == 409:
         flash(conflict, "error")
     else:
-        data = getattr(exc, "data", None) or {}
-        errors = data.get("errors") if isinstance(data, dict) else None
-        if isinstance(errors, dict):
+        errors = refusal_errors(exc)
+        if errors:
             for field, texts in flatten(errors).items():
                 flash(_field_message(field, texts), "error")
         else:
@@ -265,7 +265,7 @@ def record_veto(community_id: str) -> ResponseReturnValue:
             try:
                 evaluations.record_veto(s, client(), community.id, data)
                 flash(_("The veto statement was recorded."), "success")
-            except HTTPException as exc:
+            except REFUSALS as exc:
                 _refused(exc, _("A veto of this member for this half year is recorded already."))
     return _back_to(community_id)
 
@@ -286,7 +286,7 @@ def add_survey(community_id: str) -> ResponseReturnValue:
             try:
                 evaluations.add_survey_response(s, client(), community.id, data)
                 flash(_("The survey answer was entered."), "success")
-            except HTTPException as exc:
+            except REFUSALS as exc:
                 _refused(exc, _("This respondent's answer about this member is entered already."))
     return _back_to(community_id)
 
@@ -321,7 +321,7 @@ def put_scheme(community_id: str) -> ResponseReturnValue:
             try:
                 evaluations.put_scheme(s, client(), community.id, data)
                 flash(_("The points scheme was saved."), "success")
-            except HTTPException as exc:
+            except REFUSALS as exc:
                 _refused(exc, "")
     return _back_to(community_id)
 
@@ -344,7 +344,7 @@ def my_evaluation() -> ResponseReturnValue:
                 try:
                     evaluations.submit_self_evaluation(s, client(), member.id, data)
                     flash(_("Your self-evaluation was submitted."), "success")
-                except HTTPException as exc:
+                except REFUSALS as exc:
                     _refused(
                         exc,
                         _(
@@ -433,7 +433,7 @@ def leader_review(member_id: str) -> ResponseReturnValue:
             try:
                 evaluations.review(s, client(), member_id, data)
                 flash(_("The leader review was recorded."), "success")
-            except HTTPException as exc:
+            except REFUSALS as exc:
                 _refused(
                     exc, _("This member's leader review of this half year is recorded already.")
                 )

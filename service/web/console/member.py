@@ -11,7 +11,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 
 from service.db.flow import Demand, Task
 from service.db.registration import Member
@@ -28,7 +27,7 @@ from service.web.console.base import (
     local_time,
     login_required,
 )
-from service.web.errors import fail
+from service.web.errors import REFUSALS, fail, status_of
 
 NEARBY_LIMIT = 30
 
@@ -127,8 +126,8 @@ def _act(task_id: str, action: str) -> ResponseReturnValue:
                     return redirect(url_for("console.my_tasks"))
                 flow.complete(s, client(), task_id, hours)
                 flash(_("Marked done: %(hours)s hours. Thank you!", hours=f"{hours:g}"), "success")
-        except HTTPException as exc:
-            if exc.code in (403, 404):
+        except REFUSALS as exc:
+            if status_of(exc) in (403, 404):
                 raise
             flash(failure_text(exc), "error")
     return redirect(url_for("console.my_tasks"))
@@ -212,10 +211,10 @@ def claim(demand_id: str) -> ResponseReturnValue:
                 "success",
             )
             return redirect(url_for("console.my_tasks"))
-        except HTTPException as exc:
-            if exc.code in (403, 404):
+        except REFUSALS as exc:
+            if status_of(exc) in (403, 404):
                 raise
-            if exc.code == 422:
+            if status_of(exc) == 422:
                 flash(
                     _("You have no free time (or hours left) for this demand in its window."),
                     "error",

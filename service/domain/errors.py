@@ -1,0 +1,42 @@
+"""The domain's own refusals: no Flask, no HTTP status.
+
+A rule of the community that refuses a request raises one of these; the web layer maps each
+kind to its HTTP status in one place (:func:`service.web.errors.handle_domain_error`) and the
+console turns them into a flash message. ``errors`` maps a field path to its messages, as the API's
+error body does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "NotFound", "PlanRejected"]
+
+
+class DomainError(Exception):
+    """A refusal by a rule of the community's workspace."""
+
+    def __init__(self, message: str, *, errors: Mapping[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
+
+
+class NotFound(DomainError):
+    """The record does not exist for this caller (outside its scope, or not at all)."""
+
+
+class Forbidden(DomainError):
+    """The record is in the caller's scope, but its role may not do this."""
+
+
+class Conflict(DomainError):
+    """The record's state does not allow this now (changed concurrently, already done)."""
+
+
+class Invalid(DomainError):
+    """The request names things that cannot go together (field paths in ``errors``)."""
+
+
+class PlanRejected(DomainError):
+    """The engine's plan failed its independent verification: nothing was written (our bug)."""
