@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 
 from service.cli.app_commands import create_key_command, create_person_command, seed_demo_command
 from service.config.settings import Settings, load_settings
-from service.contracts.visits import _ClockTime, _Date
+from service.contracts.visits import ClockTimeField, DateField
 from service.db.engine import make_engine, make_session_factory, upgrade_database
 from service.domain.audit import install_auto_audit
 from service.domain.personal_data import FieldCipher, instance_secret, new_data_key
@@ -39,7 +39,7 @@ from service.jobs.dispatch_runs import RunPool, recover_runs
 from service.jobs.limits import RateLimiter
 from service.jobs.runner import AUTO, JobRunner, Reaper, recover_jobs
 from service.jobs.worker import WorkerSettings
-from service.web.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate
+from service.web.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate, current_actor
 from service.web.dispatching import DispatchService
 from service.web.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
 from service.web.errors import ErrorSchema, fail, register_error_handlers
@@ -136,8 +136,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme(
         SECURITY_SCHEME, {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
     )
-    api.register_field(_Date, "string", "date")
-    api.register_field(_ClockTime, "string", None)
+    api.register_field(DateField, "string", "date")
+    api.register_field(ClockTimeField, "string", None)
     api.ma_plugin.converter.add_attribute_function(_clock_time_pattern)
     api.spec.components.schema("Problem", schema=DispatchRequestSchema)
     api.spec.components.schema("Answer", schema=StoredAnswerSchema)
@@ -203,7 +203,7 @@ def _session_config(settings: Settings, instance_path: str) -> dict[str, Any]:
 
 def _clock_time_pattern(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     """OpenAPI: wall-clock times of the visit contract are ``HH:MM``."""
-    return {"pattern": CLOCK_TIME_PATTERN} if isinstance(field, _ClockTime) else {}
+    return {"pattern": CLOCK_TIME_PATTERN} if isinstance(field, ClockTimeField) else {}
 
 
 def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> LinliState:
@@ -211,7 +211,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
     if settings.auto_migrate:
         upgrade_database(engine)
     sessions = make_session_factory(engine)
-    install_auto_audit(sessions)
+    install_auto_audit(sessions, current_actor)
     recover_jobs(sessions)
     recover_runs(sessions)
     metrics = Metrics(sessions, pool_size=settings.pool_size)

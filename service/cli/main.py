@@ -25,15 +25,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from matcher.dispatch.answer import Answer
 from matcher.dispatch.generate import district_summary, generate_district
@@ -41,6 +39,20 @@ from matcher.dispatch.problem import Problem
 from matcher.dispatch.solve import Progress, solve
 from matcher.dispatch.verify import Violation, verify
 from matcher.errors import InvalidProblemError
+from service.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VIOLATIONS,
+    STDOUT,
+    CliError,
+    check_output,
+    integer_arg,
+    json_text,
+    say,
+    seconds_arg,
+    write_output,
+    write_text_atomic,
+)
 from service.cli.match import add_parser as add_match_parser
 from service.cli.report import format_summary, summarize
 from service.cli.visits import (
@@ -74,23 +86,12 @@ __all__ = [
 ]
 
 PROG = "linli"
-EXIT_OK = 0
-EXIT_VIOLATIONS = 1
-EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
-STDOUT = "-"
 DEBUG_ENV = "LINLI_DEBUG"
 IMPROVE_INTERVAL_S = 0.25
 """At most one ``improve`` progress line per this many seconds (about 4 lines a second)."""
-
-
-class CliError(Exception):
-    """Bad input the user can fix: ``linli`` prints ``linli: error: <where>: <message>``, exit 2."""
-
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except CliError as err:
-        _say(f"{PROG}: error: {_one_line(str(err))}")
+        say(f"{PROG}: error: {_one_line(str(err))}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             raise
-        _say(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}")
+        say(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}")
         return EXIT_INTERNAL
 
 
@@ -142,11 +143,6 @@ def _exit_code(code: object) -> int:
     if isinstance(code, int):
         return code
     return EXIT_USAGE
-
-
-def _say(line: str) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        print(line, file=sys.stderr, flush=True)
 
 
 def _one_line(text: str) -> str:
@@ -168,29 +164,6 @@ def _silence_stdout() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _integer(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``linli`` argument parser (one subparser per command; each sets ``handler``)."""
     parser = argparse.ArgumentParser(
@@ -208,22 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a synthetic district problem as JSON",
         description="Generate a seeded synthetic district and write it as a problem JSON file.",
     )
-    gen.add_argument("--members", type=_integer(1), metavar="N", help="members (at least 1)")
+    gen.add_argument("--members", type=integer_arg(1), metavar="N", help="members (at least 1)")
     gen.add_argument(
-        "--demands", type=_integer(0), metavar="M", help="demands (at least 0; dispatch only)"
+        "--demands", type=integer_arg(0), metavar="M", help="demands (at least 0; dispatch only)"
     )
     gen.add_argument("--visits", action="store_true", help="write a quarter of team visits instead")
     gen.add_argument(
-        "--teams", type=_integer(1), default=20, metavar="T", help="teams (--visits; default 20)"
+        "--teams", type=integer_arg(1), default=20, metavar="T", help="teams (--visits; default 20)"
     )
     gen.add_argument(
         "--households",
-        type=_integer(0),
+        type=integer_arg(0),
         metavar="H",
         help="households in all (--visits; default 100 per team)",
     )
     gen.add_argument(
-        "--seed", type=_integer(0), default=0, metavar="S", help="random seed (default 0)"
+        "--seed", type=integer_arg(0), default=0, metavar="S", help="random seed (default 0)"
     )
     gen.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="problem JSON file ('-' = stdout)"
@@ -270,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wrk.add_argument(
         "--nworkers",
-        type=_integer(1),
+        type=integer_arg(1),
         default=1,
         metavar="N",
         help="worker processes (default 1; at most the cores is sensible)",
@@ -278,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     wrk.add_argument("--name", metavar="NAME", help="worker name (default: dask's)")
     wrk.add_argument(
         "--nice",
-        type=_integer(0),
+        type=integer_arg(0),
         default=0,
         metavar="N",
         help="nice increment of the workers (default 0; 10 on a host that also serves HTTP)",
@@ -323,10 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
         "answer.json and summary.txt into --out, and print the summary.",
     )
     demo.add_argument(
-        "--members", type=_integer(1), default=2000, metavar="N", help="members (default 2000)"
+        "--members", type=integer_arg(1), default=2000, metavar="N", help="members (default 2000)"
     )
     demo.add_argument(
-        "--demands", type=_integer(0), default=5000, metavar="M", help="demands (default 5000)"
+        "--demands", type=integer_arg(0), default=5000, metavar="M", help="demands (default 5000)"
     )
     _solver_arguments(demo, time_limit=20.0, seed=0)
     demo.add_argument(
@@ -344,11 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=_integer(1), default=8000, metavar="PORT", help="TCP port (default 8000)"
+        "--port", type=integer_arg(1), default=8000, metavar="PORT", help="TCP port (default 8000)"
     )
     serve.add_argument(
         "--workers",
-        type=_integer(1),
+        type=integer_arg(1),
         default=2,
         metavar="K",
         help="gunicorn worker processes (default 2)",
@@ -369,21 +342,21 @@ def _solver_arguments(
     limit_default = of_problem if time_limit is None else f"default {time_limit:g}"
     parser.add_argument(
         "--time-limit",
-        type=_seconds,
+        type=seconds_arg,
         default=time_limit,
         metavar="S",
         help=f"seconds for the whole solve, above 0 ({limit_default})",
     )
     parser.add_argument(
         "--workers",
-        type=_integer(0),
+        type=integer_arg(0),
         default=None,
         metavar="K",
         help=f"solver threads, 0 = all cores ({of_problem})",
     )
     parser.add_argument(
         "--seed",
-        type=_integer(0),
+        type=integer_arg(0),
         default=seed,
         metavar="S",
         help=f"random seed ({of_problem if seed is None else f'default {seed}'})",
@@ -416,7 +389,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """``linli generate``: write a synthetic district; a one-line summary on stderr."""
-    _check_output(args.output)
+    check_output(args.output)
     if args.visits:
         return generate_visits(args)
     if args.members is None or args.demands is None:
@@ -425,10 +398,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         problem = generate_district(members=args.members, demands=args.demands, seed=args.seed)
     except ValueError as err:
         raise CliError("generate", str(err)) from err
-    _write(args.output, _json_text(dump_problem(problem), ascii_only=args.output == STDOUT))
+    write_output(args.output, json_text(dump_problem(problem), ascii_only=args.output == STDOUT))
     s = district_summary(problem)
     where = "stdout" if args.output == STDOUT else args.output
-    _say(
+    say(
         f"{PROG}: wrote {where}: {s['members']} members, {s['demands']} demands, "
         f"{s['teams']} teams, {s['pinned']} pinned; {s['demand_hours']:g} h of demand for "
         f"{s['capacity_hours']:g} h of capacity (seed {args.seed})"
@@ -442,7 +415,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     With ``--executor`` the solve is one task on that executor (:mod:`service.jobs.executors`): the
     same engine, seed and time limit, so the same answer for ``--workers 1``."""
     problem = _load_problem(args.problem)
-    _check_output(args.output)
+    check_output(args.output)
     if args.fan_out_min_demands < 0:
         raise CliError("--fan-out-min-demands", "must be at least 0")
     started = time.perf_counter()
@@ -457,8 +430,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     else:
         answer = _solve_on(args.executor, problem, args)
     elapsed = time.perf_counter() - started
-    _write(args.output, _json_text(dump_answer(answer), ascii_only=args.output == STDOUT))
-    _say(f"{PROG}: {_answer_line(problem, answer)} in {elapsed:.1f} s")
+    write_output(args.output, json_text(dump_answer(answer), ascii_only=args.output == STDOUT))
+    say(f"{PROG}: {_answer_line(problem, answer)} in {elapsed:.1f} s")
     return EXIT_OK
 
 
@@ -476,7 +449,7 @@ def _solve_on(where: str, problem: Problem, args: argparse.Namespace) -> Answer:
     except OSError as err:
         raise CliError("--executor", f"cannot reach {executor_name} ({err})") from err
     if not args.quiet:
-        _say(f"{PROG}: solving on {executor_name}")
+        say(f"{PROG}: solving on {executor_name}")
     try:
         # the options go in a partial: Dask's submit() takes ``workers=`` as its own argument
         task = functools.partial(
@@ -560,7 +533,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_OK
     for v in violations:
         print(violation_line(v))
-    _say(f"{PROG}: {len(violations)} violation(s) in {args.answer}")
+    say(f"{PROG}: {len(violations)} violation(s) in {args.answer}")
     return EXIT_VIOLATIONS
 
 
@@ -575,7 +548,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(args.out, f"cannot create directory: {err.strerror or err}") from err
     paths = {name: out / name for name in ("problem.json", "answer.json", "summary.txt")}
     for path in paths.values():
-        _check_output(str(path))
+        check_output(str(path))
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -584,7 +557,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CliError("demo", str(err)) from err
     timings["generate"] = time.perf_counter() - started
-    _write(str(paths["problem.json"]), _json_text(dump_problem(problem)))
+    write_output(str(paths["problem.json"]), json_text(dump_problem(problem)))
 
     started = time.perf_counter()
     answer = solve(
@@ -595,7 +568,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=None if args.quiet else ProgressPrinter(sys.stderr),
     )
     timings["dispatch"] = time.perf_counter() - started
-    _write(str(paths["answer.json"]), _json_text(dump_answer(answer)))
+    write_output(str(paths["answer.json"]), json_text(dump_answer(answer)))
 
     started = time.perf_counter()
     violations = verify(problem, answer)
@@ -608,9 +581,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         timings_s=timings,
     )
     text = format_summary(summary)
-    _write(str(paths["summary.txt"]), text + "\n")
+    write_output(str(paths["summary.txt"]), text + "\n")
     print(text, flush=True)
-    _say(f"{PROG}: wrote " + ", ".join(str(p) for p in paths.values()))
+    say(f"{PROG}: wrote " + ", ".join(str(p) for p in paths.values()))
     return EXIT_VIOLATIONS if violations else EXIT_OK
 
 
@@ -693,66 +666,6 @@ def _load_answer(path: str) -> Answer:
         return load_answer_file(path)
     except InvalidProblemError as err:
         raise _file_error(path, err) from err
-
-
-def _json_text(data: Any, *, ascii_only: bool = False) -> str:
-    return json.dumps(data, ensure_ascii=ascii_only, indent=2, allow_nan=False) + "\n"
-
-
-def _check_output(path: str) -> None:
-    """Fail early (before a long solve) if ``path`` obviously cannot be written."""
-    if path == STDOUT:
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise CliError(path, "cannot write: is a directory")
-    folder = target.parent
-    if not folder.is_dir():
-        raise CliError(path, f"cannot write: no such directory {str(folder)!r}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CliError(path, "cannot write: permission denied")
-
-
-def _write(path: str, text: str) -> None:
-    if path == STDOUT:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        write_text_atomic(Path(path), text)
-    except OSError as err:
-        raise CliError(path, f"cannot write: {err.strerror or err}") from err
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder.
-
-    The temporary file is flushed to disk and then renamed over ``path`` with :func:`os.replace`,
-    so readers see the old file or the whole new one, never a part. On any failure (including
-    ``KeyboardInterrupt``) the temporary file is removed and ``path`` is left as it was.
-
-    Raises:
-        OSError: If the folder cannot be written or the rename fails.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            if hasattr(os, "fchmod"):
-                os.fchmod(stream.fileno(), 0o666 & ~_umask())
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 if __name__ == "__main__":

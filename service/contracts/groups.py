@@ -24,18 +24,16 @@ from matcher.longterm.groups.problem import (
 )
 from matcher.longterm.groups.validation import MIN_GROUP_SIZE
 from matcher.longterm.groups.validation import validate as validate_problem
-from service.contracts.dispatch import (
-    LocationSchema,
-    _at_least,
-    _between,
-    _Float,
-    _id,
-    _Integer,
-    _List,
-    _Nested,
-    _read_json,
-    _StrictSchema,
-    load_shape,
+from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.fields import (
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    at_least,
+    between,
+    id_field,
 )
 
 __all__ = [
@@ -47,23 +45,23 @@ __all__ = [
 ]
 
 
-def _names(**kwargs: Any) -> _List:
-    return _List(_id(), **kwargs)
+def names_field(**kwargs: Any) -> StrictList:
+    return StrictList(id_field(), **kwargs)
 
 
-def _pairs(**kwargs: Any) -> _List:
+def _pairs(**kwargs: Any) -> StrictList:
     """A list of two-member lists: ``[["m-1", "m-2"], ...]``."""
     two = validate.Length(equal=2, error="must name exactly two members")
-    return _List(_List(_id(), validate=two), **kwargs)
+    return StrictList(StrictList(id_field(), validate=two), **kwargs)
 
 
-class GroupMemberSchema(_StrictSchema):
-    id = _id(required=True)
-    community = _id(required=True)
-    location = _Nested(LocationSchema, required=True)
-    industry = _id(load_default=None, allow_none=True)
-    posts = _names(load_default=())
-    preferences = _names(load_default=())
+class GroupMemberSchema(StrictSchema):
+    id = id_field(required=True)
+    community = id_field(required=True)
+    location = StrictNested(LocationSchema, required=True)
+    industry = id_field(load_default=None, allow_none=True)
+    posts = names_field(load_default=())
+    preferences = names_field(load_default=())
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> GroupMember:
@@ -72,9 +70,9 @@ class GroupMemberSchema(_StrictSchema):
         return GroupMember(**data)
 
 
-class GroupSizeSchema(_StrictSchema):
-    min = _Integer(load_default=GroupSize.min, validate=_at_least(MIN_GROUP_SIZE))
-    max = _Integer(load_default=GroupSize.max, validate=_at_least(MIN_GROUP_SIZE))
+class GroupSizeSchema(StrictSchema):
+    min = StrictInteger(load_default=GroupSize.min, validate=at_least(MIN_GROUP_SIZE))
+    max = StrictInteger(load_default=GroupSize.max, validate=at_least(MIN_GROUP_SIZE))
 
     @validates_schema(skip_on_field_errors=True)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -86,46 +84,46 @@ class GroupSizeSchema(_StrictSchema):
         return GroupSize(**data)
 
 
-class GroupWeightsSchema(_StrictSchema):
-    distance = _Float(load_default=GroupWeights.distance, validate=_at_least(0))
-    industry = _Float(load_default=GroupWeights.industry, validate=_at_least(0))
-    interest = _Float(load_default=GroupWeights.interest, validate=_at_least(0))
-    unassigned = _Float(load_default=GroupWeights.unassigned, validate=_at_least(0))
+class GroupWeightsSchema(StrictSchema):
+    distance = StrictFloat(load_default=GroupWeights.distance, validate=at_least(0))
+    industry = StrictFloat(load_default=GroupWeights.industry, validate=at_least(0))
+    interest = StrictFloat(load_default=GroupWeights.interest, validate=at_least(0))
+    unassigned = StrictFloat(load_default=GroupWeights.unassigned, validate=at_least(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> GroupWeights:
         return GroupWeights(**data)
 
 
-class GroupOptionsSchema(_StrictSchema):
-    time_limit_s = _Float(
+class GroupOptionsSchema(StrictSchema):
+    time_limit_s = StrictFloat(
         load_default=GroupOptions.time_limit_s,
         validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
     )
-    seed = _Integer(load_default=0, validate=_at_least(0))
-    far_km = _Float(
+    seed = StrictInteger(load_default=0, validate=at_least(0))
+    far_km = StrictFloat(
         load_default=GroupOptions.far_km,
         validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
     )
-    related_industry_similarity = _Float(
-        load_default=GroupOptions.related_industry_similarity, validate=_between(0, 1)
+    related_industry_similarity = StrictFloat(
+        load_default=GroupOptions.related_industry_similarity, validate=between(0, 1)
     )
-    weights = _Nested(GroupWeightsSchema, load_default=GroupWeights)
+    weights = StrictNested(GroupWeightsSchema, load_default=GroupWeights)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> GroupOptions:
         return GroupOptions(**data)
 
 
-class GroupProblemSchema(_StrictSchema):
+class GroupProblemSchema(StrictSchema):
     """The whole problem document."""
 
-    members = _Nested(GroupMemberSchema, many=True, required=True)
-    group_size = _Nested(GroupSizeSchema, load_default=GroupSize)
+    members = StrictNested(GroupMemberSchema, many=True, required=True)
+    group_size = StrictNested(GroupSizeSchema, load_default=GroupSize)
     related_industries = _pairs(load_default=())
     together = _pairs(load_default=())
     apart = _pairs(load_default=())
-    options = _Nested(GroupOptionsSchema, load_default=GroupOptions)
+    options = StrictNested(GroupOptionsSchema, load_default=GroupOptions)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> GroupProblem:
@@ -209,7 +207,7 @@ def load_problem(data: object) -> GroupProblem:
 
 def load_problem_file(path: str | os.PathLike[str]) -> GroupProblem:
     """Read a grouping problem from a JSON file; see :func:`load_problem`."""
-    return load_problem(_read_json(path))
+    return load_problem(read_json_document(path))
 
 
 def dump_problem(problem: GroupProblem) -> dict[str, Any]:

@@ -26,20 +26,18 @@ from matcher.longterm.pairs.problem import (
     Resident,
 )
 from matcher.longterm.pairs.validation import validate as validate_problem
-from service.contracts.dispatch import (
-    LocationSchema,
-    _at_least,
-    _between,
-    _Float,
-    _id,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _read_json,
-    _StrictSchema,
-    _String,
-    load_shape,
+from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.fields import (
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    at_least,
+    between,
+    id_field,
+    one_of,
 )
 
 __all__ = [
@@ -53,26 +51,26 @@ __all__ = [
 _POSITIVE = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
 
 
-def _names(**kwargs: Any) -> _List:
-    return _List(_id(), **kwargs)
+def names_field(**kwargs: Any) -> StrictList:
+    return StrictList(id_field(), **kwargs)
 
 
-def _choices(choices: tuple[str, ...], **kwargs: Any) -> _List:
-    return _List(_String(validate=_one_of(choices)), **kwargs)
+def _choices(choices: tuple[str, ...], **kwargs: Any) -> StrictList:
+    return StrictList(StrictString(validate=one_of(choices)), **kwargs)
 
 
-class ResidentSchema(_StrictSchema):
-    id = _id(required=True)
-    community = _id(required=True)
-    location = _Nested(LocationSchema, required=True)
+class ResidentSchema(StrictSchema):
+    id = id_field(required=True)
+    community = id_field(required=True)
+    location = StrictNested(LocationSchema, required=True)
     groups = _choices(
         VULNERABLE_GROUPS,
         required=True,
         validate=validate.Length(min=1, error="must name at least one vulnerable group"),
     )
     needs = _choices(PROXIES, required=True)
-    skills = _names(load_default=())
-    vulnerability = _Integer(required=True, validate=_between(1, MAX_VULNERABILITY))
+    skills = names_field(load_default=())
+    vulnerability = StrictInteger(required=True, validate=between(1, MAX_VULNERABILITY))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Resident:
@@ -81,14 +79,14 @@ class ResidentSchema(_StrictSchema):
         return Resident(**data)
 
 
-class PairMemberSchema(_StrictSchema):
-    id = _id(required=True)
-    community = _id(required=True)
-    location = _Nested(LocationSchema, required=True)
-    skills = _names(load_default=())
+class PairMemberSchema(StrictSchema):
+    id = id_field(required=True)
+    community = id_field(required=True)
+    location = StrictNested(LocationSchema, required=True)
+    skills = names_field(load_default=())
     proxies = _choices(PROXIES, load_default=PROXIES)
-    max_residents = _Integer(load_default=None, allow_none=True, validate=_at_least(0))
-    max_distance_km = _Float(load_default=None, allow_none=True, validate=_POSITIVE)
+    max_residents = StrictInteger(load_default=None, allow_none=True, validate=at_least(0))
+    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=_POSITIVE)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> PairMember:
@@ -97,35 +95,35 @@ class PairMemberSchema(_StrictSchema):
         return PairMember(**data)
 
 
-class ExistingPairSchema(_StrictSchema):
-    resident = _id(required=True)
-    member = _id(required=True)
+class ExistingPairSchema(StrictSchema):
+    resident = id_field(required=True)
+    member = id_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> ExistingPair:
         return ExistingPair(**data)
 
 
-class PairOptionsSchema(_StrictSchema):
-    time_limit_s = _Float(load_default=PairOptions.time_limit_s, validate=_POSITIVE)
-    seed = _Integer(load_default=0, validate=_at_least(0))
-    max_residents_per_member = _Integer(
-        load_default=PairOptions.max_residents_per_member, validate=_at_least(0)
+class PairOptionsSchema(StrictSchema):
+    time_limit_s = StrictFloat(load_default=PairOptions.time_limit_s, validate=_POSITIVE)
+    seed = StrictInteger(load_default=0, validate=at_least(0))
+    max_residents_per_member = StrictInteger(
+        load_default=PairOptions.max_residents_per_member, validate=at_least(0)
     )
-    max_distance_km = _Float(load_default=PairOptions.max_distance_km, validate=_POSITIVE)
+    max_distance_km = StrictFloat(load_default=PairOptions.max_distance_km, validate=_POSITIVE)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> PairOptions:
         return PairOptions(**data)
 
 
-class PairProblemSchema(_StrictSchema):
+class PairProblemSchema(StrictSchema):
     """The whole problem document."""
 
-    residents = _Nested(ResidentSchema, many=True, required=True)
-    members = _Nested(PairMemberSchema, many=True, required=True)
-    existing_pairs = _Nested(ExistingPairSchema, many=True, load_default=())
-    options = _Nested(PairOptionsSchema, load_default=PairOptions)
+    residents = StrictNested(ResidentSchema, many=True, required=True)
+    members = StrictNested(PairMemberSchema, many=True, required=True)
+    existing_pairs = StrictNested(ExistingPairSchema, many=True, load_default=())
+    options = StrictNested(PairOptionsSchema, load_default=PairOptions)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> PairProblem:
@@ -201,7 +199,7 @@ def load_problem(data: object) -> PairProblem:
 
 def load_problem_file(path: str | os.PathLike[str]) -> PairProblem:
     """Read a hand-in-hand problem from a JSON file; see :func:`load_problem`."""
-    return load_problem(_read_json(path))
+    return load_problem(read_json_document(path))
 
 
 def dump_problem(problem: PairProblem) -> dict[str, Any]:

@@ -26,21 +26,20 @@ from matcher.longterm.posts.problem import (
     Problem,
 )
 from matcher.longterm.posts.validation import validate as validate_problem
-from service.contracts.dispatch import (
-    _COMMON_MESSAGES,
-    _at_least,
-    _Boolean,
-    _Float,
-    _greater_than,
-    _id,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _read_json,
-    _StrictSchema,
-    _String,
-    load_shape,
+from service.contracts.dispatch import load_shape, read_json_document
+from service.contracts.fields import (
+    COMMON_MESSAGES,
+    StrictBoolean,
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    at_least,
+    greater_than,
+    id_field,
+    one_of,
 )
 
 __all__ = [
@@ -52,11 +51,11 @@ __all__ = [
 ]
 
 
-class _Date(fields.Field):
+class DateField(fields.Field):
     """An ISO ``YYYY-MM-DD`` date."""
 
     default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
+        **COMMON_MESSAGES,
         "invalid": "must be a date as YYYY-MM-DD",
     }
 
@@ -72,36 +71,36 @@ class _Date(fields.Field):
         return None if value is None else value.isoformat()
 
 
-def _names(*, most: int | None = None, what: str = "items", **kwargs: Any) -> _List:
+def names_field(*, most: int | None = None, what: str = "items", **kwargs: Any) -> StrictList:
     checks = (
         []
         if most is None
         else [validate.Length(max=most, error=f"must list at most {most} {what}")]
     )
-    return _List(_id(), validate=checks, **kwargs)
+    return StrictList(id_field(), validate=checks, **kwargs)
 
 
-class CommitmentSchema(_StrictSchema):
+class CommitmentSchema(StrictSchema):
     """承诺: the service promised and its deadline."""
 
-    service = _id(required=True)
-    deadline = _Date(required=True)
+    service = id_field(required=True)
+    deadline = DateField(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Commitment:
         return Commitment(**data)
 
 
-class PostSchema(_StrictSchema):
-    id = _id(required=True)
-    community = _id(required=True)
-    category = _id(required=True)
-    title = _id(required=True)
-    seats = _Integer(required=True, validate=_at_least(1))
-    skills = _names(load_default=())
-    desired_skills = _names(load_default=(), most=MAX_DESIRED_SKILLS, what="skills")
-    grid = _id(load_default=None, allow_none=True)
-    commitment = _Nested(CommitmentSchema, load_default=None, allow_none=True)
+class PostSchema(StrictSchema):
+    id = id_field(required=True)
+    community = id_field(required=True)
+    category = id_field(required=True)
+    title = id_field(required=True)
+    seats = StrictInteger(required=True, validate=at_least(1))
+    skills = names_field(load_default=())
+    desired_skills = names_field(load_default=(), most=MAX_DESIRED_SKILLS, what="skills")
+    grid = id_field(load_default=None, allow_none=True)
+    commitment = StrictNested(CommitmentSchema, load_default=None, allow_none=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Post:
@@ -110,13 +109,13 @@ class PostSchema(_StrictSchema):
         return Post(**data)
 
 
-class MemberSchema(_StrictSchema):
-    id = _id(required=True)
-    community = _id(required=True)
-    skills = _names(load_default=())
-    preferences = _names(load_default=())
-    grid = _id(load_default=None, allow_none=True)
-    choices = _names(load_default=(), most=MAX_CHOICES, what="posts")
+class MemberSchema(StrictSchema):
+    id = id_field(required=True)
+    community = id_field(required=True)
+    skills = names_field(load_default=())
+    preferences = names_field(load_default=())
+    grid = id_field(load_default=None, allow_none=True)
+    choices = names_field(load_default=(), most=MAX_CHOICES, what="posts")
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Member:
@@ -125,23 +124,23 @@ class MemberSchema(_StrictSchema):
         return Member(**data)
 
 
-class OptionsSchema(_StrictSchema):
-    mode = _String(load_default="optimal", validate=_one_of(MODES))
-    fill_unranked = _Boolean(load_default=False)
-    time_limit_s = _Float(load_default=10.0, validate=_greater_than(0))
-    seed = _Integer(load_default=0, validate=_at_least(0))
+class OptionsSchema(StrictSchema):
+    mode = StrictString(load_default="optimal", validate=one_of(MODES))
+    fill_unranked = StrictBoolean(load_default=False)
+    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
+    seed = StrictInteger(load_default=0, validate=at_least(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Options:
         return Options(**data)
 
 
-class ProblemSchema(_StrictSchema):
+class ProblemSchema(StrictSchema):
     """The whole problem document."""
 
-    posts = _Nested(PostSchema, many=True, required=True)
-    members = _Nested(MemberSchema, many=True, required=True)
-    options = _Nested(OptionsSchema, load_default=Options)
+    posts = StrictNested(PostSchema, many=True, required=True)
+    members = StrictNested(MemberSchema, many=True, required=True)
+    options = StrictNested(OptionsSchema, load_default=Options)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Problem:
@@ -156,7 +155,7 @@ class ProblemSchema(_StrictSchema):
 
 class _CommitmentOut(Schema):
     service = fields.String()
-    deadline = _Date()
+    deadline = DateField()
 
 
 class _AllocationOut(Schema):
@@ -223,7 +222,7 @@ def load_problem(data: object) -> Problem:
 
 def load_problem_file(path: str | os.PathLike[str]) -> Problem:
     """Read a posts problem from a JSON file; see :func:`load_problem`."""
-    return load_problem(_read_json(path))
+    return load_problem(read_json_document(path))
 
 
 def dump_problem(problem: Problem) -> dict[str, Any]:

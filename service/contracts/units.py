@@ -17,30 +17,28 @@ from marshmallow import Schema, fields, post_load
 from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
 from matcher.longterm.units.validation import validate as validate_problem
-from service.contracts.dispatch import (
-    LocationSchema,
-    _at_least,
-    _Float,
-    _greater_than,
-    _id,
-    _Integer,
-    _List,
-    _Nested,
-    _read_json,
-    _StrictSchema,
-    _String,
-    load_shape,
+from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.fields import (
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    at_least,
+    greater_than,
+    id_field,
 )
 
 __all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
 
 
-class UnitSchema(_StrictSchema):
-    id = _id(required=True)
-    name = _String(load_default=None, allow_none=True)
-    location = _Nested(LocationSchema, required=True)
-    resources = _List(_id(), load_default=())
-    max_communities = _Integer(load_default=1, validate=_at_least(1))
+class UnitSchema(StrictSchema):
+    id = id_field(required=True)
+    name = StrictString(load_default=None, allow_none=True)
+    location = StrictNested(LocationSchema, required=True)
+    resources = StrictList(id_field(), load_default=())
+    max_communities = StrictInteger(load_default=1, validate=at_least(1))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Unit:
@@ -48,21 +46,21 @@ class UnitSchema(_StrictSchema):
         return Unit(**data)
 
 
-class NeedSchema(_StrictSchema):
-    category = _id(required=True)
-    weight = _Integer(load_default=1, validate=_at_least(1))
+class NeedSchema(StrictSchema):
+    category = id_field(required=True)
+    weight = StrictInteger(load_default=1, validate=at_least(1))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Need:
         return Need(**data)
 
 
-class CommunitySchema(_StrictSchema):
-    id = _id(required=True)
-    name = _String(load_default=None, allow_none=True)
-    location = _Nested(LocationSchema, required=True)
-    needs = _Nested(NeedSchema, many=True, load_default=())
-    max_units = _Integer(load_default=None, allow_none=True, validate=_at_least(1))
+class CommunitySchema(StrictSchema):
+    id = id_field(required=True)
+    name = StrictString(load_default=None, allow_none=True)
+    location = StrictNested(LocationSchema, required=True)
+    needs = StrictNested(NeedSchema, many=True, load_default=())
+    max_units = StrictInteger(load_default=None, allow_none=True, validate=at_least(1))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Community:
@@ -70,34 +68,34 @@ class CommunitySchema(_StrictSchema):
         return Community(**data)
 
 
-class PinSchema(_StrictSchema):
-    unit = _id(required=True)
-    community = _id(required=True)
+class PinSchema(StrictSchema):
+    unit = id_field(required=True)
+    community = id_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Pin:
         return Pin(**data)
 
 
-class OptionsSchema(_StrictSchema):
-    units_per_community = _Integer(load_default=1, validate=_at_least(1))
-    max_distance_km = _Float(load_default=None, allow_none=True, validate=_greater_than(0))
-    time_limit_s = _Float(load_default=10.0, validate=_greater_than(0))
-    seed = _Integer(load_default=0, validate=_at_least(0))
-    workers = _Integer(load_default=0, validate=_at_least(0))
+class OptionsSchema(StrictSchema):
+    units_per_community = StrictInteger(load_default=1, validate=at_least(1))
+    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=greater_than(0))
+    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
+    seed = StrictInteger(load_default=0, validate=at_least(0))
+    workers = StrictInteger(load_default=0, validate=at_least(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Options:
         return Options(**data)
 
 
-class ProblemSchema(_StrictSchema):
+class ProblemSchema(StrictSchema):
     """The whole problem document."""
 
-    units = _Nested(UnitSchema, many=True, required=True)
-    communities = _Nested(CommunitySchema, many=True, required=True)
-    pinned = _Nested(PinSchema, many=True, load_default=())
-    options = _Nested(OptionsSchema, load_default=Options)
+    units = StrictNested(UnitSchema, many=True, required=True)
+    communities = StrictNested(CommunitySchema, many=True, required=True)
+    pinned = StrictNested(PinSchema, many=True, load_default=())
+    options = StrictNested(OptionsSchema, load_default=Options)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Problem:
@@ -179,7 +177,7 @@ def load_problem(data: object) -> Problem:
 
 def load_problem_file(path: str | os.PathLike[str]) -> Problem:
     """Read a pairing problem from a JSON file; see :func:`load_problem`."""
-    return load_problem(_read_json(path))
+    return load_problem(read_json_document(path))
 
 
 def dump_problem(problem: Problem) -> dict[str, Any]:

@@ -30,21 +30,19 @@ from matcher.visits.problem import (
     VisitTeam,
 )
 from matcher.visits.validation import validate_visit_problem
-from service.contracts.dispatch import (
-    _COMMON_MESSAGES,
-    LocationSchema,
-    _at_least,
-    _Float,
-    _greater_than,
-    _id,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _read_json,
-    _StrictSchema,
-    _String,
-    load_shape,
+from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.fields import (
+    COMMON_MESSAGES,
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    at_least,
+    greater_than,
+    id_field,
+    one_of,
 )
 
 __all__ = [
@@ -58,11 +56,11 @@ __all__ = [
 ]
 
 
-class _Date(fields.Field):
+class DateField(fields.Field):
     """An ISO ``YYYY-MM-DD`` date."""
 
     default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
+        **COMMON_MESSAGES,
         "invalid": "must be a date as YYYY-MM-DD",
     }
 
@@ -78,11 +76,11 @@ class _Date(fields.Field):
         return None if value is None else value.isoformat()
 
 
-class _ClockTime(fields.Field):
+class ClockTimeField(fields.Field):
     """A wall-clock time ``HH:MM``."""
 
     default_error_messages = {  # noqa: RUF012
-        **_COMMON_MESSAGES,
+        **COMMON_MESSAGES,
         "invalid": "must be a time as HH:MM",
     }
 
@@ -98,30 +96,30 @@ class _ClockTime(fields.Field):
         return None if value is None else value.strftime("%H:%M")
 
 
-def _dates(**kwargs: Any) -> _List:
-    return _List(_Date(), **kwargs)
+def _dates(**kwargs: Any) -> StrictList:
+    return StrictList(DateField(), **kwargs)
 
 
-class QuarterSchema(_StrictSchema):
-    start = _Date(required=True)
-    end = _Date(required=True)
+class QuarterSchema(StrictSchema):
+    start = DateField(required=True)
+    end = DateField(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Quarter:
         return Quarter(**data)
 
 
-class SessionSchema(_StrictSchema):
-    start = _ClockTime(load_default=time(9, 0))
-    max_hours = _Float(load_default=3.0, validate=_greater_than(0))
+class SessionSchema(StrictSchema):
+    start = ClockTimeField(load_default=time(9, 0))
+    max_hours = StrictFloat(load_default=3.0, validate=greater_than(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Session:
         return Session(**data)
 
 
-class VisitMemberSchema(_StrictSchema):
-    id = _id(required=True)
+class VisitMemberSchema(StrictSchema):
+    id = id_field(required=True)
     unavailable_dates = _dates(load_default=())
     available_dates = _dates(load_default=None)
 
@@ -133,12 +131,12 @@ class VisitMemberSchema(_StrictSchema):
         return VisitMember(**data)
 
 
-class VisitTeamSchema(_StrictSchema):
-    id = _id(required=True)
-    members = _List(_id(), required=True)
-    leader = _id(load_default=None)
-    quorum = _Integer(load_default=1, validate=_at_least(1))
-    area = _id(required=True)
+class VisitTeamSchema(StrictSchema):
+    id = id_field(required=True)
+    members = StrictList(id_field(), required=True)
+    leader = id_field(load_default=None)
+    quorum = StrictInteger(load_default=1, validate=at_least(1))
+    area = id_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitTeam:
@@ -152,21 +150,21 @@ class PointSchema(LocationSchema):
         return Point(**data)
 
 
-class HouseholdSchema(_StrictSchema):
-    id = _id(required=True)
-    location = _Nested(PointSchema, required=True)
-    visit_minutes = _Float(load_default=20.0, validate=_at_least(0))
-    visits = _Integer(load_default=1, validate=_at_least(0))
+class HouseholdSchema(StrictSchema):
+    id = id_field(required=True)
+    location = StrictNested(PointSchema, required=True)
+    visit_minutes = StrictFloat(load_default=20.0, validate=at_least(0))
+    visits = StrictInteger(load_default=1, validate=at_least(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Household:
         return Household(**data)
 
 
-class AreaSchema(_StrictSchema):
-    id = _id(required=True)
-    start = _Nested(PointSchema, required=True)
-    households = _Nested(HouseholdSchema, many=True, load_default=())
+class AreaSchema(StrictSchema):
+    id = id_field(required=True)
+    start = StrictNested(PointSchema, required=True)
+    households = StrictNested(HouseholdSchema, many=True, load_default=())
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Area:
@@ -174,30 +172,30 @@ class AreaSchema(_StrictSchema):
         return Area(**data)
 
 
-class VisitOptionsSchema(_StrictSchema):
-    time_limit_s = _Float(load_default=30.0, validate=_greater_than(0))
-    seed = _Integer(load_default=0)
-    min_days_between_visits = _Integer(load_default=21, validate=_at_least(0))
+class VisitOptionsSchema(StrictSchema):
+    time_limit_s = StrictFloat(load_default=30.0, validate=greater_than(0))
+    seed = StrictInteger(load_default=0)
+    min_days_between_visits = StrictInteger(load_default=21, validate=at_least(0))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitOptions:
         return VisitOptions(**data)
 
 
-class VisitProblemSchema(_StrictSchema):
+class VisitProblemSchema(StrictSchema):
     """The whole problem document."""
 
-    quarter = _Nested(QuarterSchema, required=True)
-    timezone = _id(load_default="Asia/Shanghai")
-    visit_weekdays = _List(_String(validate=_one_of(WEEKDAYS)), load_default=WEEKDAYS)
+    quarter = StrictNested(QuarterSchema, required=True)
+    timezone = id_field(load_default="Asia/Shanghai")
+    visit_weekdays = StrictList(StrictString(validate=one_of(WEEKDAYS)), load_default=WEEKDAYS)
     blackout_dates = _dates(load_default=())
-    max_sessions_per_day = _Integer(load_default=4, validate=_at_least(1))
-    session = _Nested(SessionSchema, load_default=Session)
-    walking_speed_kmh = _Float(load_default=4.0, validate=_greater_than(0))
-    members = _Nested(VisitMemberSchema, many=True, required=True)
-    teams = _Nested(VisitTeamSchema, many=True, required=True)
-    areas = _Nested(AreaSchema, many=True, required=True)
-    options = _Nested(VisitOptionsSchema, load_default=VisitOptions)
+    max_sessions_per_day = StrictInteger(load_default=4, validate=at_least(1))
+    session = StrictNested(SessionSchema, load_default=Session)
+    walking_speed_kmh = StrictFloat(load_default=4.0, validate=greater_than(0))
+    members = StrictNested(VisitMemberSchema, many=True, required=True)
+    teams = StrictNested(VisitTeamSchema, many=True, required=True)
+    areas = StrictNested(AreaSchema, many=True, required=True)
+    options = StrictNested(VisitOptionsSchema, load_default=VisitOptions)
 
     @validates_schema(skip_on_field_errors=True)
     def check_quarter(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -219,9 +217,9 @@ class VisitProblemSchema(_StrictSchema):
 
 class VisitSessionSchema(Schema):
     team = fields.String()
-    date = _Date()
-    start = _ClockTime()
-    end = _ClockTime()
+    date = DateField()
+    start = ClockTimeField()
+    end = ClockTimeField()
     attendees = fields.List(fields.String())
     route = fields.List(fields.String())
     walk_km = fields.Float()
@@ -270,7 +268,7 @@ def load_visit_problem(data: object) -> VisitProblem:
 
 def load_visit_problem_file(path: str | os.PathLike[str]) -> VisitProblem:
     """Read a visit problem from a JSON file; see :func:`load_visit_problem`."""
-    return load_visit_problem(_read_json(path))
+    return load_visit_problem(read_json_document(path))
 
 
 def dump_visit_problem(problem: VisitProblem) -> dict[str, Any]:

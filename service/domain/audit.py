@@ -11,6 +11,9 @@ communities' (``GET /api/v1/audit-events``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -88,21 +91,19 @@ conditional ``UPDATE`` statements, which never pass through a flush), as do the 
 updates of the other records (marking a commitment, ending a pair, recording attendance)."""
 
 
-def _actor() -> object | None:
-    """The request's client, or ``None`` outside a request (the system)."""
-    from flask import g, has_request_context
-
-    return g.get("api_client") if has_request_context() else None
-
-
 def _object_id(obj: object) -> str:
     state = sa_inspect(obj)
     values = [getattr(obj, column.key, None) for column in state.mapper.primary_key]
     return ":".join("new" if v is None else str(v) for v in values)[:64]
 
 
-def _audit_flush(session: Session, _context: object, _instances: object) -> None:
-    actor = _actor()
+def _audit_flush(
+    current_actor: Callable[[], object | None],
+    session: Session,
+    _context: object,
+    _instances: object,
+) -> None:
+    actor = current_actor()
     changes = (
         ("create", session.new),
         ("update", (o for o in session.dirty if session.is_modified(o))),
@@ -123,6 +124,12 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
             )
 
 
-def install_auto_audit(sessions: sessionmaker[Session]) -> None:
-    """Audit every ORM write of :data:`AUTO_AUDITED` tables made through ``sessions``."""
-    event.listen(sessions, "before_flush", _audit_flush)
+def install_auto_audit(
+    sessions: sessionmaker[Session], current_actor: Callable[[], object | None]
+) -> None:
+    """Audit every ORM write of :data:`AUTO_AUDITED` tables made through ``sessions``.
+
+    ``current_actor`` names who makes the change (the web layer gives the request's client;
+    ``None`` is the system), so the domain needs no request of its own.
+    """
+    event.listen(sessions, "before_flush", functools.partial(_audit_flush, current_actor))

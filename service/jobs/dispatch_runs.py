@@ -136,7 +136,6 @@ def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) ->
     log.info("dispatch run %s %s", run_id, outcome["status"])
 
 
-
 def _json_ready(result: dict[str, Any]) -> dict[str, Any]:
     """The dispatch result with its datetimes as ISO strings (+08:00), as stored JSON."""
     return {key: _iso(value) for key, value in result.items()}

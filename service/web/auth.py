@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 
 from service.config.identity import Client
 from service.db.people import Person
@@ -121,3 +121,8 @@ def authenticate() -> None:
                 "Too many requests for this API key; retry later.",
                 headers={"Retry-After": state.rate_limiter.retry_after_header(wait_s)},
             )
+
+
+def current_actor() -> object | None:
+    """The request's client for the audit trail, or ``None`` outside a request (the system)."""
+    return g.get("api_client") if has_request_context() else None

@@ -32,7 +32,7 @@ from service.domain import audit, flow, ledger
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
-from service.web.api.workspace import _apply_profile, present_member
+from service.web.api.workspace import apply_profile, present_member
 from service.web.auth import current_client
 from service.web.errors import cap_errors, fail
 from service.web.schemas.ledger import LedgerQuerySchema
@@ -330,7 +330,7 @@ def _write_members(
             status="registered",
             created_at=utcnow(),
         )
-        _apply_profile(member, row.data)
+        apply_profile(member, row.data)
         session.add(member)
         audit.record(session, client, "create", "member", member.id, community_id)
         ids.append(member.id)

@@ -235,7 +235,7 @@ _PROFILE_FIELDS = (
 )
 
 
-def _apply_profile(member: Member, data: dict[str, Any]) -> None:
+def apply_profile(member: Member, data: dict[str, Any]) -> None:
     """Copy the profile fields present in ``data`` (already validated) onto the row."""
     for name in _PROFILE_FIELDS:
         if name in data:
@@ -335,7 +335,7 @@ class Members(MethodView):
                 status="registered",
                 created_at=utcnow(),
             )
-            _apply_profile(member, data)
+            apply_profile(member, data)
             _check_references(session, client, member)
             session.add(member)
             audit.record(session, client, "create", "member", member.id, community.id)
@@ -376,7 +376,7 @@ class MemberById(MethodView):
                 if new_status == "active":
                     member.reported_at = utcnow()
                 member.status = new_status
-            _apply_profile(member, data)
+            apply_profile(member, data)
             _check_references(session, client, member)
             detail = ", ".join(sorted(data))[:200]
             audit.record(

@@ -32,7 +32,7 @@ from service.web.console.base import (
     failure_text,
     login_required,
 )
-from service.web.console.dispatcher import _page, managed
+from service.web.console.dispatcher import community_page, managed
 from service.web.console.forms import flatten, integer, local_datetime, number, present
 from service.web.errors import REFUSALS, status_of
 from service.web.schemas.workspace import DemandCreateSchema
@@ -178,7 +178,7 @@ def new_demand(community_id: str) -> ResponseReturnValue:
             ).one()
             values = _defaults((centre[0], centre[1]))
             status = 200
-        page = _page(
+        page = community_page(
             "demand_new.html",
             community,
             "demands",

@@ -64,7 +64,7 @@ def member_text(member: Member | None, member_id: str | None = None) -> str:
     return f"{member.occupation or _('Member')} · {member.id[-6:]}"
 
 
-def _page(template: str, community: Community, section: str, **context: Any) -> str:
+def community_page(template: str, community: Community, section: str, **context: Any) -> str:
     return render_template(
         f"console/{template}",
         community=community,
@@ -141,7 +141,7 @@ def demands(community_id: str) -> ResponseReturnValue:
                 )
             )
         )
-        return _page(
+        return community_page(
             "demands.html",
             community,
             "demands",
@@ -271,7 +271,7 @@ def run(run_id: str) -> ResponseReturnValue:
             for member_id, v in load.items()
         ]
         loads.sort(key=lambda x: (-float(x["hours"]), str(x["member_id"])))
-        return _page(
+        return community_page(
             "run.html",
             community,
             "demands",
@@ -302,7 +302,7 @@ def candidates(demand_id: str) -> ResponseReturnValue:
         if demand.status == "open":
             answer = flow.top_candidates(s, demand_id, client(), 5)
         members = _members_by_id(s, community.id)
-        return _page(
+        return community_page(
             "candidates.html",
             community,
             "demands",
@@ -412,7 +412,7 @@ def tasks(community_id: str) -> ResponseReturnValue:
             ).all()
         )
         members = _members_by_id(s, community.id)
-        return _page(
+        return community_page(
             "tasks.html",
             community,
             "tasks",
@@ -441,7 +441,7 @@ def services(community_id: str) -> ResponseReturnValue:
         if unrated:
             rows = [r for r in rows if r["rating"] is None]
         members = _members_by_id(s, community.id)
-        return _page(
+        return community_page(
             "services.html",
             community,
             "services",
@@ -509,7 +509,7 @@ def members(community_id: str) -> ResponseReturnValue:
                 )
             ).all()
         )
-        return _page(
+        return community_page(
             "members.html",
             community,
             "members",
@@ -534,7 +534,7 @@ def groups(community_id: str) -> ResponseReturnValue:
             s.scalars(select(Group).where(Group.community_id == community.id).order_by(Group.name))
         )
         shown = longterm.present_groups(s, rows)
-        return _page(
+        return community_page(
             "groups.html",
             community,
             "groups",
@@ -560,7 +560,7 @@ def posts(community_id: str) -> ResponseReturnValue:
                 .order_by(Commitment.deadline, Commitment.id)
             )
         ]
-        return _page(
+        return community_page(
             "posts.html",
             community,
             "posts",
@@ -586,7 +586,7 @@ def pairs(community_id: str) -> ResponseReturnValue:
             for p in s.scalars(select(UnitPair).where(UnitPair.community_id == community.id))
         ]
         unit_names = {u.id: u.name for u in s.scalars(select(Unit))}
-        return _page(
+        return community_page(
             "pairs.html",
             community,
             "pairs",
@@ -611,7 +611,7 @@ def visits(community_id: str) -> ResponseReturnValue:
             )
         )
         shown = [visit_records.present_schedule(s, row) for row in schedules[:3]]
-        return _page(
+        return community_page(
             "visits.html",
             community,
             "visits",
@@ -650,7 +650,7 @@ def ledger_page(community_id: str) -> ResponseReturnValue:
         rows = list(s.execute(query.order_by(*ledger.entry_order(query)).limit(LIST_LIMIT)))
         entries = ledger.present_entries(s, rows)
         totals = ledger.ledger_totals(s, client(), community.id, where)
-        return _page(
+        return community_page(
             "ledger.html",
             community,
             "ledger",
@@ -690,7 +690,7 @@ def map_page(community_id: str) -> ResponseReturnValue:
                 Member.community_id == community.id
             )
         ).one()
-        return _page(
+        return community_page(
             "map.html",
             community,
             "map",

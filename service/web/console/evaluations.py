@@ -35,9 +35,9 @@ from service.domain.evaluations import ITEMS, TIERS, Period
 from service.domain.scope import scoped
 from service.web.api import API_PREFIX
 from service.web.console.base import bp, client, db, failure_text, login_required
-from service.web.console.dispatcher import _page, managed, member_text
+from service.web.console.dispatcher import community_page, managed, member_text
 from service.web.console.forms import flatten, integer, number, present
-from service.web.console.member import _me_member
+from service.web.console.member import current_member
 from service.web.errors import REFUSALS, fail, refusal_errors, status_of
 from service.web.schemas.evaluations import (
     LeaderReviewCreateSchema,
@@ -218,7 +218,7 @@ def evaluations_page(community_id: str) -> ResponseReturnValue:
         scheme = evaluations.get_scheme(s, client(), community.id)
         query = f"period={period}" if period is not None else f"year={year}"
         api = f"{request.script_root}{API_PREFIX}/communities/{community.id}/evaluation"
-        return _page(
+        return community_page(
             "evaluations.html",
             community,
             "evaluations",
@@ -335,7 +335,7 @@ def put_scheme(community_id: str) -> ResponseReturnValue:
 @login_required
 def my_evaluation() -> ResponseReturnValue:
     """党员自评: the pre-filled draft of the half year, submitted once."""
-    member = _me_member()
+    member = current_member()
     if request.method == "POST":
         body = present(request.form, "period", "text")
         data = _load(SelfEvaluationCreateSchema(), body)

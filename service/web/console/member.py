@@ -32,7 +32,7 @@ from service.web.errors import REFUSALS, fail, status_of
 NEARBY_LIMIT = 30
 
 
-def _me_member() -> Member:
+def current_member() -> Member:
     """The logged-in member's record (403 for other roles)."""
     me = client()
     if me.role != "member" or not me.member_id:
@@ -54,7 +54,7 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @login_required
 def my_tasks() -> ResponseReturnValue:
     """我的任务: offered (accept or decline), accepted (contact, done) and completed."""
-    member = _me_member()
+    member = current_member()
     with db() as s:
         rows = s.execute(
             scoped(
@@ -158,7 +158,7 @@ def complete(task_id: str) -> ResponseReturnValue:
 @login_required
 def contact(task_id: str) -> ResponseReturnValue:
     """The resident's contact, in clear, for the member's accepted task only (audited)."""
-    member = _me_member()
+    member = current_member()
     task = _member_task(task_id)
     if task.member_id != member.id or task.status != "accepted":
         fail(403, "The contact is shown for your accepted tasks only.")
@@ -176,7 +176,7 @@ def contact(task_id: str) -> ResponseReturnValue:
 @login_required
 def claim_list() -> ResponseReturnValue:
     """抢单: open demands of the community that match the member's skills, nearest first."""
-    member = _me_member()
+    member = current_member()
     with db() as s:
         rows = s.scalars(
             scoped(
@@ -202,7 +202,7 @@ def claim_list() -> ResponseReturnValue:
 @bp.route("/demands/<demand_id>/claim", methods=["POST"])
 @login_required
 def claim(demand_id: str) -> ResponseReturnValue:
-    member = _me_member()
+    member = current_member()
     with db() as s:
         try:
             task = flow.claim(s, client(), demand_id, member.id)

@@ -10,15 +10,15 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.contracts.dispatch import (
-    _between,
-    _Float,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _StrictSchema,
-    _String,
+from service.contracts.fields import (
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    between,
+    one_of,
 )
 from service.db.evaluations import (
     COMMENT_LENGTH,
@@ -29,7 +29,7 @@ from service.db.evaluations import (
 )
 from service.domain.evaluations import TIERS, Period
 from service.web.schemas.ledger import FIRST_YEAR, LAST_YEAR
-from service.web.schemas.workspace import _ref, _text
+from service.web.schemas.workspace import ref_field, text_field
 
 MAX_POINTS = 1_000_000.0
 
@@ -44,14 +44,14 @@ def _period(value: str) -> bool:
     return True
 
 
-def _period_field(**kwargs: Any) -> _String:
-    return _String(
+def _period_field(**kwargs: Any) -> StrictString:
+    return StrictString(
         validate=_period, metadata={"description": "a half year: 2026H1 or 2026H2"}, **kwargs
     )
 
 
-def _weight() -> _Float:
-    return _Float(load_default=0.0, validate=_between(0, 1000))
+def _weight() -> StrictFloat:
+    return StrictFloat(load_default=0.0, validate=between(0, 1000))
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ class PeriodQuerySchema(Schema):
     period = _period_field(load_default=None)
     year = fields.Integer(
         load_default=None,
-        validate=_between(FIRST_YEAR, LAST_YEAR),
+        validate=between(FIRST_YEAR, LAST_YEAR),
         error_messages={"invalid": "must be an integer such as 2026"},
         metadata={"description": "the year end: both half years, tiers, stars, shortlist"},
     )
@@ -86,43 +86,43 @@ class HalfYearQuerySchema(Schema):
     period = _period_field(required=True)
 
 
-class SelfEvaluationCreateSchema(_StrictSchema):
+class SelfEvaluationCreateSchema(StrictSchema):
     period = _period_field(required=True)
-    text = _text(REPORT_LENGTH, required=True, metadata={"description": "the written report"})
+    text = text_field(REPORT_LENGTH, required=True, metadata={"description": "the written report"})
 
 
-class LeaderReviewCreateSchema(_StrictSchema):
+class LeaderReviewCreateSchema(StrictSchema):
     period = _period_field(required=True)
-    mark = _String(
+    mark = StrictString(
         required=True,
-        validate=_one_of(MARKS),
+        validate=one_of(MARKS),
         metadata={"description": "excellent 优秀, good 良好, fair 一般, poor 较差"},
     )
-    comment = _text(COMMENT_LENGTH, required=True)
+    comment = text_field(COMMENT_LENGTH, required=True)
 
 
-class SurveyResponseCreateSchema(_StrictSchema):
-    member_id = _ref(required=True)
+class SurveyResponseCreateSchema(StrictSchema):
+    member_id = ref_field(required=True)
     period = _period_field(required=True)
-    score = _Integer(required=True, validate=_between(1, 5))
-    respondent_kind = _String(required=True, validate=_one_of(RESPONDENT_KINDS))
-    respondent_ref = _ref(
+    score = StrictInteger(required=True, validate=between(1, 5))
+    respondent_kind = StrictString(required=True, validate=one_of(RESPONDENT_KINDS))
+    respondent_ref = ref_field(
         required=True,
         metadata={"description": "an opaque reference of the respondent (never a name)"},
     )
 
 
-class VetoCreateSchema(_StrictSchema):
-    member_id = _ref(required=True)
+class VetoCreateSchema(StrictSchema):
+    member_id = ref_field(required=True)
     period = _period_field(required=True)
-    statement = _text(
+    statement = text_field(
         STATEMENT_LENGTH,
         required=True,
         metadata={"description": "the community's written statement that the member never served"},
     )
 
 
-class PointsWeightsSchema(_StrictSchema):
+class PointsWeightsSchema(StrictSchema):
     per_hour = _weight()
     per_service = _weight()
     per_rating_point = _weight()
@@ -131,27 +131,27 @@ class PointsWeightsSchema(_StrictSchema):
     per_survey_point = _weight()
 
 
-class PointsPenaltiesSchema(_StrictSchema):
+class PointsPenaltiesSchema(StrictSchema):
     per_no_show = _weight()
     per_decline = _weight()
     per_missed_commitment = _weight()
     per_late_completion = _weight()
 
 
-class PointsTiersSchema(_StrictSchema):
-    mode = _String(required=True, validate=_one_of(("thresholds", "quotas")))
-    excellent = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
-    good = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
-    fair = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
-    poor = _Float(required=True, validate=_between(-MAX_POINTS, MAX_POINTS))
+class PointsTiersSchema(StrictSchema):
+    mode = StrictString(required=True, validate=one_of(("thresholds", "quotas")))
+    excellent = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
+    good = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
+    fair = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
+    poor = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
 
 
-class PointsSchemeSchema(_StrictSchema):
+class PointsSchemeSchema(StrictSchema):
     """A community's points scheme (社区参评)."""
 
-    weights = _Nested(PointsWeightsSchema, required=True)
-    penalties = _Nested(PointsPenaltiesSchema, required=True)
-    tiers = _Nested(
+    weights = StrictNested(PointsWeightsSchema, required=True)
+    penalties = StrictNested(PointsPenaltiesSchema, required=True)
+    tiers = StrictNested(
         PointsTiersSchema,
         required=True,
         metadata={
@@ -159,13 +159,13 @@ class PointsSchemeSchema(_StrictSchema):
             "quotas: the share of the community's ranked members in each tier (the rest: bad)"
         },
     )
-    stars = _List(
-        _Float(validate=_between(-MAX_POINTS, MAX_POINTS)),
+    stars = StrictList(
+        StrictFloat(validate=between(-MAX_POINTS, MAX_POINTS)),
         required=True,
         validate=validate.Length(equal=5, error="must list 5 thresholds (1 to 5 stars)"),
     )
-    veto_star_cap = _Integer(required=True, validate=_between(0, 5))
-    shortlist_size = _Integer(required=True, validate=_between(0, 100))
+    veto_star_cap = StrictInteger(required=True, validate=between(0, 5))
+    shortlist_size = StrictInteger(required=True, validate=between(0, 100))
 
 
 # --------------------------------------------------------------------------------------------

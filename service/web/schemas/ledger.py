@@ -12,11 +12,11 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.contracts.dispatch import _List, _StrictSchema
-from service.contracts.visits import _Date
+from service.contracts.fields import StrictList, StrictSchema
+from service.contracts.visits import DateField
 from service.db.visits import NOTES_LENGTH, SESSION_STATUSES
 from service.domain.ledger import KINDS
-from service.web.schemas.workspace import _id_filter, _ref, _text
+from service.web.schemas.workspace import id_filter, ref_field, text_field
 
 MAX_ATTENDEES = 50
 MAX_VISITED_HOUSEHOLDS = 500
@@ -45,26 +45,26 @@ def _supported_year(value: date) -> bool:
     return True
 
 
-class AttendanceSchema(_StrictSchema):
+class AttendanceSchema(StrictSchema):
     """Who attended an outing and which households were actually visited (recorded after it)."""
 
-    members = _List(
-        _ref(),
+    members = StrictList(
+        ref_field(),
         required=True,
         validate=validate.Length(
             min=1, max=MAX_ATTENDEES, error=f"must list 1 to {MAX_ATTENDEES} members"
         ),
         metadata={"description": "member ids of the community (planned or substitutes)"},
     )
-    households = _List(
-        _ref(),
+    households = StrictList(
+        ref_field(),
         load_default=list,
         validate=validate.Length(
             max=MAX_VISITED_HOUSEHOLDS, error=f"at most {MAX_VISITED_HOUSEHOLDS} households"
         ),
         metadata={"description": "household ids of the team's area actually visited"},
     )
-    notes = _text(NOTES_LENGTH, load_default=None, allow_none=True)
+    notes = text_field(NOTES_LENGTH, load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=True)
     def check_unique(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -77,7 +77,7 @@ class ScheduleCalendarQuerySchema(Schema):
         unknown = EXCLUDE
 
     team = fields.String(
-        load_default=None, validate=_id_filter(), metadata={"description": "one team's only"}
+        load_default=None, validate=id_filter(), metadata={"description": "one team's only"}
     )
 
 
@@ -87,19 +87,19 @@ class LedgerQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    start = _Date(
+    start = DateField(
         load_default=None,
         data_key="from",
         validate=_supported_year,
         metadata={"description": "YYYY-MM-DD"},
     )
-    end = _Date(
+    end = DateField(
         load_default=None,
         data_key="to",
         validate=_supported_year,
         metadata={"description": "YYYY-MM-DD"},
     )
-    member = fields.String(load_default=None, validate=_id_filter())
+    member = fields.String(load_default=None, validate=id_filter())
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
 
     @validates_schema(skip_on_field_errors=True)
@@ -112,7 +112,7 @@ class BoardQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    date = _Date(
+    date = DateField(
         load_default=None,
         validate=_supported_year,
         metadata={"description": "the half year containing this date (default: today, local)"},

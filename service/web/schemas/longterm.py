@@ -14,18 +14,18 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from matcher.longterm.pairs.problem import MAX_VULNERABILITY, PROXIES
 from matcher.longterm.posts.problem import MAX_CHOICES, MAX_DESIRED_SKILLS, MODES
-from service.contracts.dispatch import (
-    LocationSchema,
-    _Boolean,
-    _Float,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _StrictSchema,
-    _String,
+from service.contracts.dispatch import LocationSchema
+from service.contracts.fields import (
+    StrictBoolean,
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    one_of,
 )
-from service.contracts.visits import _Date
+from service.contracts.visits import DateField
 from service.db.longterm import (
     COMMITMENT_MARKS,
     COMMITMENT_STATUSES,
@@ -36,10 +36,10 @@ from service.db.registration import ID_LENGTH, NAME_LENGTH
 from service.web.schemas.workspace import (
     RESIDENT_REF_PATTERN,
     HomeSchema,
-    _id_filter,
-    _labels,
-    _ref,
-    _text,
+    id_filter,
+    labels_field,
+    ref_field,
+    text_field,
 )
 
 MAX_SEATS = 1000
@@ -64,17 +64,17 @@ def _unique_names(value: list[str]) -> bool:
     return True
 
 
-def _refs(most: int, **kwargs: Any) -> _List:
+def _refs(most: int, **kwargs: Any) -> StrictList:
     """A list of distinct ids, at most ``most`` long."""
-    return _List(
-        _ref(),
+    return StrictList(
+        ref_field(),
         validate=[validate.Length(max=most, error=f"at most {most} items"), _unique],
         **kwargs,
     )
 
 
-def _period(**kwargs: Any) -> _String:
-    return _String(
+def _period(**kwargs: Any) -> StrictString:
+    return StrictString(
         validate=validate.Regexp(
             PERIOD_PATTERN, error="must be a year (2026), a half-year (2026H2) or a quarter"
         ),
@@ -83,8 +83,8 @@ def _period(**kwargs: Any) -> _String:
     )
 
 
-def _resident_ref(**kwargs: Any) -> _String:
-    return _String(
+def _resident_ref(**kwargs: Any) -> StrictString:
+    return StrictString(
         validate=[
             validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
             validate.Regexp(RESIDENT_REF_PATTERN, error="must be an opaque id (A-Z, 0-9, . _ : -)"),
@@ -99,42 +99,44 @@ def _resident_ref(**kwargs: Any) -> _String:
 # --------------------------------------------------------------------------------------------
 
 
-class PostCommitmentSchema(_StrictSchema):
+class PostCommitmentSchema(StrictSchema):
     """承诺: what a member holding the post promises, and by when (办结时限)."""
 
-    service = _text(SERVICE_LENGTH, required=True)
-    deadline = _Date(required=True, metadata={"description": "YYYY-MM-DD, Asia/Shanghai"})
+    service = text_field(SERVICE_LENGTH, required=True)
+    deadline = DateField(required=True, metadata={"description": "YYYY-MM-DD, Asia/Shanghai"})
 
 
-class PostFieldsSchema(_StrictSchema):
+class PostFieldsSchema(StrictSchema):
     """The fields of a post a client may set (all optional: a PATCH sends what changes)."""
 
-    category = _text(100, metadata={"description": "policy_publicity, sanitation, mediation..."})
-    title = _text(NAME_LENGTH)
-    seats = _Integer(
+    category = text_field(
+        100, metadata={"description": "policy_publicity, sanitation, mediation..."}
+    )
+    title = text_field(NAME_LENGTH)
+    seats = StrictInteger(
         validate=validate.Range(
             min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
         )
     )
-    skills = _labels(metadata={"description": "required: a member must hold every one"})
-    desired_skills = _List(
-        _text(100),
+    skills = labels_field(metadata={"description": "required: a member must hold every one"})
+    desired_skills = StrictList(
+        text_field(100),
         validate=validate.Length(
             max=MAX_DESIRED_SKILLS, error=f"at most {MAX_DESIRED_SKILLS} items"
         ),
         metadata={"description": "raise the fit, not required"},
     )
-    grid_id = _ref(allow_none=True, metadata={"description": "the grid the post serves"})
-    commitment = _Nested(PostCommitmentSchema, allow_none=True)
+    grid_id = ref_field(allow_none=True, metadata={"description": "the grid the post serves"})
+    commitment = StrictNested(PostCommitmentSchema, allow_none=True)
 
 
 class PostCreateSchema(PostFieldsSchema):
     """A post of the menu; the server sets ``id``, ``community_id`` (the path) and
     ``created_at``."""
 
-    category = _text(100, required=True)
-    title = _text(NAME_LENGTH, required=True)
-    seats = _Integer(
+    category = text_field(100, required=True)
+    title = text_field(NAME_LENGTH, required=True)
+    seats = StrictInteger(
         required=True,
         validate=validate.Range(
             min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
@@ -142,28 +144,28 @@ class PostCreateSchema(PostFieldsSchema):
     )
 
 
-class PostChoicesSchema(_StrictSchema):
+class PostChoicesSchema(StrictSchema):
     """A member's ranked choices (选岗), best first: posts of their own community."""
 
     posts = _refs(MAX_CHOICES, required=True, metadata={"description": "post ids, best first"})
 
 
-class AllocateSchema(_StrictSchema):
-    mode = _String(
+class AllocateSchema(StrictSchema):
+    mode = StrictString(
         load_default="optimal",
-        validate=_one_of(MODES),
+        validate=one_of(MODES),
         metadata={"description": "optimal (default) or stable, see docs/posts.md"},
     )
-    fill_unranked = _Boolean(
+    fill_unranked = StrictBoolean(
         load_default=False,
         metadata={"description": "place members who listed nothing by fit"},
     )
 
 
-class CommitmentMarkSchema(_StrictSchema):
-    status = _String(
+class CommitmentMarkSchema(StrictSchema):
+    status = StrictString(
         required=True,
-        validate=_one_of(COMMITMENT_MARKS),
+        validate=one_of(COMMITMENT_MARKS),
         metadata={"description": "kept or missed"},
     )
 
@@ -172,9 +174,9 @@ class CommitmentListQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community_id = fields.String(load_default=None, validate=_id_filter())
-    member_id = fields.String(load_default=None, validate=_id_filter())
-    post_id = fields.String(load_default=None, validate=_id_filter())
+    community_id = fields.String(load_default=None, validate=id_filter())
+    member_id = fields.String(load_default=None, validate=id_filter())
+    post_id = fields.String(load_default=None, validate=id_filter())
     status = fields.String(load_default=None, validate=validate.OneOf(COMMITMENT_STATUSES))
     overdue = fields.Boolean(
         load_default=None,
@@ -184,7 +186,7 @@ class CommitmentListQuerySchema(Schema):
 
 class CommitmentTextSchema(Schema):
     service = fields.String(required=True)
-    deadline = _Date(required=True)
+    deadline = DateField(required=True)
 
 
 class PostRecordSchema(Schema):
@@ -217,7 +219,7 @@ class CommitmentRecordSchema(Schema):
     rank = fields.Integer(required=True, allow_none=True)
     fit = fields.Integer(required=True)
     service = fields.String(required=True, allow_none=True)
-    deadline = _Date(required=True, allow_none=True)
+    deadline = DateField(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(COMMITMENT_STATUSES))
     overdue = fields.Boolean(required=True)
     marked_at = fields.DateTime(required=True, allow_none=True)
@@ -253,34 +255,34 @@ class AllocationRecordSchema(Schema):
 # --------------------------------------------------------------------------------------------
 
 
-class ResponsibilityAreaSchema(_StrictSchema):
+class ResponsibilityAreaSchema(StrictSchema):
     """A responsibility area (责任区): buildings and grids of the group's community."""
 
     buildings = _refs(MAX_AREA_ITEMS, load_default=list)
     grids = _refs(MAX_AREA_ITEMS, load_default=list)
 
 
-class GroupFieldsSchema(_StrictSchema):
-    name = _text(NAME_LENGTH)
+class GroupFieldsSchema(StrictSchema):
+    name = text_field(NAME_LENGTH)
     member_ids = _refs(MAX_GROUP_MEMBERS, metadata={"description": "the whole membership"})
-    leader_id = _ref(allow_none=True, metadata={"description": "elected; one of member_ids"})
-    area = _Nested(ResponsibilityAreaSchema)
+    leader_id = ref_field(allow_none=True, metadata={"description": "elected; one of member_ids"})
+    area = StrictNested(ResponsibilityAreaSchema)
 
 
 class GroupCreateSchema(GroupFieldsSchema):
     """A group; the server sets ``id``, ``community_id`` (the path) and ``created_at``."""
 
-    name = _text(NAME_LENGTH, required=True)
+    name = text_field(NAME_LENGTH, required=True)
     member_ids = _refs(MAX_GROUP_MEMBERS, load_default=list)
-    leader_id = _ref(load_default=None, allow_none=True)
+    leader_id = ref_field(load_default=None, allow_none=True)
 
 
-class GroupSizeRangeSchema(_StrictSchema):
-    min = _Integer(
+class GroupSizeRangeSchema(StrictSchema):
+    min = StrictInteger(
         load_default=6,
         validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
     )
-    max = _Integer(
+    max = StrictInteger(
         load_default=10,
         validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
     )
@@ -291,15 +293,15 @@ class GroupSizeRangeSchema(_StrictSchema):
             raise ValidationError("must not be below min", field_name="max")
 
 
-class ComputeGroupsSchema(_StrictSchema):
+class ComputeGroupsSchema(StrictSchema):
     """Options of a grouping run (docs/groups.md)."""
 
-    group_size = _Nested(
+    group_size = StrictNested(
         GroupSizeRangeSchema,
         load_default=lambda: {"min": 6, "max": 10},
         metadata={"description": "default 6 to 10 members"},
     )
-    time_limit_s = _Float(
+    time_limit_s = StrictFloat(
         load_default=GROUPING_TIME_LIMIT_S,
         validate=validate.Range(
             min=0,
@@ -309,18 +311,18 @@ class ComputeGroupsSchema(_StrictSchema):
         ),
         metadata={"description": "seconds the engine may search (default 5)"},
     )
-    replace = _Boolean(
+    replace = StrictBoolean(
         load_default=False,
         metadata={"description": "dissolve the community's groups first (else 409)"},
     )
 
 
-class HouseholdCreateSchema(_StrictSchema):
+class HouseholdCreateSchema(StrictSchema):
     """A household: no name, phone or address (unknown fields are refused)."""
 
-    building_id = _ref(required=True)
-    location = _Nested(LocationSchema, required=True, metadata={"description": "WGS84"})
-    needs = _labels(load_default=list, metadata={"description": "e.g. errands, visits"})
+    building_id = ref_field(required=True)
+    location = StrictNested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    needs = labels_field(load_default=list, metadata={"description": "e.g. errands, visits"})
 
 
 class ResponsibilityAreaRecordSchema(Schema):
@@ -368,33 +370,33 @@ class HouseholdRecordSchema(Schema):
 # --------------------------------------------------------------------------------------------
 
 
-class HandInHandCreateSchema(_StrictSchema):
+class HandInHandCreateSchema(StrictSchema):
     """A member takes a vulnerable resident by the hand for a period (拉手式)."""
 
-    member_id = _ref(required=True)
+    member_id = ref_field(required=True)
     resident_ref = _resident_ref(required=True)
-    category = _String(required=True, validate=_one_of(VULNERABLE_CATEGORIES))
+    category = StrictString(required=True, validate=one_of(VULNERABLE_CATEGORIES))
     period = _period(required=True)
-    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+    start_date = DateField(load_default=None, metadata={"description": "default: today"})
 
 
-class UnitPairCreateSchema(_StrictSchema):
+class UnitPairCreateSchema(StrictSchema):
     """A unit paired with the community for a period (结对共建)."""
 
-    unit_id = _ref(required=True)
+    unit_id = ref_field(required=True)
     period = _period(required=True)
-    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+    start_date = DateField(load_default=None, metadata={"description": "default: today"})
 
 
-class EndPairSchema(_StrictSchema):
-    end_date = _Date(load_default=None, metadata={"description": "default: today"})
+class EndPairSchema(StrictSchema):
+    end_date = DateField(load_default=None, metadata={"description": "default: today"})
 
 
-class RenewPairSchema(_StrictSchema):
+class RenewPairSchema(StrictSchema):
     """The same pair for the next period: the current row ends, a new row starts."""
 
     period = _period(required=True)
-    start_date = _Date(load_default=None, metadata={"description": "default: today"})
+    start_date = DateField(load_default=None, metadata={"description": "default: today"})
 
 
 class PairListQuerySchema(Schema):
@@ -407,21 +409,21 @@ class PairListQuerySchema(Schema):
     )
 
 
-class PairResidentSchema(_StrictSchema):
+class PairResidentSchema(StrictSchema):
     """A vulnerable resident for one pairing run: used by the engine, not stored (only the
     ref and the category are kept with the pair)."""
 
     resident_ref = _resident_ref(required=True)
-    category = _String(required=True, validate=_one_of(VULNERABLE_CATEGORIES))
-    location = _Nested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
-    needs = _List(
-        _String(validate=_one_of(PROXIES)),
+    category = StrictString(required=True, validate=one_of(VULNERABLE_CATEGORIES))
+    location = StrictNested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+    needs = StrictList(
+        StrictString(validate=one_of(PROXIES)),
         load_default=list,
         validate=_unique_names,
         metadata={"description": "among errands, voice, disputes, needs, visits"},
     )
-    skills = _labels(load_default=list, metadata={"description": "the partner must hold them"})
-    vulnerability = _Integer(
+    skills = labels_field(load_default=list, metadata={"description": "the partner must hold them"})
+    vulnerability = StrictInteger(
         required=True,
         validate=validate.Range(
             min=1, max=MAX_VULNERABILITY, error=f"must be an integer from 1 to {MAX_VULNERABILITY}"
@@ -429,21 +431,21 @@ class PairResidentSchema(_StrictSchema):
     )
 
 
-class ComputePairsSchema(_StrictSchema):
+class ComputePairsSchema(StrictSchema):
     """A pairing run (docs/pairs.md) for a period."""
 
     period = _period(required=True)
-    start_date = _Date(load_default=None, metadata={"description": "default: today"})
-    residents = _List(
-        _Nested(PairResidentSchema),
+    start_date = DateField(load_default=None, metadata={"description": "default: today"})
+    residents = StrictList(
+        StrictNested(PairResidentSchema),
         required=True,
         validate=validate.Length(max=MAX_RESIDENTS, error=f"at most {MAX_RESIDENTS} residents"),
     )
-    max_residents_per_member = _Integer(
+    max_residents_per_member = StrictInteger(
         load_default=2,
         validate=validate.Range(min=0, max=20, error="must be an integer from 0 to 20"),
     )
-    max_distance_km = _Float(
+    max_distance_km = StrictFloat(
         load_default=3.0,
         validate=validate.Range(
             min=0, max=50, min_inclusive=False, error="must be greater than 0 and at most 50"
@@ -469,8 +471,8 @@ class HandInHandRecordSchema(Schema):
     resident_ref = fields.String(required=True)
     category = fields.String(required=True, validate=validate.OneOf(VULNERABLE_CATEGORIES))
     period = fields.String(required=True)
-    start_date = _Date(required=True)
-    end_date = _Date(required=True, allow_none=True)
+    start_date = DateField(required=True)
+    end_date = DateField(required=True, allow_none=True)
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -480,8 +482,8 @@ class UnitPairRecordSchema(Schema):
     community_id = fields.String(required=True)
     unit_id = fields.String(required=True)
     period = fields.String(required=True)
-    start_date = _Date(required=True)
-    end_date = _Date(required=True, allow_none=True)
+    start_date = DateField(required=True)
+    end_date = DateField(required=True, allow_none=True)
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
 

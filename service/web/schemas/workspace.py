@@ -11,20 +11,19 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.contracts.dispatch import (
-    IntervalSchema,
-    LocationSchema,
-    _between,
-    _DateTime,
-    _Float,
-    _Integer,
-    _List,
-    _Nested,
-    _one_of,
-    _StrictSchema,
-    _String,
+from service.contracts.dispatch import IntervalSchema, LocationSchema
+from service.contracts.fields import (
+    StrictDateTime,
+    StrictFloat,
+    StrictInteger,
+    StrictList,
+    StrictNested,
+    StrictSchema,
+    StrictString,
+    between,
+    one_of,
 )
-from service.contracts.visits import _ClockTime
+from service.contracts.visits import ClockTimeField
 from service.db.base import utcnow
 from service.db.flow import DEMAND_STATUSES, RUN_STATUSES, TASK_STATUSES
 from service.db.registration import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH
@@ -46,9 +45,9 @@ def _printable(value: str) -> bool:
     return True
 
 
-def _text(max_length: int, **kwargs: Any) -> _String:
+def text_field(max_length: int, **kwargs: Any) -> StrictString:
     """A non-empty string of printable characters, at most ``max_length`` long."""
-    return _String(
+    return StrictString(
         validate=[
             validate.Length(min=1, max=max_length, error=f"must have 1 to {max_length} characters"),
             _printable,
@@ -57,22 +56,22 @@ def _text(max_length: int, **kwargs: Any) -> _String:
     )
 
 
-def _ref(**kwargs: Any) -> _String:
+def ref_field(**kwargs: Any) -> StrictString:
     """The id of another object (or null where allowed)."""
-    return _text(ID_LENGTH, **kwargs)
+    return text_field(ID_LENGTH, **kwargs)
 
 
-def _id_filter() -> list[Any]:
+def id_filter() -> list[Any]:
     return [
         validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
         _printable,
     ]
 
 
-def _labels(**kwargs: Any) -> _List:
+def labels_field(**kwargs: Any) -> StrictList:
     """A list of short labels (skills, specialties, service intentions)."""
-    return _List(
-        _text(100),
+    return StrictList(
+        text_field(100),
         validate=validate.Length(max=MAX_LIST_ITEMS, error=f"at most {MAX_LIST_ITEMS} items"),
         **kwargs,
     )
@@ -83,8 +82,8 @@ def _labels(**kwargs: Any) -> _List:
 # --------------------------------------------------------------------------------------------
 
 
-class CommunityCreateSchema(_StrictSchema):
-    id = _String(
+class CommunityCreateSchema(StrictSchema):
+    id = StrictString(
         required=True,
         validate=[
             validate.Length(min=1, max=ID_LENGTH, error=f"must have 1 to {ID_LENGTH} characters"),
@@ -92,26 +91,26 @@ class CommunityCreateSchema(_StrictSchema):
         ],
         metadata={"description": "a slug, the id API keys are scoped by"},
     )
-    name = _text(NAME_LENGTH, required=True)
+    name = text_field(NAME_LENGTH, required=True)
 
 
-class NamedCreateSchema(_StrictSchema):
+class NamedCreateSchema(StrictSchema):
     """A grid or a building: only its name (the parent is in the path, the id is the server's)."""
 
-    name = _text(NAME_LENGTH, required=True)
+    name = text_field(NAME_LENGTH, required=True)
 
 
-class UnitCreateSchema(_StrictSchema):
-    name = _text(NAME_LENGTH, required=True)
-    party_organisation = _text(NAME_LENGTH, load_default=None, allow_none=True)
+class UnitCreateSchema(StrictSchema):
+    name = text_field(NAME_LENGTH, required=True)
+    party_organisation = text_field(NAME_LENGTH, load_default=None, allow_none=True)
 
 
-class WeeklySlotSchema(_StrictSchema):
+class WeeklySlotSchema(StrictSchema):
     """``{"weekday": "mon", "start": "09:00", "end": "12:00"}``, local time, within one day."""
 
-    weekday = _String(required=True, validate=_one_of(WEEKDAYS))
-    start = _ClockTime(required=True)
-    end = _ClockTime(required=True)
+    weekday = StrictString(required=True, validate=one_of(WEEKDAYS))
+    start = ClockTimeField(required=True)
+    end = ClockTimeField(required=True)
 
     @validates_schema(skip_on_field_errors=True)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -119,22 +118,22 @@ class WeeklySlotSchema(_StrictSchema):
             raise ValidationError("must be after start", field_name="end")
 
 
-class MemberProfileSchema(_StrictSchema):
+class MemberProfileSchema(StrictSchema):
     """The fields of a profile a client may set (all optional: a PATCH sends what changes)."""
 
-    unit_id = _ref(allow_none=True)
-    occupation = _text(NAME_LENGTH, allow_none=True)
-    specialties = _labels()
-    skills = _labels()
-    preferences = _labels(metadata={"description": "service intentions (服务意向)"})
-    location = _Nested(LocationSchema, metadata={"description": "home, WGS84"})
-    grid_id = _ref(allow_none=True)
-    building_id = _ref(allow_none=True)
-    weekly_availability = _List(
-        _Nested(WeeklySlotSchema),
+    unit_id = ref_field(allow_none=True)
+    occupation = text_field(NAME_LENGTH, allow_none=True)
+    specialties = labels_field()
+    skills = labels_field()
+    preferences = labels_field(metadata={"description": "service intentions (服务意向)"})
+    location = StrictNested(LocationSchema, metadata={"description": "home, WGS84"})
+    grid_id = ref_field(allow_none=True)
+    building_id = ref_field(allow_none=True)
+    weekly_availability = StrictList(
+        StrictNested(WeeklySlotSchema),
         validate=validate.Length(max=MAX_WEEKLY_SLOTS, error=f"at most {MAX_WEEKLY_SLOTS} slots"),
     )
-    capacity_hours_per_week = _Float(validate=_between(0, 168))
+    capacity_hours_per_week = StrictFloat(validate=between(0, 168))
 
     @validates_schema(skip_on_field_errors=True)
     def check_overlaps(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -153,15 +152,15 @@ class MemberProfileSchema(_StrictSchema):
 class MemberCreateSchema(MemberProfileSchema):
     """A registration (建档): the server sets ``id``, ``status`` (registered) and ``created_at``."""
 
-    community_id = _ref(required=True, metadata={"description": "where the member lives"})
-    card_number = _ref(required=True, metadata={"description": "registration card number"})
-    location = _Nested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+    community_id = ref_field(required=True, metadata={"description": "where the member lives"})
+    card_number = ref_field(required=True, metadata={"description": "registration card number"})
+    location = StrictNested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
 
 
 class MemberPatchSchema(MemberProfileSchema):
     """Profile changes and status transitions (registered → active → left only)."""
 
-    status = _String(validate=_one_of(MEMBER_STATUSES))
+    status = StrictString(validate=one_of(MEMBER_STATUSES))
 
 
 class MemberListQuerySchema(Schema):
@@ -170,12 +169,12 @@ class MemberListQuerySchema(Schema):
 
     community_id = fields.String(
         load_default=None,
-        validate=_id_filter(),
+        validate=id_filter(),
         metadata={"description": "only this community's"},
     )
     unit_id = fields.String(
         load_default=None,
-        validate=_id_filter(),
+        validate=id_filter(),
         metadata={"description": "only this unit's (a unit's tracking view)"},
     )
     status = fields.String(load_default=None, validate=validate.OneOf(MEMBER_STATUSES))
@@ -185,8 +184,8 @@ class AvailabilityQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    start = _DateTime(required=True, metadata={"description": "horizon start, with offset"})
-    end = _DateTime(required=True, metadata={"description": "horizon end, with offset"})
+    start = StrictDateTime(required=True, metadata={"description": "horizon start, with offset"})
+    end = StrictDateTime(required=True, metadata={"description": "horizon end, with offset"})
 
     @validates_schema(skip_on_field_errors=True)
     def check_horizon(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -313,24 +312,26 @@ CANDIDATES_LIMIT = 5
 MAX_CANDIDATES_LIMIT = 20
 
 
-class DemandCreateSchema(_StrictSchema):
+class DemandCreateSchema(StrictSchema):
     """A resident's order (点单). The server sets ``id``, ``community_id`` (from the path),
     ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now."""
 
-    category = _text(100, required=True)
-    skills = _labels(load_default=list, metadata={"description": "every one is required"})
-    location = _Nested(LocationSchema, required=True, metadata={"description": "WGS84"})
-    window = _Nested(IntervalSchema, required=True, metadata={"description": "served inside it"})
-    duration_hours = _Float(required=True, validate=_between(0.25, 24))
-    priority = _Integer(
+    category = text_field(100, required=True)
+    skills = labels_field(load_default=list, metadata={"description": "every one is required"})
+    location = StrictNested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    window = StrictNested(
+        IntervalSchema, required=True, metadata={"description": "served inside it"}
+    )
+    duration_hours = StrictFloat(required=True, validate=between(0.25, 24))
+    priority = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
     )
-    crew_size = _Integer(
+    crew_size = StrictInteger(
         load_default=1,
         validate=validate.Equal(1, error="only 1 is supported (one member per demand)"),
     )
-    resident_ref = _String(
+    resident_ref = StrictString(
         load_default=None,
         allow_none=True,
         validate=[
@@ -339,7 +340,7 @@ class DemandCreateSchema(_StrictSchema):
         ],
         metadata={"description": "an opaque resident id; never a name, phone or address"},
     )
-    contact_phone = _String(
+    contact_phone = StrictString(
         load_default=None,
         allow_none=True,
         validate=validate.Regexp(
@@ -350,7 +351,7 @@ class DemandCreateSchema(_StrictSchema):
             "stored encrypted, shown masked"
         },
     )
-    address = _String(
+    address = StrictString(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=200, error="must have 1 to 200 characters"),
@@ -376,11 +377,11 @@ class DemandCreateSchema(_StrictSchema):
 MAX_IMPORT_ROWS = 1000
 
 
-class DemandImportSchema(_StrictSchema):
+class DemandImportSchema(StrictSchema):
     """Many residents' orders at once (an import): all are written, or none."""
 
     demands = fields.List(
-        _Nested(DemandCreateSchema),
+        StrictNested(DemandCreateSchema),
         required=True,
         validate=validate.Length(
             min=1, max=MAX_IMPORT_ROWS, error=f"must have 1 to {MAX_IMPORT_ROWS} rows"
@@ -398,7 +399,7 @@ class DemandListQuerySchema(Schema):
 
     community_id = fields.String(
         load_default=None,
-        validate=_id_filter(),
+        validate=id_filter(),
         metadata={"description": "only this community's"},
     )
     status = fields.String(
@@ -431,16 +432,16 @@ class TaskListQuerySchema(Schema):
             "completed the service list (服务清单)"
         },
     )
-    community_id = fields.String(load_default=None, validate=_id_filter())
-    member_id = fields.String(load_default=None, validate=_id_filter())
+    community_id = fields.String(load_default=None, validate=id_filter())
+    member_id = fields.String(load_default=None, validate=id_filter())
     overdue = fields.Boolean(
         load_default=None,
         metadata={"description": "true: only offered or accepted tasks whose end has passed"},
     )
 
 
-class DispatchOptionsSchema(_StrictSchema):
-    time_limit_s = _Float(
+class DispatchOptionsSchema(StrictSchema):
+    time_limit_s = StrictFloat(
         load_default=DISPATCH_TIME_LIMIT_S,
         validate=validate.Range(
             min=0,
@@ -452,8 +453,8 @@ class DispatchOptionsSchema(_StrictSchema):
     )
 
 
-class DeclineSchema(_StrictSchema):
-    reason = _text(500, required=True)
+class DeclineSchema(StrictSchema):
+    reason = text_field(500, required=True)
 
 
 class DeclineQuerySchema(Schema):
@@ -466,8 +467,8 @@ class DeclineQuerySchema(Schema):
     )
 
 
-class CompleteSchema(_StrictSchema):
-    hours = _Float(
+class CompleteSchema(StrictSchema):
+    hours = StrictFloat(
         required=True,
         validate=validate.Range(
             min=0, max=24, min_inclusive=False, error="must be greater than 0 and at most 24"
@@ -476,15 +477,15 @@ class CompleteSchema(_StrictSchema):
     )
 
 
-class RateSchema(_StrictSchema):
-    rating = _Integer(
+class RateSchema(StrictSchema):
+    rating = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
     )
 
 
-class ClaimSchema(_StrictSchema):
-    member_id = _ref(required=True)
+class ClaimSchema(StrictSchema):
+    member_id = ref_field(required=True)
 
 
 class WindowSchema(Schema):
