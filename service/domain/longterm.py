@@ -27,7 +27,8 @@ outside the scope answer 404. Logs name ids and counts only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -75,6 +76,8 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R", Post, Commitment, Group, Household, HandInHandPair, UnitPair, PostAllocation)
 P = TypeVar("P", HandInHandPair, UnitPair)
+T = TypeVar("T")
+A = TypeVar("A")
 
 NOT_FOUND: dict[type[Any], str] = {
     Post: "No such post.",
@@ -281,6 +284,34 @@ def set_choices(
 # --------------------------------------------------------------------------------------------
 
 
+def solved_without_lock(
+    session: Session,
+    community_id: str,
+    read: Callable[[], T],
+    solve: Callable[[T], A],
+    *,
+    same: Callable[[T, T], bool] = operator.eq,
+) -> tuple[T, A]:
+    """Solve a community's long-term model holding no transaction (or lock) while it searches.
+
+    ``read`` gathers the inputs; the read transaction ends before ``solve`` runs; then the
+    community's row is locked (PostgreSQL; SQLite serialises writers) and the inputs are read
+    again: if they changed meanwhile the answer is stale and nothing is written (409).
+    Returns the inputs read under the lock (the caller writes from them) and the answer.
+    """
+    inputs = read()
+    session.rollback()
+    answer = solve(inputs)
+    session.execute(select(Community.id).where(Community.id == community_id).with_for_update())
+    current = read()
+    if not same(inputs, current):
+        raise Conflict(
+            "The community's records changed while the model was solving; nothing was written.",
+            errors={"community_id": ["changed during the solve: run it again"]},
+        )
+    return current, answer
+
+
 def posts_problem(
     session: Session, community_id: str, *, mode: str = "optimal", fill_unranked: bool = False
 ) -> dict[str, Any]:
@@ -369,13 +400,16 @@ def allocate(
 
     One transaction: the open commitments of earlier allocations become ``withdrawn``, the
     allocation (status, objective, reasons, vacancies) and one open commitment per placed member
-    are written. Concurrent allocations of one community are serialised by a row lock on the
-    community (PostgreSQL; SQLite serialises writers).
+    are written. The model solves with no transaction open (:func:`solved_without_lock`);
+    the writes are serialised by a row lock on the community taken after the solve.
     """
     managed_community(session, client, community_id)
-    session.execute(select(Community.id).where(Community.id == community_id).with_for_update())
-    problem = posts_problem(session, community_id, mode=mode, fill_unranked=fill_unranked)
-    answer = solve_and_verify(problem)
+    _problem, answer = solved_without_lock(
+        session,
+        community_id,
+        lambda: posts_problem(session, community_id, mode=mode, fill_unranked=fill_unranked),
+        solve_and_verify,
+    )
     session.execute(
         update(Commitment)
         .where(Commitment.community_id == community_id, Commitment.status == "open")
@@ -782,20 +816,27 @@ def compute_groups(
     no leader (the members elect one) and an empty area.
     """
     managed_community(session, client, community_id)
-    session.execute(select(Community.id).where(Community.id == community_id).with_for_update())
-    existing = session.scalars(select(Group.id).where(Group.community_id == community_id)).all()
-    if existing and not data["replace"]:
-        raise Conflict(
-            "This community has groups; send replace: true to dissolve them first.",
-            errors={"replace": ["must be true to replace the community's groups"]},
+
+    def read() -> tuple[list[str], dict[str, Any]]:
+        existing = list(
+            session.scalars(select(Group.id).where(Group.community_id == community_id)).all()
         )
-    problem = groups_problem(
-        session,
-        community_id,
-        group_size=data["group_size"],
-        time_limit_s=data["time_limit_s"],
+        if existing and not data["replace"]:
+            raise Conflict(
+                "This community has groups; send replace: true to dissolve them first.",
+                errors={"replace": ["must be true to replace the community's groups"]},
+            )
+        problem = groups_problem(
+            session,
+            community_id,
+            group_size=data["group_size"],
+            time_limit_s=data["time_limit_s"],
+        )
+        return existing, problem
+
+    (existing, _problem), answer = solved_without_lock(
+        session, community_id, read, lambda inputs: solve_groups_and_verify(inputs[1])
     )
-    answer = solve_groups_and_verify(problem)
     if existing:
         session.execute(delete(GroupMember).where(GroupMember.group_id.in_(existing)))
         session.execute(delete(Group).where(Group.id.in_(existing)))
@@ -1182,12 +1223,21 @@ def compute_hand_in_hand(
     Active pairs of residents not in the request are left alone.
     """
     managed_community(session, client, community_id)
-    session.execute(select(Community.id).where(Community.id == community_id).with_for_update())
     start = data["start_date"] or today()
-    problem, active = hand_in_hand_problem(session, community_id, data)
-    if any(start < pair.start_date for pair in active.values()):
-        _invalid({"start_date": ["must not be before an active pair's start_date"]}, "dates")
-    answer = solve_pairs_and_verify(problem)
+
+    def read() -> tuple[dict[str, Any], dict[str, HandInHandPair]]:
+        problem, active = hand_in_hand_problem(session, community_id, data)
+        if any(start < pair.start_date for pair in active.values()):
+            _invalid({"start_date": ["must not be before an active pair's start_date"]}, "dates")
+        return problem, active
+
+    (_problem, active), answer = solved_without_lock(
+        session,
+        community_id,
+        read,
+        lambda inputs: solve_pairs_and_verify(inputs[0]),
+        same=lambda a, b: a[0] == b[0] and set(a[1]) == set(b[1]),
+    )
     category = {r["resident_ref"]: r["category"] for r in data["residents"]}
     result: list[HandInHandPair] = []
     fresh: list[HandInHandPair] = []

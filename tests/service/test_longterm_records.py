@@ -338,6 +338,37 @@ def test_allocation_is_verified_and_stores_commitments(world: World, verified: l
     assert latest["id"] == allocation["id"] and len(latest["commitments"]) == 2
 
 
+def test_the_posts_model_solves_with_no_lock_and_a_stale_answer_is_refused(
+    world: World, verified: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the model searches, another writer can change the community's records (no
+    transaction or lock is held: on SQLite a held write lock would make that write fail); the
+    answer, computed from the old records, is then refused with 409 and nothing is written."""
+    a = world.a
+    post = world.new_post(a, seats=2)
+    m1, m2 = world.member(a), world.member(a)
+    world.choose(m1, [post], a)
+    solve = longterm.solve_and_verify
+    wrote: list[int] = []
+
+    def solve_while_a_member_changes_choices(problem: Any) -> Any:
+        answer = solve(problem)
+        response = world.post(
+            f"/members/{m2}/post-choices", {"posts": [post]}, world.headers(a), method="put"
+        )
+        wrote.append(response.status_code)
+        return answer
+
+    monkeypatch.setattr(longterm, "solve_and_verify", solve_while_a_member_changes_choices)
+    refused = world.post(f"/communities/{a}/posts/allocate", {}, world.key_a)
+    assert wrote == [200]
+    assert "community_id" in assert_error(refused, 409)["errors"]
+    assert_error(world.get(f"/communities/{a}/posts/allocation", world.key_a), 404)
+    monkeypatch.setattr(longterm, "solve_and_verify", solve)
+    placed = {c["member_id"] for c in world.allocate(a)["commitments"]}
+    assert placed == {m1, m2}
+
+
 def test_stable_mode_and_empty_menus(world: World, verified: list[Any]) -> None:
     """Stable mode is verified too; a community without posts or members allocates nothing."""
     a, b = world.a, world.b
