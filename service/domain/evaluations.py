@@ -77,6 +77,7 @@ from service.db.registration import Community, Member, Unit, new_id
 from service.db.visits import VisitAttendance, VisitSessionRecord
 from service.domain.availability import LOCAL
 from service.domain.errors import Conflict, Forbidden, Invalid
+from service.domain.outcomes import task_outcome
 from service.domain.scope import (
     get_scoped,
     is_district,
@@ -87,8 +88,6 @@ from service.domain.scope import (
 
 log = logging.getLogger(__name__)
 
-CANCELLED_DECLINE = "the demand was cancelled"
-"""The decline reason :func:`service.domain.flow.cancel` writes: not the member's doing."""
 
 TIERS = ("excellent", "good", "fair", "poor", "bad")
 TIER_LABELS = {
@@ -472,15 +471,22 @@ def load_facts(
     )
     for row in session.execute(tasks):
         base = {"member_id": row.member_id, "community_id": row.community_id, "at": row.start}
-        if row.status == "completed":
+        outcome = task_outcome(
+            row.status,
+            completed_at=row.completed_at,
+            decline_reason=row.decline_reason,
+            window_end=row.window_end,
+            now=now,
+        )
+        if outcome in ("completed", "late"):
             facts.append(
                 Fact("service", source_id=row.id, hours=row.hours or 0.0, rating=row.rating, **base)
             )
-            if row.completed_at is not None and row.completed_at > row.window_end:
+            if outcome == "late":
                 facts.append(Fact("late_completion", source_id=row.id, **base))
-        elif row.status == "declined" and row.decline_reason != CANCELLED_DECLINE:
+        elif outcome == "declined":
             facts.append(Fact("decline", source_id=row.id, **base))
-        elif row.status == "accepted" and row.window_end <= now:
+        elif outcome == "no_show":
             facts.append(Fact("no_show", source_id=row.id, **base))
     visits = limit(
         select(VisitAttendance.member_id, VisitSessionRecord.id, VisitSessionRecord.starts_at)

@@ -30,8 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matcher.dispatch import problem as mp
-from matcher.dispatch.arrays import build_arrays
-from matcher.dispatch.candidates import generate_candidates
+from matcher.dispatch.answer import Answer, Assignment
+from matcher.dispatch.arrays import ProblemArrays, build_arrays
+from matcher.dispatch.candidates import Candidates, generate_candidates
 from matcher.dispatch.plan import Plan
 from matcher.dispatch.reasons import explain_unassigned
 from matcher.dispatch.solve import solve
@@ -44,6 +45,7 @@ from service.db.registration import Community, Member, new_id
 from service.domain import audit
 from service.domain.availability import LOCAL, MAX_HORIZON, expand_weekly
 from service.domain.errors import Conflict, DomainError, Forbidden, Invalid, PlanRejected
+from service.domain.outcomes import CANCELLED_DECLINE
 from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
 from service.domain.reliability import member_reliability
 from service.domain.scope import get_scoped, may_manage, require_manager, scoped
@@ -340,6 +342,54 @@ def _busy(session: Session, client: Client, member_ids: Sequence[str]) -> list[B
     return [Busy(m, s, s + timedelta(hours=h)) for m, s, h in held]
 
 
+def solve_verified(
+    problem: mp.Problem, *, time_limit_s: float, subject: str, refusal: str
+) -> Answer:
+    """Solve a dispatch problem built from the records and check it with the verifier.
+
+    The caller holds no transaction. A plan that breaks a rule is our bug: it is logged (the
+    rules only, never the records) and refused with ``refusal`` (:class:`PlanRejected`).
+    """
+    validate_problem(problem)
+    answer = solve(problem, time_limit_s=time_limit_s, seed=0, workers=1)
+    violations = verify(problem, answer)
+    if violations:
+        rules = ", ".join(sorted({v.rule for v in violations}))
+        log.error("%s: the answer breaks rules %s; nothing written", subject, rules)
+        raise PlanRejected(refusal)
+    return answer
+
+
+def offer(
+    session: Session, client: Client, assignment: Assignment, community_id: str, detail: str
+) -> Task | None:
+    """Offer one assignment as a task if its demand is still open (conditional update).
+
+    Returns the new offered task (added to the session and audited), or ``None`` when the demand
+    changed meanwhile (claimed, cancelled or dispatched by someone else).
+    """
+    moved = _rowcount(
+        session,
+        update(Demand)
+        .where(Demand.id == assignment.demand, Demand.status == "open")
+        .values(status="dispatched")
+        .execution_options(synchronize_session=False),
+    )
+    if moved != 1:
+        return None
+    task = Task(
+        id=new_id("t"),
+        demand_id=assignment.demand,
+        member_id=assignment.members[0],
+        start=assignment.start,
+        status="offered",
+        created_at=utcnow(),
+    )
+    session.add(task)
+    audit.record(session, client, "create", "task", task.id, community_id, detail)
+    return task
+
+
 def dispatch_community(
     session: Session,
     client: Client,
@@ -380,30 +430,19 @@ def dispatch_community(
     community_key = community.id
     durations = {d.id: d.duration_hours for d in demands}
     session.rollback()  # hold no transaction (or lock) while the engine searches
-    validate_problem(problem)
-    answer = solve(problem, time_limit_s=time_limit_s, seed=0, workers=1)
-    violations = verify(problem, answer)
-    if violations:
-        rules = sorted({v.rule for v in violations})
-        log.error(
-            "dispatch of community %s: the answer breaks rules %s; nothing written",
-            community_key,
-            ", ".join(rules),
-        )
-        raise PlanRejected("The engine's plan failed verification; nothing was dispatched.")
+    answer = solve_verified(
+        problem,
+        time_limit_s=time_limit_s,
+        subject=f"dispatch of community {community_key}",
+        refusal="The engine's plan failed verification; nothing was dispatched.",
+    )
     tasks: list[Task] = []
     left_out = [
         {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
     ]
     for assignment in answer.assignments:
-        moved = _rowcount(
-            session,
-            update(Demand)
-            .where(Demand.id == assignment.demand, Demand.status == "open")
-            .values(status="dispatched")
-            .execution_options(synchronize_session=False),
-        )
-        if moved != 1:
+        task = offer(session, client, assignment, community_key, "offered")
+        if task is None:
             left_out.append(
                 {
                     "demand_id": assignment.demand,
@@ -412,16 +451,6 @@ def dispatch_community(
                 }
             )
             continue
-        task = Task(
-            id=new_id("t"),
-            demand_id=assignment.demand,
-            member_id=assignment.members[0],
-            start=assignment.start,
-            status="offered",
-            created_at=utcnow(),
-        )
-        session.add(task)
-        audit.record(session, client, "create", "task", task.id, community_key, "offered")
         tasks.append(task)
     _commit_or_conflict(session, "Demands changed while dispatching; nothing was dispatched.")
     log.info(
@@ -441,6 +470,26 @@ def dispatch_community(
 # --------------------------------------------------------------------------------------------
 # Who should take this one? (one open demand's candidates)
 # --------------------------------------------------------------------------------------------
+
+
+def earliest_starts(problem: mp.Problem) -> tuple[ProblemArrays, Candidates, dict[int, int]]:
+    """Who can take a one-demand problem's demand, by the engine's own candidate rules.
+
+    Skills, range and a start on the grid inside the window and the member's free time come
+    from :func:`matcher.dispatch.candidates.generate_candidates`; members without the hours left
+    for the demand are dropped. Returns the arrays, the candidates and each eligible member's
+    index with its earliest feasible start (seconds from ``arr.origin``). "Who should take this
+    one?" and a member's claim both ask this one question.
+    """
+    validate_problem(problem)
+    arr = build_arrays(problem)
+    cands = generate_candidates(arr)
+    earliest: dict[int, int] = {}
+    for r in np.flatnonzero(cands.use_s <= arr.m_capacity_s[cands.member]):
+        m, first = int(cands.member[r]), int(cands.first_start[r])
+        if m not in earliest or first < earliest[m]:
+            earliest[m] = first
+    return arr, cands, earliest
 
 
 def top_candidates(
@@ -478,15 +527,7 @@ def top_candidates(
     problem = build_problem([row], members, busy, now=now or utcnow(), time_limit_s=1.0)
     demand_id, category = row.id, row.category
     session.rollback()  # hold no transaction while the engine works
-    validate_problem(problem)
-    arr = build_arrays(problem)
-    cands = generate_candidates(arr)
-    fits = cands.use_s <= arr.m_capacity_s[cands.member]
-    earliest: dict[int, int] = {}
-    for r in np.flatnonzero(fits):  # (demand, cost) order: a member's rows share its cost
-        m, first = int(cands.member[r]), int(cands.first_start[r])
-        if m not in earliest or first < earliest[m]:
-            earliest[m] = first
+    arr, cands, earliest = earliest_starts(problem)
     cost = {int(m): float(c) for m, c in zip(cands.member, cands.cost, strict=True)}
     km = {int(m): float(k) for m, k in zip(cands.member, cands.distance_km, strict=True)}
     ranked = sorted(earliest, key=lambda m: (cost[m], earliest[m], problem.members[m].id))
@@ -747,36 +788,21 @@ def redispatch_demand(
         reliability=member_reliability(session, community_id, now=now),
     )
     duration, window_end = demand.duration_hours, demand.window_end
-    session.rollback()
-    validate_problem(problem)
-    answer = solve(problem, time_limit_s=REDISPATCH_TIME_LIMIT_S, seed=0, workers=1)
-    if verify(problem, answer):
-        log.error("re-dispatch of demand %s: the answer failed verification", demand_id)
-        raise PlanRejected("The engine's plan failed verification; the demand stays open.")
+    session.rollback()  # hold no transaction (or lock) while the engine searches
+    answer = solve_verified(
+        problem,
+        time_limit_s=REDISPATCH_TIME_LIMIT_S,
+        subject=f"re-dispatch of demand {demand_id}",
+        refusal="The engine's plan failed verification; the demand stays open.",
+    )
     if not answer.assignments:
         (left,) = answer.unassigned
         return {"task": None, "reason": left.reason, "detail": left.detail}
     (assignment,) = answer.assignments
-    moved = _rowcount(
-        session,
-        update(Demand)
-        .where(Demand.id == demand_id, Demand.status == "open")
-        .values(status="dispatched")
-        .execution_options(synchronize_session=False),
-    )
-    if moved != 1:
+    task = offer(session, client, assignment, community_id, "re-dispatched")
+    if task is None:
         session.rollback()
         return {"task": None, "reason": "conflict", "detail": "The demand changed meanwhile."}
-    task = Task(
-        id=new_id("t"),
-        demand_id=demand_id,
-        member_id=assignment.members[0],
-        start=assignment.start,
-        status="offered",
-        created_at=utcnow(),
-    )
-    session.add(task)
-    audit.record(session, client, "create", "task", task.id, community_id, "re-dispatched")
     _commit_or_conflict(session, "The demand was dispatched concurrently.")
     log.info("demand %s re-dispatched as task %s", demand_id, task.id)
     return {"task": present_task(task, duration, window_end), "reason": None, "detail": None}
@@ -810,7 +836,7 @@ def cancel(session: Session, client: Client, demand_id: str) -> Demand:
     session.execute(
         update(Task)
         .where(Task.demand_id == demand.id, Task.status == "offered")
-        .values(status="declined", decline_reason="the demand was cancelled")
+        .values(status="declined", decline_reason=CANCELLED_DECLINE)
         .execution_options(synchronize_session=False)
     )
     audit.record(
@@ -829,14 +855,10 @@ def _claim_start(
     from nowhere else: the engine's candidate rules), or ``None`` if they have none."""
     busy = _busy(session, _acting_for(client, demand.community_id), [member.id])
     problem = build_problem([demand], [member], busy, now=now, time_limit_s=1.0)
-    validate_problem(problem)
-    arr = build_arrays(problem)
-    cands = generate_candidates(arr)
-    fits = np.flatnonzero(cands.use_s <= arr.m_capacity_s[cands.member])
-    if fits.size == 0:
+    arr, _cands, earliest = earliest_starts(problem)
+    if not earliest:
         return None
-    first = int(min(int(cands.first_start[r]) for r in fits))
-    return arr.origin + timedelta(seconds=first)
+    return arr.origin + timedelta(seconds=min(earliest.values()))
 
 
 def claim(

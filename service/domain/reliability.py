@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from service.db.base import utcnow
 from service.db.flow import Demand, Task
 from service.db.registration import Member
-from service.domain.evaluations import CANCELLED_DECLINE
+from service.domain.outcomes import task_outcome
 
 WINDOW_DAYS = 365
 ALPHA = 4.0
@@ -95,17 +95,21 @@ def member_records(
     counts: dict[str, list[float]] = {}
     for member, status, rating, completed_at, reason, window_end in rows:
         each = counts.setdefault(member, [0.0, 0.0, 0, 0.0])
-        if status == "completed":
-            late = completed_at is not None and completed_at > window_end
+        outcome = task_outcome(
+            status,
+            completed_at=completed_at,
+            decline_reason=reason,
+            window_end=window_end,
+            now=now,
+        )
+        if outcome in ("completed", "late"):
             each[0] += 1
-            each[1] += 0.5 if late else 1.0
+            each[1] += 0.5 if outcome == "late" else 1.0
             if rating is not None:
                 each[2] += 1
                 each[3] += (rating - 1) / 4
-        elif (status == "declined" and reason != CANCELLED_DECLINE) or (
-            status == "accepted" and window_end <= now
-        ):
-            each[0] += 1  # a decline or a no-show: a trial without success
+        elif outcome in ("declined", "no_show"):
+            each[0] += 1  # a trial without success
     return {m: Record(t, s, int(k), r) for m, (t, s, k, r) in counts.items()}
 
 
