@@ -401,8 +401,10 @@ def dispatch_community(
     """Dispatch a community's open demands to its active members, in one transaction.
 
     Returns:
-        ``{"status", "tasks", "left_out"}``: the engine's status (or ``nothing_to_dispatch``),
-        the offered tasks created, and the demands left out with the engine's reason and detail.
+        ``{"status", "tasks", "left_out", "member_loads"}``: the engine's status (or
+        ``nothing_to_dispatch``), the offered tasks created, the demands left out with the
+        engine's reason and detail, and the plan's load of each member given a task (the
+        engine's ``Answer.load``: tasks and hours).
     """
     community = get_scoped(session, Community, community_id, client)
     require_manager(client, community.id)
@@ -417,7 +419,7 @@ def dispatch_community(
         )
     )
     if not demands:
-        return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": []}
+        return {"status": NOTHING_TO_DISPATCH, "tasks": [], "left_out": [], "member_loads": []}
     members, busy = _members_and_busy(session, client, community.id)
     problem = build_problem(
         demands,
@@ -464,6 +466,11 @@ def dispatch_community(
         "status": answer.status,
         "tasks": [present_task(t, durations[t.demand_id]) for t in tasks],
         "left_out": left_out,
+        "member_loads": [
+            {"member_id": load.member, "tasks": load.tasks, "hours": round(load.hours, 6)}
+            for load in answer.load
+            if load.tasks
+        ],
     }
 
 

@@ -178,6 +178,15 @@ def test_the_whole_flow(world: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
         (pipes["id"], "no_skill")
     ]
     assert result["left_out"][0]["detail"]
+    hours: dict[str, float] = {}
+    for t in result["tasks"]:
+        span = datetime.fromisoformat(t["end"]) - datetime.fromisoformat(t["start"])
+        hours[t["member_id"]] = hours.get(t["member_id"], 0.0) + span / timedelta(hours=1)
+    loads = {x["member_id"]: x for x in result["member_loads"]}
+    assert set(loads) == set(hours)  # the engine's load: every member given a task, no other
+    for member_id, total in hours.items():
+        assert loads[member_id]["hours"] == pytest.approx(total)
+    assert sum(x["tasks"] for x in loads.values()) == len(result["tasks"])
     for demand_id, status in ((care["id"], "dispatched"), (pipes["id"], "open")):
         assert _ok(world.get(f"/demands/{demand_id}"))["status"] == status
     task_list = _ok(world.get(f"/tasks?status=offered,accepted&community_id={world.a}"))
@@ -209,7 +218,12 @@ def test_the_whole_flow(world: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dispatch_with_nothing_open_answers_empty_lists(world: Flow) -> None:
     world.member(world.a, ["elderly_care"])
     result = world.dispatch(world.a)
-    assert result == {"status": "nothing_to_dispatch", "tasks": [], "left_out": []}
+    assert result == {
+        "status": "nothing_to_dispatch",
+        "tasks": [],
+        "left_out": [],
+        "member_loads": [],
+    }
 
 
 def test_dispatch_without_active_members_leaves_every_demand_out(world: Flow) -> None:

@@ -8,8 +8,7 @@ outside it) and, except the board, requires a manager of it (403 for a member).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -252,23 +251,14 @@ def run(run_id: str) -> ResponseReturnValue:
             for d in s.scalars(scoped(select(Demand).where(Demand.id.in_(demand_ids)), client()))
         }
         members = _members_by_id(s, community.id)
-        load: dict[str, dict[str, float]] = defaultdict(lambda: {"tasks": 0, "hours": 0.0})
-        for task in tasks:
-            hours = (
-                datetime.fromisoformat(task["end"]) - datetime.fromisoformat(task["start"])
-            ) / timedelta(hours=1)
-            load[task["member_id"]]["tasks"] += 1
-            load[task["member_id"]]["hours"] += hours
-        loads: list[dict[str, Any]] = [
+        loads: list[dict[str, Any]] = [  # the engine's own load of each member in the plan
             {
-                "member_id": member_id,
-                "tasks": int(v["tasks"]),
-                "hours": round(v["hours"], 2),
-                "capacity": members[member_id].capacity_hours_per_week
-                if member_id in members
+                **load,
+                "capacity": members[load["member_id"]].capacity_hours_per_week
+                if load["member_id"] in members
                 else None,
             }
-            for member_id, v in load.items()
+            for load in result.get("member_loads", [])
         ]
         loads.sort(key=lambda x: (-float(x["hours"]), str(x["member_id"])))
         return community_page(

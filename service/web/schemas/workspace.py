@@ -560,12 +560,25 @@ class LeftOutSchema(Schema):
     detail = fields.String(required=True)
 
 
+class MemberLoadSchema(Schema):
+    """A member's load in the dispatched plan (the engine's ``load``)."""
+
+    member_id = fields.String(required=True)
+    tasks = fields.Integer(required=True, metadata={"description": "tasks offered in this plan"})
+    hours = fields.Float(required=True, metadata={"description": "hours of those tasks"})
+
+
 class DispatchResultSchema(Schema):
     status = fields.String(
         required=True, metadata={"description": "the engine's status; nothing_to_dispatch"}
     )
     tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
     left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+    member_loads = fields.List(
+        fields.Nested(MemberLoadSchema),
+        required=True,
+        metadata={"description": "each member given a task, with the plan's tasks and hours"},
+    )
 
 
 class DemandImportResultSchema(Schema):
