@@ -24,10 +24,13 @@ from matcher.longterm.pairs import verify as pairs_verify
 from matcher.longterm.posts import verify as posts_verify
 from matcher.longterm.violation import MatchViolation
 from service.config.identity import Client
-from service.db.longterm import HandInHandPair
-from service.domain import longterm
+from service.db.longterm import Group, HandInHandPair, Post
 from service.domain.errors import DomainError
 from service.domain.keys import create_api_client
+from service.domain.longterm import common as longterm_common
+from service.domain.longterm import groups as group_records
+from service.domain.longterm import pairs as pair_records
+from service.domain.longterm import posts as post_records
 from service.web.errors import status_of
 from tests.service.helpers import assert_error
 
@@ -151,7 +154,7 @@ def verified(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, Any, l
         seen.append((problem, answer, violations))
         return violations
 
-    monkeypatch.setattr(longterm, "verify_posts", spy)
+    monkeypatch.setattr(post_records, "verify_posts", spy)
     yield seen
     for problem, answer, violations in seen:
         assert violations == []
@@ -291,13 +294,13 @@ def test_who_may_set_a_members_choices(world: World) -> None:
     neighbour = _person("member", (a,), member_id=other)
     organiser = _person("unit_organiser", unit_id=unit)
     dispatcher = _person("dispatcher", (a,))
-    assert world.call(longterm.set_choices, itself, member, [post])["posts"] == [post]
-    world.refused(404, longterm.set_choices, neighbour, member, [post])
-    world.refused(403, longterm.set_choices, organiser, member, [post])
-    assert world.call(longterm.get_choices, organiser, member)["posts"] == [post]
-    assert world.call(longterm.set_choices, dispatcher, member, [])["posts"] == []
+    assert world.call(post_records.set_choices, itself, member, [post])["posts"] == [post]
+    world.refused(404, post_records.set_choices, neighbour, member, [post])
+    world.refused(403, post_records.set_choices, organiser, member, [post])
+    assert world.call(post_records.get_choices, organiser, member)["posts"] == [post]
+    assert world.call(post_records.set_choices, dispatcher, member, [])["posts"] == []
     world.post(f"/members/{member}", {"status": "left"}, code=200, method="patch")
-    world.refused(409, longterm.set_choices, dispatcher, member, [post])
+    world.refused(409, post_records.set_choices, dispatcher, member, [post])
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,7 +351,7 @@ def test_the_posts_model_solves_with_no_lock_and_a_stale_answer_is_refused(
     post = world.new_post(a, seats=2)
     m1, m2 = world.member(a), world.member(a)
     world.choose(m1, [post], a)
-    solve = longterm.solve_and_verify
+    solve = post_records.solve_and_verify
     wrote: list[int] = []
 
     def solve_while_a_member_changes_choices(problem: Any) -> Any:
@@ -359,12 +362,12 @@ def test_the_posts_model_solves_with_no_lock_and_a_stale_answer_is_refused(
         wrote.append(response.status_code)
         return answer
 
-    monkeypatch.setattr(longterm, "solve_and_verify", solve_while_a_member_changes_choices)
+    monkeypatch.setattr(post_records, "solve_and_verify", solve_while_a_member_changes_choices)
     refused = world.post(f"/communities/{a}/posts/allocate", {}, world.key_a)
     assert wrote == [200]
     assert "community_id" in assert_error(refused, 409)["errors"]
     assert_error(world.get(f"/communities/{a}/posts/allocation", world.key_a), 404)
-    monkeypatch.setattr(longterm, "solve_and_verify", solve)
+    monkeypatch.setattr(post_records, "solve_and_verify", solve)
     placed = {c["member_id"] for c in world.allocate(a)["commitments"]}
     assert placed == {m1, m2}
 
@@ -407,10 +410,10 @@ def test_commitments_are_marked_once_and_overdue_is_flagged(
 ) -> None:
     """open → kept or missed, once; an open commitment past its deadline is overdue."""
     a = world.a
-    yesterday = (longterm.today() - timedelta(days=1)).isoformat()
+    yesterday = (longterm_common.today() - timedelta(days=1)).isoformat()
     late = world.new_post(a, commitment={"service": "清理楼道", "deadline": yesterday})
     due = world.new_post(
-        a, commitment={"service": "走访", "deadline": longterm.today().isoformat()}
+        a, commitment={"service": "走访", "deadline": longterm_common.today().isoformat()}
     )
     m1, m2 = world.member(a), world.member(a)
     world.choose(m1, [late], a)
@@ -454,13 +457,13 @@ def test_commitments_are_member_records(world: World, verified: list[Any]) -> No
     member = _person("member", (a,), member_id=mine)
     organiser = _person("unit_organiser", unit_id=unit)
     for reader in (member, organiser):
-        assert world.call(longterm.get_commitment, reader, made[mine]).member_id == mine
-        world.refused(404, longterm.get_commitment, reader, made[theirs])
-        world.refused(403, longterm.mark, reader, made[mine], "kept")
+        assert world.call(post_records.get_commitment, reader, made[mine]).member_id == mine
+        world.refused(404, post_records.get_commitment, reader, made[theirs])
+        world.refused(403, post_records.mark, reader, made[mine], "kept")
     dispatcher_b = _person("dispatcher", (b,))
-    world.refused(404, longterm.mark, dispatcher_b, made[mine], "kept")
+    world.refused(404, post_records.mark, dispatcher_b, made[mine], "kept")
     dispatcher = _person("dispatcher", (a,))
-    assert world.call(longterm.mark, dispatcher, made[mine], "kept")["status"] == "kept"
+    assert world.call(post_records.mark, dispatcher, made[mine], "kept")["status"] == "kept"
 
 
 def test_members_read_the_menu_but_do_not_change_it(world: World) -> None:
@@ -470,10 +473,10 @@ def test_members_read_the_menu_but_do_not_change_it(world: World) -> None:
     member = world.member(a)
     post = world.new_post(a)
     person = _person("member", (a,), member_id=member)
-    assert world.call(longterm.find, longterm.Post, post, person).id == post
-    world.refused(403, longterm.update_post, person, post, {"seats": 9})
-    world.refused(403, longterm.allocate, person, a)
-    world.refused(404, longterm.find, longterm.Post, post, _person("unit_organiser", unit_id="u"))
+    assert world.call(longterm_common.find, Post, post, person).id == post
+    world.refused(403, post_records.update_post, person, post, {"seats": 9})
+    world.refused(403, post_records.allocate, person, a)
+    world.refused(404, longterm_common.find, Post, post, _person("unit_organiser", unit_id="u"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -574,8 +577,8 @@ def test_groups_of_another_community_do_not_exist(world: World) -> None:
     assert_error(world.get(f"/communities/{a}/households", world.key_b), 404)
     assert _ok(world.get(f"/communities/{b}/groups", world.key_b)) == []
     member = _person("member", (a,), member_id="m-x")
-    assert world.call(longterm.find, longterm.Group, group["id"], member).id == group["id"]
-    world.refused(403, longterm.update_group, member, group["id"], {"name": "mine"})
+    assert world.call(longterm_common.find, Group, group["id"], member).id == group["id"]
+    world.refused(403, group_records.update_group, member, group["id"], {"name": "mine"})
 
 
 @pytest.fixture
@@ -588,7 +591,7 @@ def verified_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any,
         seen.append((problem, answer, violations))
         return violations
 
-    monkeypatch.setattr(longterm, "verify_groups", spy)
+    monkeypatch.setattr(group_records, "verify_groups", spy)
     yield seen
     for _problem, _answer, violations in seen:
         assert violations == []
@@ -698,11 +701,11 @@ def test_hand_in_hand_bodies_and_scope(world: World) -> None:
     assert_error(world.post(f"/hand-in-hand-pairs/{p1['id']}/renew", renew, world.key_b), 404)
     assert_error(world.post(url, {**other, "member_id": m1}, world.key_b), 404)
     person = _person("member", (a,), member_id=m1)
-    assert world.call(longterm.find, HandInHandPair, p1["id"], person).id == p1["id"]
-    world.refused(404, longterm.find, HandInHandPair, p2["id"], person)
-    world.refused(403, longterm.end_pair, person, HandInHandPair, p1["id"], None)
+    assert world.call(longterm_common.find, HandInHandPair, p1["id"], person).id == p1["id"]
+    world.refused(404, longterm_common.find, HandInHandPair, p2["id"], person)
+    world.refused(403, pair_records.end_pair, person, HandInHandPair, p1["id"], None)
     with world.app.extensions["linli"].sessions() as session:
-        mine = session.scalars(longterm.hand_in_hand_of(person, a)).all()
+        mine = session.scalars(pair_records.hand_in_hand_of(person, a)).all()
     assert [p.id for p in mine] == [p1["id"]]
 
 
@@ -716,7 +719,7 @@ def verified_pairs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Any, 
         seen.append((problem, answer, violations))
         return violations
 
-    monkeypatch.setattr(longterm, "verify_pairs", spy)
+    monkeypatch.setattr(pair_records, "verify_pairs", spy)
     yield seen
     for _problem, _answer, violations in seen:
         assert violations == []
@@ -823,7 +826,7 @@ def test_unit_pairs_keep_their_history(world: World) -> None:
     assert_error(world.get(f"/unit-pairs/{pair['id']}", world.key_b), 404)
     assert_error(world.post(f"/unit-pairs/{renewed['id']}/end", {}, world.key_b), 404)
     ended = world.post(f"/unit-pairs/{renewed['id']}/end", None, world.key_a, code=200)
-    assert ended["end_date"] == longterm.today().isoformat()
+    assert ended["end_date"] == longterm_common.today().isoformat()
     assert [
         p["community_id"] for p in _ok(world.get(f"/communities/{b}/unit-pairs", world.key_b))
     ] == [b]
@@ -846,7 +849,7 @@ def test_the_openapi_document_lists_the_endpoints(world: World) -> None:
 
 def test_today_is_the_local_date() -> None:
     """Deadlines are Asia/Shanghai dates."""
-    assert abs((longterm.today() - date.today()).days) <= 1
+    assert abs((longterm_common.today() - date.today()).days) <= 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -909,7 +912,7 @@ def test_a_failed_verification_writes_nothing(
     world.choose(member, [post], a)
     first = world.allocate(a)
     broken = [MatchViolation("3", f"post {post}", "too many members")]
-    monkeypatch.setattr(longterm, "verify_posts", lambda problem, answer: broken)
+    monkeypatch.setattr(post_records, "verify_posts", lambda problem, answer: broken)
     failed = world.post(f"/communities/{a}/posts/allocate", {}, world.key_a)
     assert_error(failed, 500)
     latest = _ok(world.get(f"/communities/{a}/posts/allocation", world.key_a))

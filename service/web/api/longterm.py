@@ -29,8 +29,11 @@ from service.db.longterm import (
     Post,
     UnitPair,
 )
-from service.domain import longterm
-from service.domain.scope import require_manager
+from service.domain.longterm import common as longterm_common
+from service.domain.longterm import groups as group_records
+from service.domain.longterm import pairs as pair_records
+from service.domain.longterm import posts as post_records
+from service.domain.scope import readable_community, require_manager
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.paging import page_rows
@@ -92,16 +95,16 @@ class CommunityPosts(MethodView):
     def get(self, community_id: str, pagination_parameters: PaginationParameters) -> Any:
         """The community's post menu (服务岗位), by category and title."""
         with _session() as session:
-            longterm.readable_community(session, current_client(), community_id)
+            readable_community(session, current_client(), community_id)
             rows = page_rows(
                 session,
-                longterm.posts_of(community_id),
+                post_records.posts_of(community_id),
                 pagination_parameters,
                 Post.category,
                 Post.title,
                 Post.id,
             )
-            return [longterm.present_post(post) for (post,) in rows]
+            return [post_records.present_post(post) for (post,) in rows]
 
     @blp.arguments(PostCreateSchema)
     @blp.response(201, PostRecordSchema)
@@ -114,7 +117,7 @@ class CommunityPosts(MethodView):
         them is a 422.
         """
         with _session() as session:
-            return longterm.create_post(session, current_client(), community_id, data)
+            return post_records.create_post(session, current_client(), community_id, data)
 
 
 @blp.route("/posts/<string:post_id>")
@@ -124,8 +127,8 @@ class PostById(MethodView):
     def get(self, post_id: str) -> Any:
         """A post of a community this client may read."""
         with _session() as session:
-            post = longterm.find(session, Post, post_id, current_client())
-            return longterm.present_post(post)
+            post = longterm_common.find(session, Post, post_id, current_client())
+            return post_records.present_post(post)
 
     @blp.arguments(PostFieldsSchema)
     @blp.response(200, PostRecordSchema)
@@ -134,7 +137,7 @@ class PostById(MethodView):
         """Change a post (`commitment: null` removes its commitment). Commitments already made
         keep the text and deadline they were made with."""
         with _session() as session:
-            return longterm.update_post(session, current_client(), post_id, data)
+            return post_records.update_post(session, current_client(), post_id, data)
 
 
 @blp.route("/members/<string:member_id>/post-choices")
@@ -144,7 +147,7 @@ class MemberPostChoices(MethodView):
     def get(self, member_id: str) -> Any:
         """A member's ranked choices (选岗), best first."""
         with _session() as session:
-            return longterm.get_choices(session, current_client(), member_id)
+            return post_records.get_choices(session, current_client(), member_id)
 
     @blp.arguments(PostChoicesSchema)
     @blp.response(200, PostChoicesRecordSchema)
@@ -154,7 +157,7 @@ class MemberPostChoices(MethodView):
         best first (`[]` clears them). The member themself or a manager of their community
         may; a member who left is a 409."""
         with _session() as session:
-            return longterm.set_choices(session, current_client(), member_id, data["posts"])
+            return post_records.set_choices(session, current_client(), member_id, data["posts"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,7 +181,7 @@ class AllocatePosts(MethodView):
         listed with the engine's reason (no_choices, no_skill, full).
         """
         with _session() as session:
-            return longterm.allocate(
+            return post_records.allocate(
                 session,
                 current_client(),
                 community_id,
@@ -194,7 +197,7 @@ class LatestAllocation(MethodView):
     def get(self, community_id: str) -> Any:
         """The community's latest allocation, its commitments as they stand now."""
         with _session() as session:
-            return longterm.latest_allocation(session, current_client(), community_id)
+            return post_records.latest_allocation(session, current_client(), community_id)
 
 
 @blp.route("/commitments")
@@ -207,8 +210,8 @@ class Commitments(MethodView):
         """The commitments (承诺) of the members whose records this client may read, by
         deadline. Filters: community, member, post, status; `?overdue=true`: open ones past
         their deadline (Asia/Shanghai date)."""
-        selection = longterm.commitment_filters(
-            longterm.visible_commitments(current_client()), query
+        selection = post_records.commitment_filters(
+            post_records.visible_commitments(current_client()), query
         )
         with _session() as session:
             rows = page_rows(
@@ -219,8 +222,8 @@ class Commitments(MethodView):
                 Commitment.created_at,
                 Commitment.id,
             )
-            day = longterm.today()
-            return [longterm.present_commitment(c, day) for (c,) in rows]
+            day = longterm_common.today()
+            return [post_records.present_commitment(c, day) for (c,) in rows]
 
 
 @blp.route("/commitments/<string:commitment_id>")
@@ -230,8 +233,8 @@ class CommitmentById(MethodView):
     def get(self, commitment_id: str) -> Any:
         """A commitment of a member whose records this client may read."""
         with _session() as session:
-            commitment = longterm.get_commitment(session, current_client(), commitment_id)
-            return longterm.present_commitment(commitment)
+            commitment = post_records.get_commitment(session, current_client(), commitment_id)
+            return post_records.present_commitment(commitment)
 
 
 @blp.route("/commitments/<string:commitment_id>/mark")
@@ -242,7 +245,7 @@ class MarkCommitment(MethodView):
     def post(self, data: dict[str, Any], commitment_id: str) -> Any:
         """The dispatcher marks an open commitment `kept` or `missed`; any other is a 409."""
         with _session() as session:
-            return longterm.mark(session, current_client(), commitment_id, data["status"])
+            return post_records.mark(session, current_client(), commitment_id, data["status"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,10 +261,10 @@ class CommunityGroups(MethodView):
     def get(self, community_id: str, pagination_parameters: PaginationParameters) -> Any:
         """The community's groups (分组) with members, leader and area, by name."""
         with _session() as session:
-            longterm.readable_community(session, current_client(), community_id)
+            readable_community(session, current_client(), community_id)
             selection = select(Group).where(Group.community_id == community_id)
             rows = page_rows(session, selection, pagination_parameters, Group.name, Group.id)
-            return longterm.present_groups(session, [group for (group,) in rows])
+            return group_records.present_groups(session, [group for (group,) in rows])
 
     @blp.arguments(GroupCreateSchema)
     @blp.response(201, GroupRecordSchema)
@@ -271,7 +274,7 @@ class CommunityGroups(MethodView):
         the leader they elected (one of the members) and the responsibility area (责任区:
         buildings and grids of this community)."""
         with _session() as session:
-            return longterm.create_group(session, current_client(), community_id, data)
+            return group_records.create_group(session, current_client(), community_id, data)
 
 
 @blp.route("/communities/<string:community_id>/groups/compute")
@@ -290,7 +293,7 @@ class ComputeGroups(MethodView):
         Members left out are listed with the engine's reason.
         """
         with _session() as session:
-            return longterm.compute_groups(session, current_client(), community_id, data)
+            return group_records.compute_groups(session, current_client(), community_id, data)
 
 
 @blp.route("/groups/<string:group_id>")
@@ -300,8 +303,8 @@ class GroupById(MethodView):
     def get(self, group_id: str) -> Any:
         """A group of a community this client may read."""
         with _session() as session:
-            group = longterm.find(session, Group, group_id, current_client())
-            return longterm.present_groups(session, [group])[0]
+            group = longterm_common.find(session, Group, group_id, current_client())
+            return group_records.present_groups(session, [group])[0]
 
     @blp.arguments(GroupFieldsSchema)
     @blp.response(200, GroupRecordSchema)
@@ -310,14 +313,14 @@ class GroupById(MethodView):
         """Change a group's name, members (`member_ids` is the whole new list), leader or
         area. The leader must remain one of the members (422)."""
         with _session() as session:
-            return longterm.update_group(session, current_client(), group_id, data)
+            return group_records.update_group(session, current_client(), group_id, data)
 
     @blp.response(204)
     @blp.error_responses(*_ERRORS)
     def delete(self, group_id: str) -> None:
         """Dissolve a group; its members may join another."""
         with _session() as session:
-            longterm.delete_group(session, current_client(), group_id)
+            group_records.delete_group(session, current_client(), group_id)
 
 
 @blp.route("/communities/<string:community_id>/households")
@@ -329,10 +332,10 @@ class CommunityHouseholds(MethodView):
         """The community's households (building, location, needs; no names or phones): for
         the community's managers only (403 for members and unit organisers)."""
         with _session() as session:
-            longterm.managed_community(session, current_client(), community_id)
+            longterm_common.managed_community(session, current_client(), community_id)
             selection = select(Household).where(Household.community_id == community_id)
             rows = page_rows(session, selection, pagination_parameters, Household.id)
-            return [longterm.present_household(h) for (h,) in rows]
+            return [group_records.present_household(h) for (h,) in rows]
 
     @blp.arguments(HouseholdCreateSchema)
     @blp.response(201, HouseholdRecordSchema)
@@ -341,7 +344,7 @@ class CommunityHouseholds(MethodView):
         """Record a household in one of the community's buildings: its location and needs
         only (a name, phone or address is refused as an unknown field)."""
         with _session() as session:
-            return longterm.create_household(session, current_client(), community_id, data)
+            return group_records.create_household(session, current_client(), community_id, data)
 
 
 @blp.route("/groups/<string:group_id>/households")
@@ -354,15 +357,15 @@ class GroupHouseholds(MethodView):
         buildings of its grids): for the community's managers and the group's own members."""
         client = current_client()
         with _session() as session:
-            group = longterm.find(session, Group, group_id, client)
+            group = longterm_common.find(session, Group, group_id, client)
             in_group = client.role == "member" and (
                 session.get(GroupMember, (group.id, client.member_id or "")) is not None
             )
             if not in_group:
                 require_manager(client, group.community_id)
-            selection = longterm.households_of_area(group)
+            selection = group_records.households_of_area(group)
             rows = page_rows(session, selection, pagination_parameters, Household.id)
-            return [longterm.present_household(h) for (h,) in rows]
+            return [group_records.present_household(h) for (h,) in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,9 +386,9 @@ class CommunityHandInHand(MethodView):
         `?active=true` filter. A member sees only their own."""
         client = current_client()
         with _session() as session:
-            longterm.readable_community(session, client, community_id)
-            selection = longterm.pair_filters(
-                longterm.hand_in_hand_of(client, community_id), HandInHandPair, query
+            readable_community(session, client, community_id)
+            selection = pair_records.pair_filters(
+                pair_records.hand_in_hand_of(client, community_id), HandInHandPair, query
             )
             rows = page_rows(
                 session,
@@ -394,7 +397,7 @@ class CommunityHandInHand(MethodView):
                 HandInHandPair.start_date.desc(),
                 HandInHandPair.id,
             )
-            return [longterm.present_pair(pair) for (pair,) in rows]
+            return [pair_records.present_pair(pair) for (pair,) in rows]
 
     @blp.arguments(HandInHandCreateSchema)
     @blp.response(201, HandInHandRecordSchema)
@@ -404,7 +407,7 @@ class CommunityHandInHand(MethodView):
         student, orphan, disabled or poor) for a period. A resident with an active pair is a
         409: end or renew it."""
         with _session() as session:
-            return longterm.create_hand_in_hand(session, current_client(), community_id, data)
+            return pair_records.create_hand_in_hand(session, current_client(), community_id, data)
 
 
 @blp.route("/communities/<string:community_id>/hand-in-hand-pairs/compute")
@@ -424,7 +427,7 @@ class ComputeHandInHand(MethodView):
         before anything is written; all of it is one transaction.
         """
         with _session() as session:
-            return longterm.compute_hand_in_hand(session, current_client(), community_id, data)
+            return pair_records.compute_hand_in_hand(session, current_client(), community_id, data)
 
 
 @blp.route("/hand-in-hand-pairs/<string:pair_id>")
@@ -434,8 +437,8 @@ class HandInHandById(MethodView):
     def get(self, pair_id: str) -> Any:
         """A hand-in-hand pair this client may read."""
         with _session() as session:
-            pair = longterm.find(session, HandInHandPair, pair_id, current_client())
-            return longterm.present_pair(pair)
+            pair = longterm_common.find(session, HandInHandPair, pair_id, current_client())
+            return pair_records.present_pair(pair)
 
 
 @blp.route("/hand-in-hand-pairs/<string:pair_id>/end")
@@ -446,7 +449,7 @@ class EndHandInHand(MethodView):
     def post(self, data: dict[str, Any], pair_id: str) -> Any:
         """End an active pair on `end_date` (default today); an ended pair is a 409."""
         with _session() as session:
-            return longterm.end_pair(
+            return pair_records.end_pair(
                 session, current_client(), HandInHandPair, pair_id, data["end_date"]
             )
 
@@ -460,7 +463,7 @@ class RenewHandInHand(MethodView):
         """Carry the pair into a new period: this row ends on `start_date` (default today)
         and the returned new row starts then."""
         with _session() as session:
-            return longterm.renew_pair(session, current_client(), HandInHandPair, pair_id, data)
+            return pair_records.renew_pair(session, current_client(), HandInHandPair, pair_id, data)
 
 
 @blp.route("/communities/<string:community_id>/unit-pairs")
@@ -475,14 +478,14 @@ class CommunityUnitPairs(MethodView):
         """The units paired with the community (结对共建), newest period first; `?period=` and
         `?active=true` filter."""
         with _session() as session:
-            longterm.readable_community(session, current_client(), community_id)
-            selection = longterm.pair_filters(
+            readable_community(session, current_client(), community_id)
+            selection = pair_records.pair_filters(
                 select(UnitPair).where(UnitPair.community_id == community_id), UnitPair, query
             )
             rows = page_rows(
                 session, selection, pagination_parameters, UnitPair.start_date.desc(), UnitPair.id
             )
-            return [longterm.present_pair(pair) for (pair,) in rows]
+            return [pair_records.present_pair(pair) for (pair,) in rows]
 
     @blp.arguments(UnitPairCreateSchema)
     @blp.response(201, UnitPairRecordSchema)
@@ -490,7 +493,7 @@ class CommunityUnitPairs(MethodView):
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """Pair a unit with the community for a period; an active pair of the two is a 409."""
         with _session() as session:
-            return longterm.create_unit_pair(session, current_client(), community_id, data)
+            return pair_records.create_unit_pair(session, current_client(), community_id, data)
 
 
 @blp.route("/unit-pairs/<string:pair_id>")
@@ -500,8 +503,8 @@ class UnitPairById(MethodView):
     def get(self, pair_id: str) -> Any:
         """A unit–community pair of a community this client may read."""
         with _session() as session:
-            return longterm.present_pair(
-                longterm.find(session, UnitPair, pair_id, current_client())
+            return pair_records.present_pair(
+                longterm_common.find(session, UnitPair, pair_id, current_client())
             )
 
 
@@ -513,7 +516,9 @@ class EndUnitPair(MethodView):
     def post(self, data: dict[str, Any], pair_id: str) -> Any:
         """End an active unit pair on `end_date` (default today); an ended pair is a 409."""
         with _session() as session:
-            return longterm.end_pair(session, current_client(), UnitPair, pair_id, data["end_date"])
+            return pair_records.end_pair(
+                session, current_client(), UnitPair, pair_id, data["end_date"]
+            )
 
 
 @blp.route("/unit-pairs/<string:pair_id>/renew")
@@ -525,4 +530,4 @@ class RenewUnitPair(MethodView):
         """Carry the unit pair into a new period: this row ends on `start_date` (default
         today) and the returned new row starts then."""
         with _session() as session:
-            return longterm.renew_pair(session, current_client(), UnitPair, pair_id, data)
+            return pair_records.renew_pair(session, current_client(), UnitPair, pair_id, data)

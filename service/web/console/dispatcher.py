@@ -22,9 +22,13 @@ from service.db.flow import DEMAND_STATUSES, Demand, DispatchRun, Task
 from service.db.longterm import Commitment, Group, UnitPair
 from service.db.registration import Community, Member, Unit
 from service.db.visits import VisitSchedule
-from service.domain import flow, ledger, longterm, visit_records
+from service.domain import flow, ledger, visit_records
 from service.domain.availability import LOCAL
-from service.domain.scope import get_scoped, require_manager, scoped
+from service.domain.longterm import common as longterm_common
+from service.domain.longterm import groups as group_records
+from service.domain.longterm import pairs as pair_records
+from service.domain.longterm import posts as post_records
+from service.domain.scope import get_scoped, readable_community, require_manager, scoped
 from service.jobs import dispatch_runs
 from service.web.api import API_PREFIX
 from service.web.console.base import (
@@ -46,7 +50,7 @@ LIST_LIMIT = 500
 
 def managed(s: Session, community_id: str) -> Community:
     """The community (404 outside the scope; 403 unless the client manages it)."""
-    community = longterm.readable_community(s, client(), community_id)
+    community = readable_community(s, client(), community_id)
     require_manager(client(), community.id)
     return community
 
@@ -523,7 +527,7 @@ def groups(community_id: str) -> ResponseReturnValue:
         rows = list(
             s.scalars(select(Group).where(Group.community_id == community.id).order_by(Group.name))
         )
-        shown = longterm.present_groups(s, rows)
+        shown = group_records.present_groups(s, rows)
         return community_page(
             "groups.html",
             community,
@@ -539,13 +543,15 @@ def posts(community_id: str) -> ResponseReturnValue:
     """设岗认岗: the post menu and the commitments (承诺) with their deadlines."""
     with db() as s:
         community = managed(s, community_id)
-        post_rows = [longterm.present_post(p) for p in s.scalars(longterm.posts_of(community.id))]
+        post_rows = [
+            post_records.present_post(p) for p in s.scalars(post_records.posts_of(community.id))
+        ]
         titles = {p["id"]: p["title"] for p in post_rows}
-        day = longterm.today()
+        day = longterm_common.today()
         commitments = [
-            longterm.present_commitment(c, day)
+            post_records.present_commitment(c, day)
             for c in s.scalars(
-                longterm.visible_commitments(client())
+                post_records.visible_commitments(client())
                 .where(Commitment.community_id == community.id)
                 .order_by(Commitment.deadline, Commitment.id)
             )
@@ -568,11 +574,11 @@ def pairs(community_id: str) -> ResponseReturnValue:
     with db() as s:
         community = managed(s, community_id)
         hand = [
-            longterm.present_pair(p)
-            for p in s.scalars(longterm.hand_in_hand_of(client(), community.id))
+            pair_records.present_pair(p)
+            for p in s.scalars(pair_records.hand_in_hand_of(client(), community.id))
         ]
         units = [
-            longterm.present_pair(p)
+            pair_records.present_pair(p)
             for p in s.scalars(select(UnitPair).where(UnitPair.community_id == community.id))
         ]
         unit_names = {u.id: u.name for u in s.scalars(select(Unit))}
