@@ -109,7 +109,7 @@ class PointsScheme(Base):
     """A community's points scheme (社区参评): weights, penalties, tiers, stars, shortlist.
 
     ``config`` is validated by ``PointsSchemeSchema``; a community without a row uses
-    :data:`service.domain.evaluations.DEFAULT_SCHEME`.
+    :data:`service.domain.evaluations.scheme.DEFAULT_SCHEME`.
     """
 
     __tablename__ = "points_schemes"

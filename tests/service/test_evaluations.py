@@ -27,14 +27,9 @@ from service.db.registration import Member, new_id
 from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
 from service.domain import flow
 from service.domain.availability import LOCAL
-from service.domain.evaluations import (
-    DEFAULT_SCHEME,
-    Fact,
-    Period,
-    Veto,
-    tally,
-    year_end,
-)
+from service.domain.evaluations.periods import Period
+from service.domain.evaluations.points import Fact, Veto, tally, year_end
+from service.domain.evaluations.scheme import DEFAULT_SCHEME
 from service.domain.reliability import Record, shrunk_reliability
 from tests.service.test_menu_flow import API, PLACE, _ok
 from tests.service.test_people_and_roles import Roles, assert_error

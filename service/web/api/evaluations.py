@@ -20,8 +20,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 
-from service.domain import evaluations
-from service.domain.evaluations import ITEMS, TIER_LABELS, Period
+from service.domain.evaluations import records as evaluation_records
+from service.domain.evaluations import results as evaluation_results
+from service.domain.evaluations.periods import Period
+from service.domain.evaluations.scheme import ITEMS, TIER_LABELS
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.schemas.evaluations import (
@@ -62,7 +64,7 @@ def _session() -> Session:
 def _results(scope: str, object_id: str, query: dict[str, Any]) -> dict[str, Any]:
     period = None if query["period"] is None else Period.parse(query["period"])
     with _session() as session:
-        return evaluations.results(
+        return evaluation_results.results(
             session, current_client(), scope, object_id, period=period, year=query["year"]
         )
 
@@ -82,7 +84,7 @@ class SelfEvaluation(MethodView):
         ledger (services, hours, ratings, visits, commitments kept and missed, with the ids
         behind them), a pre-filled draft text, and the submitted report if any."""
         with _session() as session:
-            return evaluations.draft(
+            return evaluation_records.draft(
                 session, current_client(), member_id, Period.parse(query["period"])
             )
 
@@ -94,7 +96,9 @@ class SelfEvaluation(MethodView):
         (403 for anyone else; 409 the second time). The ledger's figures at that moment are
         kept with it."""
         with _session() as session:
-            return evaluations.submit_self_evaluation(session, current_client(), member_id, data)
+            return evaluation_records.submit_self_evaluation(
+                session, current_client(), member_id, data
+            )
 
 
 @blp.route("/members/<string:member_id>/leader-reviews")
@@ -106,7 +110,7 @@ class LeaderReviews(MethodView):
         """The organiser of the member's unit records a comment and a mark (excellent, good,
         fair, poor) for a half year, once (403 for anyone else; 409 the second time)."""
         with _session() as session:
-            return evaluations.review(session, current_client(), member_id, data)
+            return evaluation_records.review(session, current_client(), member_id, data)
 
 
 @blp.route("/units/<string:unit_id>/evaluation-flags")
@@ -119,7 +123,7 @@ class UnitFlags(MethodView):
         services and visits, self-evaluation and review ids; `flagged` lists those who never
         reported (`never_reported`) or did not serve in the half year (`never_served`)."""
         with _session() as session:
-            return evaluations.unit_flags(
+            return evaluation_records.unit_flags(
                 session, current_client(), unit_id, Period.parse(query["period"])
             )
 
@@ -139,7 +143,9 @@ class SurveyResponses(MethodView):
         year, a score 1..5, the respondent's kind (representative, served_resident) and an
         opaque reference (no name). One answer per respondent, member and half year (409)."""
         with _session() as session:
-            return evaluations.add_survey_response(session, current_client(), community_id, data)
+            return evaluation_records.add_survey_response(
+                session, current_client(), community_id, data
+            )
 
     @blp.arguments(HalfYearQuerySchema, location="query")
     @blp.response(200, SurveyResponseRecordSchema(many=True))
@@ -147,7 +153,7 @@ class SurveyResponses(MethodView):
     def get(self, query: dict[str, Any], community_id: str) -> Any:
         """The community's survey answers of a half year about the members the client reads."""
         with _session() as session:
-            return evaluations.list_survey_responses(
+            return evaluation_records.list_survey_responses(
                 session, current_client(), community_id, Period.parse(query["period"])
             )
 
@@ -159,7 +165,7 @@ class PointsScheme(MethodView):
     def get(self, community_id: str) -> Any:
         """The community's points scheme (社区参评), or the default one (`configured: false`)."""
         with _session() as session:
-            return evaluations.get_scheme(session, current_client(), community_id)
+            return evaluation_records.get_scheme(session, current_client(), community_id)
 
     @blp.arguments(PointsSchemeSchema)
     @blp.response(200, PointsSchemeRecordSchema)
@@ -170,7 +176,7 @@ class PointsScheme(MethodView):
         completion), tiers (thresholds falling from excellent to poor, or quotas adding up to
         at most 1), five rising star thresholds, the stars a veto leaves, the shortlist size."""
         with _session() as session:
-            return evaluations.put_scheme(session, current_client(), community_id, data)
+            return evaluation_records.put_scheme(session, current_client(), community_id, data)
 
 
 @blp.route("/communities/<string:community_id>/vetoes")
@@ -183,14 +189,14 @@ class Vetoes(MethodView):
         (一票否决): that year the member is never excellent, never shortlisted, and their stars
         are capped; results show the statement. Once per member and half year (409)."""
         with _session() as session:
-            return evaluations.record_veto(session, current_client(), community_id, data)
+            return evaluation_records.record_veto(session, current_client(), community_id, data)
 
     @blp.response(200, VetoRecordSchema(many=True))
     @blp.error_responses(*AUTH_ERRORS, 404)
     def get(self, community_id: str) -> Any:
         """The community's veto statements about the members the client reads."""
         with _session() as session:
-            return evaluations.list_vetoes(session, current_client(), community_id)
+            return evaluation_records.list_vetoes(session, current_client(), community_id)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,10 +28,13 @@ from werkzeug.exceptions import HTTPException
 
 from service.db.evaluations import LeaderReview
 from service.db.registration import Member
-from service.domain import evaluations
 from service.domain.availability import LOCAL
 from service.domain.errors import DomainError
-from service.domain.evaluations import ITEMS, TIERS, Period
+from service.domain.evaluations import periods as evaluation_periods
+from service.domain.evaluations import records as evaluation_records
+from service.domain.evaluations import results as evaluation_results
+from service.domain.evaluations.periods import Period
+from service.domain.evaluations.scheme import ITEMS, TIERS
 from service.domain.scope import scoped
 from service.web.api import API_PREFIX
 from service.web.console.base import bp, client, db, failure_text, login_required
@@ -198,24 +201,24 @@ def evaluations_page(community_id: str) -> ResponseReturnValue:
     period, year = _when()
     with db() as s:
         community = managed(s, community_id)
-        found = evaluations.results(
+        found = evaluation_results.results(
             s, client(), "community", community.id, period=period, year=year
         )
         members = _members(s, Member.community_id == community.id)
         vetoes = [
             v
-            for v in evaluations.list_vetoes(s, client(), community.id)
+            for v in evaluation_records.list_vetoes(s, client(), community.id)
             if (Period.parse(v.period).year == year if period is None else v.period == str(period))
         ]
-        halves = [period] if period is not None else list(evaluations.halves(int(year or 0)))
+        halves = [period] if period is not None else list(evaluation_periods.halves(int(year or 0)))
         shown_periods = [h for h in halves if h <= current_period()]
         surveys = [
             answer
             for half in shown_periods
-            for answer in evaluations.list_survey_responses(s, client(), community.id, half)
+            for answer in evaluation_records.list_survey_responses(s, client(), community.id, half)
         ]
         form_period = shown_periods[-1] if shown_periods else current_period()
-        scheme = evaluations.get_scheme(s, client(), community.id)
+        scheme = evaluation_records.get_scheme(s, client(), community.id)
         query = f"period={period}" if period is not None else f"year={year}"
         api = f"{request.script_root}{API_PREFIX}/communities/{community.id}/evaluation"
         return community_page(
@@ -263,7 +266,7 @@ def record_veto(community_id: str) -> ResponseReturnValue:
         data = _load(VetoCreateSchema(), body)
         if data is not None:
             try:
-                evaluations.record_veto(s, client(), community.id, data)
+                evaluation_records.record_veto(s, client(), community.id, data)
                 flash(_("The veto statement was recorded."), "success")
             except REFUSALS as exc:
                 _refused(exc, _("A veto of this member for this half year is recorded already."))
@@ -284,7 +287,7 @@ def add_survey(community_id: str) -> ResponseReturnValue:
         data = _load(SurveyResponseCreateSchema(), body)
         if data is not None:
             try:
-                evaluations.add_survey_response(s, client(), community.id, data)
+                evaluation_records.add_survey_response(s, client(), community.id, data)
                 flash(_("The survey answer was entered."), "success")
             except REFUSALS as exc:
                 _refused(exc, _("This respondent's answer about this member is entered already."))
@@ -319,7 +322,7 @@ def put_scheme(community_id: str) -> ResponseReturnValue:
         data = _load(PointsSchemeSchema(), scheme_body(request.form))
         if data is not None:
             try:
-                evaluations.put_scheme(s, client(), community.id, data)
+                evaluation_records.put_scheme(s, client(), community.id, data)
                 flash(_("The points scheme was saved."), "success")
             except REFUSALS as exc:
                 _refused(exc, "")
@@ -342,7 +345,7 @@ def my_evaluation() -> ResponseReturnValue:
         if data is not None:
             with db() as s:
                 try:
-                    evaluations.submit_self_evaluation(s, client(), member.id, data)
+                    evaluation_records.submit_self_evaluation(s, client(), member.id, data)
                     flash(_("Your self-evaluation was submitted."), "success")
                 except REFUSALS as exc:
                     _refused(
@@ -356,7 +359,7 @@ def my_evaluation() -> ResponseReturnValue:
         return redirect(url_for("console.my_evaluation", period=period_text))
     period = _half_year_arg()
     with db() as s:
-        found = evaluations.draft(s, client(), member.id, period)
+        found = evaluation_records.draft(s, client(), member.id, period)
         submitted = found["submitted"]
         if submitted is not None:
             s.expunge(submitted)
@@ -391,7 +394,7 @@ def unit_evaluations() -> ResponseReturnValue:
     unit_id = _organiser_unit()
     period = _half_year_arg()
     with db() as s:
-        flags = evaluations.unit_flags(s, client(), unit_id, period)
+        flags = evaluation_records.unit_flags(s, client(), unit_id, period)
         ids = [r["member_id"] for r in flags["members"]]
         members = _members(s, Member.id.in_(ids))
         reviews = {
@@ -431,7 +434,7 @@ def leader_review(member_id: str) -> ResponseReturnValue:
     if data is not None:
         with db() as s:
             try:
-                evaluations.review(s, client(), member_id, data)
+                evaluation_records.review(s, client(), member_id, data)
                 flash(_("The leader review was recorded."), "success")
             except REFUSALS as exc:
                 _refused(

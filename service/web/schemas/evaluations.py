@@ -27,7 +27,8 @@ from service.db.evaluations import (
     RESPONDENT_KINDS,
     STATEMENT_LENGTH,
 )
-from service.domain.evaluations import TIERS, Period
+from service.domain.evaluations.periods import Period
+from service.domain.evaluations.scheme import TIERS
 from service.web.schemas.ledger import FIRST_YEAR, LAST_YEAR
 from service.web.schemas.workspace import ref_field, text_field
 
