@@ -43,6 +43,7 @@ from service.web.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate, curr
 from service.web.dispatching import DispatchService
 from service.web.docs import FLASK_SMOREST_CONFIG, docs_assets_blueprint
 from service.web.errors import ErrorSchema, fail, register_error_handlers
+from service.web.json_io import StrictJSONProvider
 from service.web.metrics import Metrics
 from service.web.schemas.jobs import (
     DispatchRequestSchema,
@@ -108,6 +109,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     config = dict(config or {})
     app = Flask(__name__, static_folder=None)
+    app.json = StrictJSONProvider(app)
     default_url = f"sqlite:///{Path(app.instance_path) / 'linli.sqlite3'}"
     settings = load_settings(config, default_database_url=default_url)
 

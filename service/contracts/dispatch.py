@@ -53,12 +53,14 @@ from service.contracts.fields import (
     StrictNested,
     StrictSchema,
     StrictString,
+    above_at_most,
     at_least,
     between,
-    greater_than,
     id_field,
     names_field,
     one_of,
+    parse_float,
+    parse_int,
 )
 
 __all__ = [
@@ -84,6 +86,23 @@ __all__ = [
     "load_problem",
     "load_problem_file",
 ]
+
+# The ranges of the contract's numbers: what the engine computes exactly (times in whole seconds
+# in int64, costs in float64) with room to spare, and what a community could mean.
+MAX_HOURS = 8784.0
+"""Hours in a leap year: the most a capacity or a duration can be."""
+MIN_DURATION_HOURS = 1 / 60
+"""A task lasts at least a minute (a zero-length task would end where it starts)."""
+MAX_DISTANCE_KM = 20000.0
+"""Half the Earth's circumference: no distance on the sphere is longer."""
+MAX_WEIGHT = 1e6
+"""The largest weight of the objective (so every cost stays a finite float)."""
+MAX_MINUTES = 1440.0
+"""A day: the longest changeover or time step."""
+MAX_TIME_LIMIT_S = 86400.0
+MAX_CREW = 50
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 1024
 
 ROOT = "$"
 """The path of the whole document in :attr:`InvalidProblemError.errors`."""
@@ -141,8 +160,10 @@ class MemberSchema(StrictSchema):
     location = StrictNested(LocationSchema, required=True)
     skills = names_field(required=True)
     availability = StrictNested(IntervalSchema, many=True, required=True)
-    capacity_hours = StrictFloat(required=True, validate=at_least(0))
-    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=greater_than(0))
+    capacity_hours = StrictFloat(required=True, validate=between(0, MAX_HOURS))
+    max_distance_km = StrictFloat(
+        load_default=None, allow_none=True, validate=above_at_most(0, MAX_DISTANCE_KM)
+    )
     preferences = names_field(load_default=tuple)
     reliability = StrictFloat(load_default=1.0, validate=between(0, 1))
     unit = id_field(load_default=None, allow_none=True)
@@ -190,12 +211,19 @@ class DemandSchema(StrictSchema):
     skills = names_field(required=True)  # may be empty: a task anyone can do
     location = StrictNested(LocationSchema, required=True)
     window = StrictNested(IntervalSchema, required=True)
-    duration_hours = StrictFloat(required=True, validate=greater_than(0))
+    duration_hours = StrictFloat(
+        required=True,
+        validate=validate.Range(
+            min=MIN_DURATION_HOURS,
+            max=MAX_HOURS,
+            error=f"must be at least one minute (1/60 h) and at most {MAX_HOURS:g} h",
+        ),
+    )
     priority = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
     )
-    crew_size = StrictInteger(load_default=1, validate=at_least(1))
+    crew_size = StrictInteger(load_default=1, validate=between(1, MAX_CREW))
     team_only = StrictBoolean(load_default=False)
     resident = id_field(load_default=None, allow_none=True)
     preferred_members = names_field(load_default=tuple)
@@ -224,13 +252,13 @@ class DemandSchema(StrictSchema):
 class WeightsSchema(StrictSchema):
     """Objective weights; each is optional and at least 0."""
 
-    unassigned = StrictFloat(load_default=100.0, validate=at_least(0))
-    distance = StrictFloat(load_default=1.0, validate=at_least(0))
-    preference = StrictFloat(load_default=2.0, validate=at_least(0))
-    continuity = StrictFloat(load_default=5.0, validate=at_least(0))
-    reliability = StrictFloat(load_default=10.0, validate=at_least(0))
-    fairness = StrictFloat(load_default=1.0, validate=at_least(0))
-    paired_unit = StrictFloat(load_default=2.0, validate=at_least(0))
+    unassigned = StrictFloat(load_default=100.0, validate=between(0, MAX_WEIGHT))
+    distance = StrictFloat(load_default=1.0, validate=between(0, MAX_WEIGHT))
+    preference = StrictFloat(load_default=2.0, validate=between(0, MAX_WEIGHT))
+    continuity = StrictFloat(load_default=5.0, validate=between(0, MAX_WEIGHT))
+    reliability = StrictFloat(load_default=10.0, validate=between(0, MAX_WEIGHT))
+    fairness = StrictFloat(load_default=1.0, validate=between(0, MAX_WEIGHT))
+    paired_unit = StrictFloat(load_default=2.0, validate=between(0, MAX_WEIGHT))
 
     @post_load
     def make_weights(self, data: dict[str, Any], **kwargs: Any) -> Weights:
@@ -252,12 +280,12 @@ class UnitPairSchema(StrictSchema):
 class OptionsSchema(StrictSchema):
     """Solver options; each is optional."""
 
-    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
-    seed = StrictInteger(load_default=0, validate=at_least(0))
-    workers = StrictInteger(load_default=0, validate=at_least(0))
-    max_distance_km = StrictFloat(load_default=5.0, validate=greater_than(0))
-    changeover_minutes = StrictFloat(load_default=15.0, validate=at_least(0))
-    time_step_minutes = StrictFloat(load_default=15.0, validate=greater_than(0))
+    time_limit_s = StrictFloat(load_default=10.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
+    workers = StrictInteger(load_default=0, validate=between(0, MAX_WORKERS))
+    max_distance_km = StrictFloat(load_default=5.0, validate=above_at_most(0, MAX_DISTANCE_KM))
+    changeover_minutes = StrictFloat(load_default=15.0, validate=between(0, MAX_MINUTES))
+    time_step_minutes = StrictFloat(load_default=15.0, validate=between(1, MAX_MINUTES))
     weights = StrictNested(WeightsSchema, load_default=Weights)
     unit_pairs = StrictNested(UnitPairSchema, many=True, load_default=tuple)
 
@@ -513,7 +541,9 @@ def read_json_document(path: str | os.PathLike[str]) -> object:
 
     try:
         with open(path, "rb") as stream:
-            data = json.load(stream, parse_constant=parse_constant)
+            data = json.load(
+                stream, parse_constant=parse_constant, parse_int=parse_int, parse_float=parse_float
+            )
     except OSError as err:
         message = f"cannot read file: {os.fspath(path)}: {err.strerror or err}"
         raise InvalidProblemError({ROOT: [message]}) from err

@@ -21,6 +21,9 @@ from marshmallow import (
 
 __all__ = [
     "COMMON_MESSAGES",
+    "MAX_DIGITS",
+    "MAX_FLOAT",
+    "MAX_INTEGER",
     "StrictBoolean",
     "StrictDateTime",
     "StrictFloat",
@@ -29,12 +32,16 @@ __all__ = [
     "StrictNested",
     "StrictSchema",
     "StrictString",
+    "TooLong",
+    "above_at_most",
     "at_least",
     "between",
     "greater_than",
     "id_field",
     "names_field",
     "one_of",
+    "parse_float",
+    "parse_int",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -43,6 +50,36 @@ __all__ = [
 
 # marshmallow merges ``default_error_messages`` along the class hierarchy (hence RUF012 noqa).
 COMMON_MESSAGES = {"required": "is required", "null": "must not be null"}
+
+MAX_FLOAT = 1e12
+"""No contract number is larger in magnitude: a field without a range of its own still cannot
+carry a value the engine's arithmetic (seconds in int64, costs in float64) would overflow on."""
+
+MAX_INTEGER = 2**53
+"""No contract integer is larger in magnitude (the largest whole number a float holds exactly)."""
+
+MAX_DIGITS = 30
+"""A JSON number literal with more digits than this is refused where it stands (:class:`TooLong`)
+instead of being parsed: Python's integer parser refuses beyond 4,300 digits with an error that
+names no field, and such numbers are never meaningful here."""
+
+
+class TooLong(float):
+    """What the service's JSON parser reads for a number literal of more than
+    :data:`MAX_DIGITS` digits: infinite, so every numeric field refuses it with its path."""
+
+    def __new__(cls) -> TooLong:
+        return super().__new__(cls, math.inf)
+
+
+def parse_int(text: str) -> int | float:
+    """``parse_int`` for :func:`json.loads`: a whole number, or :class:`TooLong`."""
+    return int(text) if len(text) <= MAX_DIGITS else TooLong()
+
+
+def parse_float(text: str) -> float:
+    """``parse_float`` for :func:`json.loads`: a float, or :class:`TooLong`."""
+    return float(text) if len(text) <= MAX_DIGITS + 10 else TooLong()
 
 
 class StrictString(fields.String):
@@ -59,19 +96,24 @@ class StrictFloat(fields.Float):
         **COMMON_MESSAGES,
         "invalid": "must be a number",
         "special": "must be a finite number, not NaN or Infinity",
+        "too_long": f"has more than {MAX_DIGITS} digits",
+        "too_large": f"must be at most {MAX_FLOAT:g} in magnitude",
     }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> float:
+        if isinstance(value, TooLong):
+            raise self.make_error("too_long")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
-        try:
-            number = float(value)
-        except OverflowError:  # an int too large for a float
-            raise self.make_error("special") from None
+        if isinstance(value, int) and abs(value) > MAX_FLOAT:
+            raise self.make_error("too_large")
+        number = float(value)
         if not math.isfinite(number):
             raise self.make_error("special")
+        if abs(number) > MAX_FLOAT:
+            raise self.make_error("too_large")
         return number
 
 
@@ -81,13 +123,19 @@ class StrictInteger(fields.Integer):
     default_error_messages = {  # noqa: RUF012
         **COMMON_MESSAGES,
         "invalid": "must be an integer",
+        "too_long": f"has more than {MAX_DIGITS} digits",
+        "too_large": f"must be at most {MAX_INTEGER} in magnitude",
     }
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> int:
+        if isinstance(value, TooLong):
+            raise self.make_error("too_long")
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
+        if abs(value) > MAX_INTEGER:
+            raise self.make_error("too_large")
         return int(value)
 
 
@@ -165,8 +213,26 @@ def greater_than(low: float) -> validate.Range:
     return validate.Range(min=low, min_inclusive=False, error=f"must be greater than {low:g}")
 
 
+def _number(value: float) -> str:
+    """A bound as people write it: ``2147483647``, ``0.5``, ``1e+06``."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
+
+
+def above_at_most(low: float, high: float) -> validate.Range:
+    return validate.Range(
+        min=low,
+        max=high,
+        min_inclusive=False,
+        error=f"must be greater than {_number(low)} and at most {_number(high)}",
+    )
+
+
 def between(low: float, high: float) -> validate.Range:
-    return validate.Range(min=low, max=high, error=f"must be between {low:g} and {high:g}")
+    return validate.Range(
+        min=low, max=high, error=f"must be between {_number(low)} and {_number(high)}"
+    )
 
 
 def one_of(choices: Iterable[str]) -> validate.OneOf:

@@ -294,7 +294,7 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
         "integer too large for a float",
         _set("demands[0].duration_hours", 10**400),
         "demands[0].duration_hours",
-        "must be a finite number, not NaN or Infinity",
+        "must be at most 1e+12 in magnitude",
     ),
     (
         "latitude out of range",
@@ -348,7 +348,7 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
         "negative capacity",
         _set("members[1].capacity_hours", -1),
         "members[1].capacity_hours",
-        "must be at least 0",
+        "must be between 0 and 8784",
     ),
     (
         "priority 6",
@@ -362,18 +362,23 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
         "demands[2].priority",
         "must be an integer from 1 to 5",
     ),
-    ("crew_size 0", _set("demands[0].crew_size", 0), "demands[0].crew_size", "must be at least 1"),
+    (
+        "crew_size 0",
+        _set("demands[0].crew_size", 0),
+        "demands[0].crew_size",
+        "must be between 1 and 50",
+    ),
     (
         "zero duration",
         _set("demands[0].duration_hours", 0),
         "demands[0].duration_hours",
-        "must be greater than 0",
+        "must be at least one minute (1/60 h) and at most 8784 h",
     ),
     (
         "member range 0",
         _set("members[0].max_distance_km", 0),
         "members[0].max_distance_km",
-        "must be greater than 0",
+        "must be greater than 0 and at most 20000",
     ),
     (
         "reliability above 1",
@@ -465,33 +470,33 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str]] = [
         "time limit 0",
         _set("options.time_limit_s", 0),
         "options.time_limit_s",
-        "must be greater than 0",
+        "must be greater than 0 and at most 86400",
     ),
-    ("negative seed", _set("options.seed", -1), "options.seed", "must be at least 0"),
+    ("negative seed", _set("options.seed", -1), "options.seed", "must be between 0 and 2147483647"),
     ("fractional workers", _set("options.workers", 1.5), "options.workers", "must be an integer"),
     (
         "time step 0",
         _set("options.time_step_minutes", 0),
         "options.time_step_minutes",
-        "must be greater than 0",
+        "must be between 1 and 1440",
     ),
     (
         "negative changeover",
         _set("options.changeover_minutes", -5),
         "options.changeover_minutes",
-        "must be at least 0",
+        "must be between 0 and 1440",
     ),
     (
         "negative weight",
         _set("options.weights.unassigned", -1),
         "options.weights.unassigned",
-        "must be at least 0",
+        "must be between 0 and 1000000",
     ),
     (
         "options max distance 0",
         _set("options.max_distance_km", 0),
         "options.max_distance_km",
-        "must be greater than 0",
+        "must be greater than 0 and at most 20000",
     ),
 ]
 
@@ -558,7 +563,7 @@ def test_every_error_is_reported_at_once() -> None:
     data["bogus"] = True
     errors = errors_of(data)
     assert errors == {
-        "members[1].capacity_hours": ["must be at least 0"],
+        "members[1].capacity_hours": ["must be between 0 and 8784"],
         "demands[0].window.end": ["must be after start"],
         "demands[2].location.lat": ["must be a finite number, not NaN or Infinity"],
         "demands[2].priority": ["must be an integer from 1 to 5"],
@@ -583,7 +588,7 @@ def test_error_message_is_one_line_with_path() -> None:
     data["demands"][0]["crew_size"] = 0
     with pytest.raises(InvalidProblemError) as caught:
         load_problem(data)
-    assert str(caught.value) == "demands[0].crew_size: must be at least 1"
+    assert str(caught.value) == "demands[0].crew_size: must be between 1 and 50"
 
 
 def test_flatten_errors_paths() -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 import flask_smorest
 from flask import Request
-from webargs.flaskparser import FlaskParser
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from service.contracts.fields import parse_float, parse_int
 from service.web.errors import ErrorSchema, fail
 
 API_PREFIX = "/api/v1"
@@ -19,8 +21,17 @@ class _Parser(FlaskParser):
     """webargs' Flask parser with the service's messages for bodies that are not JSON."""
 
     def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return missing
+        data = req.get_data(cache=True)
         try:
-            return super()._raw_load_json(req)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(
+                f"Bytes decoding error : {exc.reason}", doc=str(exc.object), pos=exc.start
+            ) from exc
+        try:
+            return json.loads(text, parse_int=parse_int, parse_float=parse_float)
         except RecursionError:
             fail(
                 400,
