@@ -128,7 +128,7 @@ def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) ->
             outcome["error"] = err.message[:500]
         except Exception as err:  # the run must end, whatever happened
             log.error("dispatch run %s failed (%s)", run_id, type(err).__name__)
-            outcome["error"] = f"Internal error ({type(err).__name__}); nothing was written."
+            outcome["error"] = "An internal error stopped the dispatch; nothing was written."
     outcome["finished_at"] = utcnow()
     with sessions() as session:
         session.execute(update(DispatchRun).where(DispatchRun.id == run_id).values(**outcome))

@@ -44,6 +44,9 @@ from service.db.jobs import Job
 
 log = logging.getLogger(__name__)
 
+SOLVER_FAILED = "the solver failed on this problem: an internal error, logged by the server"
+"""The error a failed job shows: it names no exception, module or line (those go to the log)."""
+
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -331,9 +334,7 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
         )
         status = "failed"
         try:
-            stored = _finish(
-                engine, lease, {"status": "failed", "error": f"solver error ({type(exc).__name__})"}
-            )
+            stored = _finish(engine, lease, {"status": "failed", "error": SOLVER_FAILED})
         except Exception:
             stored = False
     return {"job_id": job_id, "status": status if stored else "lost", "solve_s": elapsed}

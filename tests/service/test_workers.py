@@ -148,3 +148,37 @@ def test_queued_jobs_of_a_dead_process_are_interrupted(
     job = wait_for_job(app.test_client(), auth, job_id, timeout_s=10)
     assert job["status"] == "interrupted"
     assert "resubmit" in job["error"]
+
+
+def test_a_job_the_solver_fails_on_says_so_without_naming_internals(
+    app: Flask, db_url: str
+) -> None:
+    """A job whose solve raises ends ``failed``; its error names no exception class (those go
+    to the log), and the job answers nothing."""
+    from service.jobs.store import NewJob, create_job
+    from service.jobs.worker import SOLVER_FAILED, WorkerSettings, run_job
+
+    with app.extensions["linli"].sessions() as session:
+        client = ApiClient(name="failing jobs", key_hash=uuid.uuid4().hex, communities=[])
+        session.add(client)
+        session.commit()
+        job = create_job(
+            session,
+            NewJob(
+                client_id=client.id,
+                problem={"members": "not a list"},  # past the API's checks: the worker must cope
+                limits={},
+                n_members=0,
+                n_demands=0,
+                n_teams=0,
+                mode="async",
+                lease_owner="test",
+                lease_expires_at=utcnow() + timedelta(seconds=30),
+            ),
+        )
+        job_id = str(job.id)
+    outcome = run_job(job_id, WorkerSettings(database_url=db_url))
+    assert outcome["status"] == "failed"
+    row = _row(app, job_id)
+    assert row.status == "failed" and row.error == SOLVER_FAILED
+    assert "Error" not in row.error and "(" not in row.error  # no class, no call
