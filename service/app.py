@@ -12,6 +12,7 @@ Development: ``flask --app service.app run``; production: ``linli serve`` (gunic
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import secrets
@@ -178,6 +179,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
 
     app.before_request(_start_timer)
+    app.before_request(_limit_body)
     app.before_request(authenticate)
     app.before_request(_check_body)
     app.before_request(_refuse_nul)
@@ -281,13 +283,46 @@ def _start_timer() -> None:
     g.linli_t0 = time.perf_counter()
 
 
+_BODY_CHUNK = 1 << 16
+
+
+def _limit_body() -> None:
+    """413 for a body over the limit, counted on the bytes read, chunked or not.
+
+    With a ``Content-Length`` the header is checked before anything is read. A streamed body
+    (``Transfer-Encoding: chunked``) has none: it is read here, one chunk at a time and never
+    more than one byte past the limit, and refused whole the moment it passes the limit, so no
+    view ever parses a truncated body. What was read is handed on with its length.
+    """
+    limit = request.max_content_length
+    if limit is None:
+        return
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            fail(413, f"The body is larger than {limit} bytes.")
+        return
+    streamed = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if not (streamed or request.environ.get("wsgi.input_terminated")):
+        return
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(_BODY_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            fail(413, f"The body is larger than {limit} bytes.")
+    request.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+    request.environ["CONTENT_LENGTH"] = str(total)
+    request.environ.pop("wsgi.input_terminated", None)
+    request.environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is whole now: a plain length
+
+
 def _check_body() -> None:
-    """413 for a body over the limit (before reading it), 415 for a body that is not JSON."""
+    """415 for a body that is not JSON where JSON belongs (its size: :func:`_limit_body`)."""
     if request.method != "POST" or request.endpoint not in JSON_BODY_ENDPOINTS:
         return
-    limit = request.max_content_length
-    if limit is not None and request.content_length is not None and request.content_length > limit:
-        fail(413, f"The body is larger than {limit} bytes.")
     if not request.is_json:
         fail(415, "The body must be JSON (Content-Type: application/json).")
 

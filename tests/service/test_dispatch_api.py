@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from tests.service.helpers import assert_error, assert_verified, body_of, new_auth, wait_for_job
 
@@ -162,6 +165,32 @@ def test_body_over_the_size_limit_is_413(
     client, auth = app.test_client(), new_auth(app)
     error = assert_error(client.post(URL, json=body_of(small_problem), headers=auth), 413)
     assert "larger than" in error["message"]
+
+
+def test_a_chunked_body_is_limited_on_the_bytes_read_and_refused_whole(
+    make_app: Callable[..., Flask], small_problem: Problem
+) -> None:
+    """Without a Content-Length (Transfer-Encoding: chunked) the limit counts the bytes read: a
+    valid problem followed by padding and garbage past the limit is 413, never a plan made from
+    the first part; a chunked body inside the limit is solved and verified."""
+    app = make_app(LINLI_MAX_BODY_MB=0.25)
+    client, auth = app.test_client(), new_auth(app)
+    problem = generate_district(members=6, demands=8, seed=4)
+    body = json.dumps(body_of(problem, time_limit_s=0.5)).encode()
+
+    def chunked(data: bytes) -> Any:
+        return client.post(
+            URL,
+            input_stream=io.BytesIO(data),
+            headers={**auth, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+
+    over = chunked(body + b" " * 300_000 + b'{"garbage": [[[')
+    assert "larger than" in assert_error(over, 413)["message"]
+    inside = chunked(body)
+    assert inside.status_code == 200, inside.get_json()
+    assert_verified(problem, inside.get_json())
 
 
 def test_body_that_is_not_json_is_415(client: FlaskClient, auth: dict[str, str]) -> None:
