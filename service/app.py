@@ -129,7 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         {k: v for k, v in config.items() if not k.startswith("LINLI_") and k != "EXECUTOR_FACTORY"}
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
 
     data_key = settings.data_key or instance_secret(app.instance_path, "data_key", new_data_key())
     state = _start(settings, config.get("EXECUTOR_FACTORY"), FieldCipher(data_key))

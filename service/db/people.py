@@ -33,4 +33,7 @@ class Person(Base):
         ForeignKey("members.id", ondelete="RESTRICT"), nullable=True, unique=True
     )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    session_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )  # raised to end every login session of the person (logout, lockout)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -104,6 +104,37 @@ def check_login(session: Session, username: str, password: str) -> Person | None
         check_password_hash(_DUMMY_HASH, password)
         return None
     return person if check_password_hash(person.password_hash, password) else None
+
+
+def session_is_current(person: Person, version: object) -> bool:
+    """True if a login session made at ``version`` still stands (not logged out, not locked)."""
+    return isinstance(version, int) and version == person.session_version
+
+
+def end_sessions(session: Session, person_id: int) -> None:
+    """End every login session of the person (logout, lockout): their version goes up.
+
+    One conditional ``UPDATE`` (concurrent logouts both count); the caller commits.
+    """
+    session.execute(
+        update(Person)
+        .where(Person.id == person_id)
+        .values(session_version=Person.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lock_out_if_needed(session: Session, username: str) -> bool:
+    """After a failed login: if the username is now locked, end its person's sessions too.
+
+    Returns whether the username is locked. The caller commits.
+    """
+    if not login_locked(session, username):
+        return False
+    person_id = session.scalar(select(Person.id).where(Person.username == username))
+    if person_id is not None:
+        end_sessions(session, person_id)
+    return True
 
 
 def login_locked(session: Session, username: str) -> bool:

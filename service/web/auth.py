@@ -22,7 +22,7 @@ from flask import current_app, g, has_request_context, request, session
 from service.config.identity import Client
 from service.db.people import Person
 from service.domain.keys import find_client
-from service.domain.people import person_client
+from service.domain.people import person_client, session_is_current
 from service.web.errors import fail
 
 API_KEY_HEADER = "X-API-Key"
@@ -88,7 +88,8 @@ def _session_client() -> Client:
         )
     with current_app.extensions["linli"].sessions() as db:
         person = db.get(Person, person_id)
-        client = None if person is None else person_client(db, person)
+        current = person is not None and session_is_current(person, session.get("session_version"))
+        client = person_client(db, person) if current and person is not None else None
     if client is None:
         session.clear()
         fail(401, "This login is no longer valid; log in again.")

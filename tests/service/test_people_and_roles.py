@@ -117,6 +117,36 @@ def test_login_sets_a_hardened_cookie_and_me_says_who(roles: Roles) -> None:
     assert_error(person.get("/me"), 401)
 
 
+def test_logout_ends_the_session_on_the_server_even_for_a_kept_cookie(roles: Roles) -> None:
+    """The cookie copied before logout no longer works afterwards, and logging out on one
+    device ends the person's sessions on every other device too."""
+    laptop = roles.person("dispatcher")
+    phone = roles.person("dispatcher")
+    kept = laptop.client.get_cookie("linli_session")
+    assert kept is not None
+    assert _ok(phone.get("/me"))["role"] == "dispatcher"
+    assert laptop.post("/logout").status_code == 204
+    replay = roles.app.test_client()
+    replay.set_cookie(kept.key, kept.value, domain=kept.domain or "localhost")
+    assert_error(replay.get(f"{API}/me"), 401)
+    assert_error(phone.get("/me"), 401)
+    again = roles.person("dispatcher")  # a new login works again
+    assert _ok(again.get("/me"))["role"] == "dispatcher"
+
+
+def test_a_lockout_ends_the_sessions_already_open(roles: Roles) -> None:
+    """Someone guessing a password ten times locks the username and ends its open sessions."""
+    member = roles.person("member1")
+    assert _ok(member.get("/me"))["role"] == "member"
+    guesser = roles.app.test_client()
+    for _ in range(10):
+        bad = guesser.post(
+            f"{API}/login", json={"username": roles.names["member1"], "password": "guess guess"}
+        )
+        assert_error(bad, 401)
+    assert_error(member.get("/me"), 401)
+
+
 def test_wrong_passwords_are_refused_and_then_locked_out(roles: Roles) -> None:
     client = roles.app.test_client()
     name = roles.names["member2"]

@@ -27,6 +27,8 @@ from service.domain import audit
 from service.domain.people import (
     MAX_PASSWORD_LENGTH,
     check_login,
+    end_sessions,
+    lock_out_if_needed,
     login_locked,
     new_person,
     password_problems,
@@ -164,6 +166,7 @@ class Login(MethodView):
             client = None if person is None else person_client(db, person)
             if person is None or client is None:
                 audit.record(db, None, "login_failed", "person", username[:64], None)
+                lock_out_if_needed(db, username)
                 db.commit()
                 fail(401, "Wrong username or password.")
             audit.record(db, client, "login", "person", str(person.id), None)
@@ -171,6 +174,7 @@ class Login(MethodView):
             session.clear()
             session.permanent = True
             session["person_id"] = person.id
+            session["session_version"] = person.session_version
             session["csrf"] = new_csrf_token()
             return _principal(person, client.communities)
 
@@ -180,7 +184,13 @@ class Logout(MethodView):
     @blp.response(204)
     @blp.error_responses(*AUTH_ERRORS, 403)
     def post(self) -> None:
-        """End the session (a key-authenticated call does nothing)."""
+        """End the session, and every other session of the same person (a key-authenticated
+        call does nothing)."""
+        client = current_client()
+        if client.role != "client":
+            with _session() as db:
+                end_sessions(db, client.id)
+                db.commit()
         session.clear()
 
 

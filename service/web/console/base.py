@@ -37,7 +37,14 @@ from service.db.people import Person
 from service.domain import audit
 from service.domain.availability import LOCAL
 from service.domain.errors import DomainError
-from service.domain.people import check_login, login_locked, person_client
+from service.domain.people import (
+    check_login,
+    end_sessions,
+    lock_out_if_needed,
+    login_locked,
+    person_client,
+    session_is_current,
+)
 from service.domain.scope import is_district
 from service.web.auth import new_csrf_token
 from service.web.errors import refusal_errors, refusal_message, status_of
@@ -237,7 +244,8 @@ def _load_login() -> tuple[Person, Client] | None:
         return None
     with db() as s:
         person = s.get(Person, person_id)
-        found = None if person is None else person_client(s, person)
+        current = person is not None and session_is_current(person, session.get("session_version"))
+        found = person_client(s, person) if current and person is not None else None
         if person is not None:
             s.expunge(person)
     if person is None or found is None:
@@ -318,6 +326,7 @@ def login() -> ResponseReturnValue:
                 found = None if person is None else person_client(s, person)
                 if person is None or found is None:
                     audit.record(s, None, "login_failed", "person", username[:64], None)
+                    lock_out_if_needed(s, username)
                     s.commit()
                     error, status = _("Wrong username or password."), 401
                 else:
@@ -326,6 +335,7 @@ def login() -> ResponseReturnValue:
                     session.clear()
                     session.permanent = True
                     session["person_id"] = person.id
+                    session["session_version"] = person.session_version
                     session["csrf"] = new_csrf_token()
                     return redirect(_safe_next(request.form.get("next")))
     return (
@@ -337,6 +347,11 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
     _check_csrf()
+    person_id = session.get("person_id")
+    if isinstance(person_id, int):
+        with db() as s:
+            end_sessions(s, person_id)
+            s.commit()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("console.login"))
