@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.db.people import PERSON_ROLES, Person
 from service.domain.demo import DEMO_PASSWORD, seed_demo
-from service.domain.keys import create_api_client
+from service.domain.keys import UnknownCommunityError, create_api_client
 from service.domain.people import new_person, password_problems, role_problems
 
 __all__ = ["create_key_command", "create_person_command", "seed_demo_command"]
@@ -39,6 +39,8 @@ def create_key_command(name: str, communities: tuple[str, ...]) -> None:
     with state.sessions() as session:
         try:
             client, key = create_api_client(session, name, communities)
+        except UnknownCommunityError as err:
+            raise click.BadParameter(str(err), param_hint="--community") from err
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="NAME") from err
     click.echo(f"Created API client {client.id} ({client.name}). Its key, shown only now:")

@@ -13,9 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.clients import ApiClient
+from service.db.registration import Community
 
 KEY_PREFIX = "lnl_"
 MAX_KEY_LENGTH = 200
+
+
+class UnknownCommunityError(ValueError):
+    """A key was asked for a community that does not exist."""
 
 
 def hash_key(key: str) -> str:
@@ -43,10 +48,17 @@ def create_api_client(
 
     Raises:
         ValueError: If the name is empty or too long.
+        UnknownCommunityError: If a community does not exist: a key never gains a community
+            created after it.
     """
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValueError("name must have 1 to 200 characters")
+    wanted = sorted(set(communities))
+    known = set(session.scalars(select(Community.id).where(Community.id.in_(wanted))))
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        raise UnknownCommunityError(f"no such community: {', '.join(missing)}")
     key = new_key()
     client = ApiClient(name=name, key_hash=hash_key(key), communities=sorted(set(communities)))
     session.add(client)

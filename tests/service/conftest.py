@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from service.app import create_app
+from service.db.registration import Community
 from service.domain.keys import create_api_client
 
 PG_HOST = "127.0.0.1"
@@ -117,7 +118,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 def _new_key(app: Flask, name: str, communities: tuple[str, ...] = ()) -> str:
+    """A key of a new API client; its communities are registered first (keys need them)."""
     with app.extensions["linli"].sessions() as session:
+        for community in communities:
+            if session.get(Community, community) is None:
+                session.add(Community(id=community, name=community))
+        session.commit()
         _client, key = create_api_client(session, name, communities)
     return key
 

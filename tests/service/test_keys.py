@@ -9,11 +9,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from service.db.clients import ApiClient
-from service.domain.keys import create_api_client, find_client
+from service.db.registration import Community
+from service.domain.keys import UnknownCommunityError, create_api_client, find_client
 
 
 def test_key_is_stored_only_as_its_hash(app: Flask) -> None:
     with app.extensions["linli"].sessions() as session:
+        for community in ("c-01", "c-02"):
+            if session.get(Community, community) is None:
+                session.add(Community(id=community, name=community))
+        session.commit()
         client, key = create_api_client(session, "  Jinshui district  ", ["c-02", "c-01", "c-01"])
         stored = session.get(ApiClient, client.id)
         assert stored is not None
@@ -35,7 +40,16 @@ def test_empty_name_is_refused(app: Flask) -> None:
 
 
 def test_cli_command_prints_a_working_key_once(app: Flask) -> None:
-    """``flask --app service.app linli-create-key NAME``: the key works; only its hash is kept."""
+    """``flask --app service.app linli-create-key NAME``: the key works; only its hash is kept;
+    a community that does not exist is refused (exit 2), naming the option."""
+    refused = app.test_cli_runner().invoke(
+        args=["linli-create-key", "mini-program backend", "--community", "c-07"]
+    )
+    assert refused.exit_code == 2 and "no such community: c-07" in refused.output
+    with app.extensions["linli"].sessions() as session:
+        if session.get(Community, "c-07") is None:
+            session.add(Community(id="c-07", name="c-07"))
+        session.commit()
     result = app.test_cli_runner().invoke(
         args=["linli-create-key", "mini-program backend", "--community", "c-07"]
     )
@@ -51,3 +65,11 @@ def test_cli_command_prints_a_working_key_once(app: Flask) -> None:
     assert row.key_hash == hashlib.sha256(key.encode()).hexdigest()
     failed = app.test_cli_runner().invoke(args=["linli-create-key", " "])
     assert failed.exit_code != 0
+
+
+def test_a_key_is_only_for_communities_that_exist(app: Flask) -> None:
+    """A key for a community not created yet is refused: it would gain it once created."""
+    with app.extensions["linli"].sessions() as session:
+        with pytest.raises(UnknownCommunityError, match="no such community: c-nowhere"):
+            create_api_client(session, "too early", ["c-nowhere"])
+        assert session.scalar(select(ApiClient).where(ApiClient.name == "too early")) is None

@@ -66,10 +66,10 @@ class World:
         self.app, self.client = app, client
         self.district = _key(app, "district")
         self.a, self.b = (f"c-{uuid.uuid4().hex[:10]}" for _ in range(2))
-        self.key_a = _key(app, "community a", (self.a,))
-        self.key_b = _key(app, "community b", (self.b,))
         for community in (self.a, self.b):
             self.post("/communities", {"id": community, "name": community}, self.district, 201)
+        self.key_a = _key(app, "community a", (self.a,))
+        self.key_b = _key(app, "community b", (self.b,))
         self.unit = self.post("/units", {"name": "unit"}, self.district, 201)["id"]
 
     def post(self, url: str, body: Any, headers: dict[str, str], code: int = 200) -> Any:

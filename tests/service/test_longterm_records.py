@@ -60,8 +60,6 @@ class World:
         self.app, self.client = app, client
         self.district = _key(app, "district")
         self.a, self.b = f"c-{_uid()}", f"c-{_uid()}"
-        self.key_a = _key(app, "community a", (self.a,))
-        self.key_b = _key(app, "community b", (self.b,))
         self.grid: dict[str, str] = {}
         self.building: dict[str, str] = {}
         for community in (self.a, self.b):
@@ -69,6 +67,8 @@ class World:
             grid = self.post(f"/communities/{community}/grids", {"name": "g1"}, code=201)
             building = self.post(f"/grids/{grid['id']}/buildings", {"name": "b1"}, code=201)
             self.grid[community], self.building[community] = grid["id"], building["id"]
+        self.key_a = _key(app, "community a", (self.a,))
+        self.key_b = _key(app, "community b", (self.b,))
         unit = self.post("/units", {"name": "district legal office"}, self.district, code=201)
         self.unit = unit["id"]
 

@@ -63,8 +63,6 @@ class Flow:
         self.app, self.client = app, client
         self.district = _key(app, "district")
         self.a, self.b = (f"c-{uuid.uuid4().hex[:10]}" for _ in range(2))
-        self.key_a = _key(app, "community a", (self.a,))
-        self.key_b = _key(app, "community b", (self.b,))
         for community in (self.a, self.b):
             _ok(
                 client.post(
@@ -74,6 +72,9 @@ class Flow:
                 ),
                 201,
             )
+
+        self.key_a = _key(app, "community a", (self.a,))
+        self.key_b = _key(app, "community b", (self.b,))
 
     def member(
         self, community: str, skills: list[str], *, active: bool = True, **extra: Any

@@ -66,8 +66,6 @@ class World:
         self.client = client
         self.district = _key(app, "district")
         self.a, self.b = _slug(), _slug()
-        self.key_a = _key(app, "community a", (self.a,))
-        self.key_b = _key(app, "community b", (self.b,))
         self.unit = _created(
             client.post(
                 f"{API}/units",
@@ -115,6 +113,9 @@ class World:
             self.grid[community] = grid
             self.building[community] = building
             self.member[community] = member
+
+        self.key_a = _key(app, "community a", (self.a,))
+        self.key_b = _key(app, "community b", (self.b,))
 
 
 @pytest.fixture
