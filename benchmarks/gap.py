@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.data import benchdata_dir
 from matcher.dispatch.arrays import build_arrays
 from matcher.dispatch.candidates import generate_candidates, reprice
 from matcher.dispatch.problem import Demand, Interval, Location, Member, Options, Problem, Weights
@@ -85,7 +86,7 @@ def settings_for(instance: GapInstance) -> SearchSettings:
 
 
 SENSES = ("auto", "min", "max")
-DATA_DIR = Path("/work/shared/benchdata")
+DATA_DIR = benchdata_dir()
 ORLIB_DIR = DATA_DIR / "gap_orlib"  # gap1..gap12, gapa..gapd, README.md, bks.csv
 YAGIURA_DIR = DATA_DIR / "gap_yagiura"  # types C, D, E, README.md, bks.csv
 _ORIGIN = datetime(2026, 1, 5, tzinfo=UTC)

@@ -48,12 +48,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.data import benchdata_dir
 from benchmarks.provenance import REPO, cpu_model
 
 if TYPE_CHECKING:
     from matcher.visits.routing import RoutingProblem
 
-DATA_DIR = Path("/work/shared/benchdata/solomon_vrptw")
+DATA_DIR = benchdata_dir() / "solomon_vrptw"
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "solomon.jsonl"
 CONVENTION = "min_distance_trunc1"
 SCALE = 10  # integer tenths of the instance's unit

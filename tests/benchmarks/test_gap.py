@@ -27,6 +27,7 @@ from benchmarks.gap import (
     solve_gap,
 )
 from benchmarks.provenance import REPO
+from tests.benchmarks.data import _missing_benchdata, require  # noqa: F401
 
 # m=2, n=5: agent 0 is cheapest for every job but holds only three of them (use 3, capacity 9).
 TINY_COST = [[1, 1, 1, 1, 1], [5, 4, 3, 6, 2]]
@@ -217,7 +218,7 @@ def test_the_table_has_a_header_a_row_per_problem_and_a_summary(
 GAP1 = ORLIB_DIR / "gap1.txt"
 
 
-@pytest.mark.skipif(not GAP1.is_file(), reason=f"no OR-Library GAP data at {ORLIB_DIR}")
+@require(GAP1, "OR-Library GAP data")
 @pytest.mark.parametrize("sense", ["max", "min"])
 def test_gap1_problems_reach_their_optima(sense: str) -> None:
     """gap1-1..5 in both senses bks.csv lists (OR-Library publishes the maximum ones)."""
@@ -252,7 +253,7 @@ def test_engine_numbers_are_shifted_per_job_and_converted_back(tiny_file: Path) 
 GAP8 = ORLIB_DIR / "gap8.txt"
 
 
-@pytest.mark.skipif(not GAP8.is_file(), reason=f"no OR-Library GAP data at {ORLIB_DIR}")
+@require(GAP8, "OR-Library GAP data")
 def test_small_instances_go_to_cp_sat_which_proves_gap8_4() -> None:
     """gap8-4 (8 x 48): HiGHS needed 2-6 s to prove it; the engine's CP-SAT exact step proves
     it (the bound meets the best known maximum) well inside the limit."""

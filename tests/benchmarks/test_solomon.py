@@ -24,11 +24,12 @@ from benchmarks.solomon import (
     read_bks,
     solve_linli,
 )
+from tests.benchmarks.data import _missing_benchdata, require  # noqa: F401
 
 C101 = DATA_DIR / "C101.txt"
 C101_OPTIMUM = 827.3
 
-pytestmark = pytest.mark.skipif(not C101.is_file(), reason=f"no Solomon data at {DATA_DIR}")
+pytestmark = require(C101, "Solomon data")
 
 
 @pytest.fixture(scope="module")
