@@ -201,12 +201,6 @@ def busy_problem() -> Problem:
     return generate_district(members=300, demands=900, seed=5)
 
 
-def _once_on_postgresql(backend: str) -> None:
-    """The fault tests run once (the file stays under a minute), on a cluster's database."""
-    if backend != "postgresql":
-        pytest.skip("fault tests run once, on PostgreSQL: the database of a cluster's front-ends")
-
-
 def _new_client_id(app: Flask, name: str) -> int:
     with app.extensions["linli"].sessions() as session:
         client, _key = create_api_client(session, name)
@@ -437,6 +431,7 @@ def test_readyz_with_the_scheduler_away_is_still_ready(make_app: Callable[..., F
     }
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.slow
 def test_a_job_for_an_absent_scheduler_is_interrupted_not_stuck(
     make_app: Callable[..., Flask], small_problem: Problem, backend: str
@@ -444,7 +439,6 @@ def test_a_job_for_an_absent_scheduler_is_interrupted_not_stuck(
     """The scheduler does not answer: the post is still accepted (202), the runner tries a
     few times, and the job ends ``interrupted`` (resubmittable) instead of waiting forever."""
     _require_dask()
-    _once_on_postgresql(backend)
     app = make_app(threads=False, LINLI_EXECUTOR="dask://127.0.0.1:9")
     factory = app.extensions["linli"].runner.executor_factory
     assert isinstance(factory, DaskExecutorFactory)
@@ -459,6 +453,7 @@ def test_a_job_for_an_absent_scheduler_is_interrupted_not_stuck(
     assert "resubmit" in job["error"]
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.slow
 def test_a_killed_worker_loses_no_job(
     dask_app: Flask, cluster: Cluster, busy_problem: Problem, backend: str
@@ -470,7 +465,6 @@ def test_a_killed_worker_loses_no_job(
     start, ``attempts`` 2) and its runner sends it as a new task, whose verified answer is
     stored. (After ``LINLI_JOB_ATTEMPTS`` lost starts it would end ``failed`` with its best
     plan: ``test_fair_runner.py``.)"""
-    _once_on_postgresql(backend)
     problem = busy_problem
     client, auth = dask_app.test_client(), new_auth(dask_app)
     body = body_of(problem, time_limit_s=5)
@@ -500,6 +494,7 @@ def test_a_killed_worker_loses_no_job(
     cluster.wait_for_workers(2)  # the nanny restarted the killed worker: the next tests use it
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.slow
 def test_a_second_tenants_job_is_not_starved_on_the_cluster(
     dask_app: Flask,
@@ -515,7 +510,6 @@ def test_a_second_tenants_job_is_not_starved_on_the_cluster(
     province's tasks still held by the scheduler, so it does not start last, as Dask's
     first-come order would have it. (The scheduler holds tasks back, in priority order, once
     they outnumber twice the threads; the first ones go to the workers at once.)"""
-    _once_on_postgresql(backend)
     province_app = make_app(threads=False, LINLI_EXECUTOR=cluster.url, LINLI_EXECUTOR_SLOTS=6)
     problem_json = body_of(busy_problem, time_limit_s=1)
     problem_json["options"].update(seed=7, workers=1)
@@ -534,6 +528,7 @@ def test_a_second_tenants_job_is_not_starved_on_the_cluster(
     assert order.index(community_id) < len(province_ids), order  # not after all of them
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.slow
 def test_a_restarted_scheduler_loses_no_job(
     dask_app: Flask, cluster: Cluster, busy_problem: Problem, backend: str
@@ -544,7 +539,6 @@ def test_a_restarted_scheduler_loses_no_job(
     resubmitted to the new scheduler and succeeds; the running ones end ``succeeded`` (their
     worker finished them while closing, or a reaper queued them again once their worker had
     exited) or, past ``LINLI_JOB_ATTEMPTS``, ``failed`` (worker lost)."""
-    _once_on_postgresql(backend)
     client, auth = dask_app.test_client(), new_auth(dask_app)
     body = body_of(busy_problem, time_limit_s=2)
     ids = []
