@@ -147,3 +147,15 @@ def test_documentation_pages_load_local_assets_only(client: FlaskClient) -> None
             assert response.status_code == 200 and len(response.data) > 10_000
             response.close()
     assert "validatorUrl" in client.get("/api/v1/docs").get_data(as_text=True)
+
+
+def test_the_documentation_scripts_name_no_other_host_for_what_they_show(
+    client: FlaskClient,
+) -> None:
+    """ReDoc's bundle asks no CDN for its logo: the address points at this server, which has it."""
+    script = client.get("/api/v1/static/redoc/redoc.standalone.js").get_data(as_text=True)
+    assert "cdn.redoc.ly" not in script
+    assert "/api/v1/static/redoc/logo-mini.svg" in script
+    logo = client.get("/api/v1/static/redoc/logo-mini.svg")
+    assert logo.status_code == 200 and b"<svg" in logo.data
+    logo.close()
