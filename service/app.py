@@ -39,6 +39,7 @@ from service.jobs import executors
 from service.jobs.dispatch_runs import RunPool, recover_runs
 from service.jobs.limits import RateLimiter
 from service.jobs.runner import AUTO, JobRunner, Reaper, recover_jobs
+from service.jobs.solver import RunnerSolver
 from service.jobs.worker import WorkerSettings
 from service.web.auth import API_KEY_HEADER, SECURITY_SCHEME, authenticate, current_actor
 from service.web.dispatching import DispatchService
@@ -87,6 +88,7 @@ class LinliState:
     dispatch: DispatchService
     cipher: FieldCipher
     runs: RunPool
+    solver: RunnerSolver
 
     def close(self, *, cancel_running: bool = False, wait: bool = True) -> None:
         """Stop the reaper, the executor and the dispatch-run threads; dispose of the engine."""
@@ -246,6 +248,7 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         max_attempts=settings.job_attempts,
     )
     reaper.start()
+    solver = RunnerSolver(runner, sessions, settings)
     return LinliState(
         settings=settings,
         engine=engine,
@@ -256,7 +259,8 @@ def _start(settings: Settings, executor_factory: Any, cipher: FieldCipher) -> Li
         rate_limiter=None if settings.rate_limit is None else RateLimiter(settings.rate_limit),
         dispatch=DispatchService(settings, sessions, runner, metrics),
         cipher=cipher,
-        runs=RunPool(sessions),
+        runs=RunPool(sessions, solver=solver),
+        solver=solver,
     )
 
 

@@ -29,8 +29,8 @@ ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled", "interrupted")
 
 
-JOB_KINDS = ("dispatch", "visits")
-"""What a job solves: a dispatch problem, or a quarter of team visits."""
+JOB_KINDS = ("dispatch", "visits", "posts", "groups", "pairs")
+"""What a job solves: a dispatch problem, a quarter of team visits, or a long-term matching."""
 
 
 class Job(Base):

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["Conflict", "DomainError", "Forbidden", "Invalid", "NotFound", "PlanRejected"]
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "PlanRejected",
+    "SolverUnavailable",
+]
 
 
 class DomainError(Exception):
@@ -40,3 +48,7 @@ class Invalid(DomainError):
 
 class PlanRejected(DomainError):
     """The engine's plan failed its independent verification: nothing was written (our bug)."""
+
+
+class SolverUnavailable(DomainError):
+    """No solver answered: all were busy for too long, or the solve failed. Nothing was written."""

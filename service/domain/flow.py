@@ -35,10 +35,10 @@ from matcher.dispatch.arrays import ProblemArrays, build_arrays
 from matcher.dispatch.candidates import Candidates, generate_candidates
 from matcher.dispatch.plan import Plan
 from matcher.dispatch.reasons import explain_unassigned
-from matcher.dispatch.solve import solve
 from matcher.dispatch.validation import validate_problem
 from matcher.dispatch.verify import verify
 from service.config.identity import Client
+from service.contracts.dispatch import dump_problem, load_answer
 from service.db.base import utcnow
 from service.db.flow import Demand, Task
 from service.db.registration import Community, Member, new_id
@@ -49,6 +49,7 @@ from service.domain.outcomes import CANCELLED_DECLINE
 from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
 from service.domain.reliability import member_reliability
 from service.domain.scope import get_scoped, may_manage, require_manager, scoped
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -343,15 +344,21 @@ def _busy(session: Session, client: Client, member_ids: Sequence[str]) -> list[B
 
 
 def solve_verified(
-    problem: mp.Problem, *, time_limit_s: float, subject: str, refusal: str
+    problem: mp.Problem,
+    *,
+    time_limit_s: float,
+    subject: str,
+    refusal: str,
+    solver: Solver = in_process,
 ) -> Answer:
     """Solve a dispatch problem built from the records and check it with the verifier.
 
-    The caller holds no transaction. A plan that breaks a rule is our bug: it is logged (the
-    rules only, never the records) and refused with ``refusal`` (:class:`PlanRejected`).
+    The caller holds no transaction; ``solver`` runs the engine (the service's job runner). A
+    plan that breaks a rule is our bug: it is logged (the rules only, never the records) and
+    refused with ``refusal`` (:class:`PlanRejected`).
     """
     validate_problem(problem)
-    answer = solve(problem, time_limit_s=time_limit_s, seed=0, workers=1)
+    answer = load_answer(solver("dispatch", dump_problem(problem), time_limit_s=time_limit_s))
     violations = verify(problem, answer)
     if violations:
         rules = ", ".join(sorted({v.rule for v in violations}))
@@ -397,6 +404,7 @@ def dispatch_community(
     *,
     time_limit_s: float,
     now: datetime | None = None,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """Dispatch a community's open demands to its active members, in one transaction.
 
@@ -437,6 +445,7 @@ def dispatch_community(
         time_limit_s=time_limit_s,
         subject=f"dispatch of community {community_key}",
         refusal="The engine's plan failed verification; nothing was dispatched.",
+        solver=solver,
     )
     tasks: list[Task] = []
     left_out = [
@@ -689,6 +698,7 @@ def decline(
     *,
     redispatch: bool = True,
     now: datetime | None = None,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """offered → declined; the demand goes back to the demand list (open) and, unless
     ``redispatch`` is false, is dispatched again at once (:func:`redispatch_demand`)."""
@@ -704,7 +714,9 @@ def decline(
     result = _present(session, task)
     if redispatch:
         try:
-            result["redispatch"] = redispatch_demand(session, client, task.demand_id, now=now)
+            result["redispatch"] = redispatch_demand(
+                session, client, task.demand_id, now=now, solver=solver
+            )
         except DomainError:  # the decline stands; the demand waits on the demand list
             session.rollback()
             result["redispatch"] = {
@@ -758,7 +770,12 @@ def _acting_for(client: Client, community_id: str) -> Client:
 
 
 def redispatch_demand(
-    session: Session, client: Client, demand_id: str, *, now: datetime | None = None
+    session: Session,
+    client: Client,
+    demand_id: str,
+    *,
+    now: datetime | None = None,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """Dispatch one open demand again, without moving anybody else's plan.
 
@@ -801,6 +818,7 @@ def redispatch_demand(
         time_limit_s=REDISPATCH_TIME_LIMIT_S,
         subject=f"re-dispatch of demand {demand_id}",
         refusal="The engine's plan failed verification; the demand stays open.",
+        solver=solver,
     )
     if not answer.assignments:
         (left,) = answer.unassigned

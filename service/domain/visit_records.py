@@ -30,12 +30,11 @@ from sqlalchemy.orm import Session
 
 from matcher.visits.answer import Schedule, ScheduleStats, VisitSession
 from matcher.visits.problem import Quarter, VisitProblem
-from matcher.visits.solve import solve_visits
 from matcher.visits.validation import validate_visit_problem
 from matcher.visits.verify import verify_schedule
 from service.config.identity import Client
 from service.contracts.calendar import calendar_bytes
-from service.contracts.visits import dump_schedule, dump_visit_problem
+from service.contracts.visits import dump_visit_problem, load_schedule
 from service.db.base import utcnow
 from service.db.registration import Member, new_id
 from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
@@ -48,6 +47,7 @@ from service.domain.scope import (
     readable_community,
     require_manager,
 )
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,14 @@ def check_problem(
         raise Invalid("The quarter does not fit this community's workspace.", errors=errors)
 
 
-def solve_checked(problem: VisitProblem, *, time_limit_s: float) -> tuple[Schedule, dict[str, Any]]:
+def solve_checked(
+    problem: VisitProblem, *, time_limit_s: float, solver: Solver = in_process
+) -> tuple[Schedule, dict[str, Any]]:
     """The engine's schedule (and its JSON), checked by the independent verifier (500 if broken)."""
-    schedule = solve_visits(problem, time_limit_s=time_limit_s, workers=1)
-    answer = dump_schedule(schedule)
-    violations = verify_schedule(dump_visit_problem(problem), answer)
+    problem_json = dump_visit_problem(problem)
+    answer = solver("visits", problem_json, time_limit_s=time_limit_s)
+    schedule = load_schedule(answer)
+    violations = verify_schedule(problem_json, answer)
     if violations:
         rules = sorted({v.rule for v in violations})
         log.error("visit schedule failed verification (rules %s); nothing stored", rules)
@@ -306,8 +309,9 @@ def create_schedule(
     *,
     max_households: int,
     max_time_limit_s: float = MAX_VISIT_TIME_LIMIT_S,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
-    """Solve a community's quarter, verify and store it in one transaction.
+    """Solve a community's quarter (through ``solver``), verify and store it in one transaction.
 
     Returns:
         The stored schedule as :func:`present_schedule` shows it.
@@ -318,7 +322,7 @@ def create_schedule(
     community_key = community.id
     session.rollback()  # hold no transaction while the engine searches
     time_limit_s = min(problem.options.time_limit_s, max_time_limit_s)
-    schedule, answer = solve_checked(problem, time_limit_s=time_limit_s)
+    schedule, answer = solve_checked(problem, time_limit_s=time_limit_s, solver=solver)
     row = VisitSchedule(
         id=new_id("vs"),
         community_id=community_key,

@@ -29,6 +29,7 @@ from service.db.registration import Community, new_id
 from service.domain import flow
 from service.domain.errors import Conflict, DomainError
 from service.domain.scope import get_scoped, require_manager
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,19 @@ INTERRUPTED = "The server stopped while this run was queued or running; nothing 
 class RunPool:
     """The threads that run dispatch runs (each solve is single-threaded C++ in OR-Tools)."""
 
-    def __init__(self, sessions: sessionmaker[Session], threads: int = RUN_THREADS) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        threads: int = RUN_THREADS,
+        *,
+        solver: Solver = in_process,
+    ) -> None:
         self.sessions = sessions
+        self.solver = solver
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="linli-run")
 
     def submit(self, run_id: str, client: Client) -> None:
-        self._pool.submit(execute_run, self.sessions, run_id, client)
+        self._pool.submit(execute_run, self.sessions, run_id, client, self.solver)
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
@@ -103,7 +111,9 @@ def start_run(
     return run
 
 
-def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) -> None:
+def execute_run(
+    sessions: sessionmaker[Session], run_id: str, client: Client, solver: Solver = in_process
+) -> None:
     """Run one queued run to its end (never raises: the outcome is stored on the run)."""
     with sessions() as session:
         started = session.execute(
@@ -121,7 +131,7 @@ def execute_run(sessions: sessionmaker[Session], run_id: str, client: Client) ->
     with sessions() as session:
         try:
             result = flow.dispatch_community(
-                session, client, community_id, time_limit_s=time_limit_s
+                session, client, community_id, time_limit_s=time_limit_s, solver=solver
             )
             outcome.update(status="succeeded", result=_json_ready(result))
         except DomainError as err:

@@ -12,9 +12,9 @@ While the engine solves, a heartbeat thread
   callback (polled every 50 ms inside the engine) returns that flag, so a cancelled solve ends
   with the best plan found so far.
 
-A job's ``kind`` picks the engine: ``dispatch`` (:func:`matcher.dispatch.solve.solve`) or ``visits``
-(:func:`matcher.visits.solve.solve_visits`, which has no stop callback: a visit job that is
-cancelled while running ends when its solve does, keeping the whole schedule).
+A job's ``kind`` picks the engine (:func:`service.contracts.solving.solve_json`): ``dispatch``,
+``visits`` (no stop callback: a visit job cancelled while running ends when its solve does,
+keeping the whole schedule), or a long-term matching (``posts``, ``groups``, ``pairs``).
 
 Every write is guarded by ``lease_owner``: a worker whose lease was taken away (the reaper
 declared it lost, and queued the job again or failed it) can no longer change the job. Taking
@@ -38,9 +38,12 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from service.contracts.solving import solve_json
 from service.db.base import utcnow
 from service.db.engine import make_engine
 from service.db.jobs import Job
+from service.jobs.fan_out import cluster_executor
+from service.jobs.limits import SOLVER_THREADS
 
 log = logging.getLogger(__name__)
 
@@ -236,48 +239,6 @@ def _finish(engine: Engine, lease: Lease, values: dict[str, Any]) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _solve_dispatch(
-    problem_json: Any, lease: Lease, fan_out_min_demands: int = 0
-) -> tuple[dict[str, Any], Any, Any]:
-    """A dispatch job: the answer JSON, its objective and bound (stops when asked). On a Dask
-    worker, a problem of at least ``fan_out_min_demands`` open demands spreads its search over
-    the cluster (:mod:`service.jobs.fan_out`)."""
-    from matcher.dispatch.solve import solve
-    from service.contracts.dispatch import dump_answer, load_problem
-    from service.jobs.fan_out import cluster_executor
-
-    problem = load_problem(problem_json)
-    with cluster_executor(problem, fan_out_min_demands) as executor:
-        answer = solve(
-            problem,
-            time_limit_s=problem.options.time_limit_s,
-            seed=problem.options.seed,
-            workers=problem.options.workers,
-            progress=lease.report,
-            stop=lease.should_stop,
-            executor=executor,
-        )
-    return dump_answer(answer), answer.objective, answer.bound
-
-
-def _solve_visits(problem_json: Any, lease: Lease) -> tuple[dict[str, Any], Any, Any]:
-    """A visit-schedule job: the schedule JSON and its objective (no bound). The visit solver
-    has no stop callback: a cancel request lets it run to its (short) end."""
-    from matcher.visits.solve import solve_visits
-    from service.contracts.visits import dump_schedule, load_visit_problem
-    from service.jobs.limits import SOLVER_THREADS
-
-    problem = load_visit_problem(problem_json)
-    schedule = solve_visits(
-        problem,
-        time_limit_s=problem.options.time_limit_s,
-        seed=problem.options.seed,
-        workers=SOLVER_THREADS,
-        progress=lease.report_visits,
-    )
-    return dump_schedule(schedule), schedule.stats.objective, None
-
-
 def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
     """Solve one queued job (dispatch or visits, by its ``kind``) and store its outcome; never
     raises for a solver failure.
@@ -301,14 +262,16 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
             kind, problem_json = session.execute(
                 select(Job.kind, Job.problem).where(Job.id == key)
             ).one()
-        if kind == "visits":
-            answer_json, objective, bound = _solve_visits(problem_json, lease)
-        elif kind == "dispatch":
-            answer_json, objective, bound = _solve_dispatch(
-                problem_json, lease, settings.fan_out_min_demands
-            )
-        else:
-            raise ValueError(f"unknown job kind {kind!r}")
+        solved = solve_json(
+            kind,
+            problem_json,
+            progress=lease.report,
+            visit_progress=lease.report_visits,
+            stop=lease.should_stop,
+            executor_for=lambda problem: cluster_executor(problem, settings.fan_out_min_demands),
+            visit_workers=SOLVER_THREADS,
+        )
+        answer_json, objective, bound = solved.answer, solved.objective, solved.bound
         lease.close()
         elapsed = time.perf_counter() - started
         status = "cancelled" if lease.cancelled else "succeeded"

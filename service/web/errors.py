@@ -29,6 +29,7 @@ from service.domain.errors import (
     Invalid,
     NotFound,
     PlanRejected,
+    SolverUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     PlanRejected: 500,
+    SolverUnavailable: 503,
 }
 """The one place where the domain's refusals become HTTP statuses."""
 

@@ -354,8 +354,8 @@ def test_the_posts_model_solves_with_no_lock_and_a_stale_answer_is_refused(
     solve = post_records.solve_and_verify
     wrote: list[int] = []
 
-    def solve_while_a_member_changes_choices(problem: Any) -> Any:
-        answer = solve(problem)
+    def solve_while_a_member_changes_choices(problem: Any, **kwargs: Any) -> Any:
+        answer = solve(problem, **kwargs)
         response = world.post(
             f"/members/{m2}/post-choices", {"posts": [post]}, world.headers(a), method="put"
         )

@@ -52,6 +52,9 @@ NOT_FOUND: dict[type[Any], str] = {
     UnitPair: "No such unit pair.",
 }
 
+LONGTERM_TIME_LIMIT_S = 30.0
+"""How long a long-term solve may take (posts and pairs are exact and take far less)."""
+
 ALLOCATED_MEMBER_STATUS = "active"
 """Only members who reported (报到) and serve are allocated posts."""
 

@@ -12,10 +12,8 @@ from typing import Any
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
-from matcher.longterm.groups.solve import solve as solve_groups
 from matcher.longterm.groups.verify import verify as verify_groups
 from service.config.identity import Client
-from service.contracts import groups as groups_contract
 from service.db.base import utcnow
 from service.db.longterm import (
     Commitment,
@@ -28,6 +26,7 @@ from service.db.registration import Building, Grid, Member, new_id
 from service.domain.errors import Conflict
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
+    LONGTERM_TIME_LIMIT_S,
     VerificationError,
     commit_checked,
     find_managed,
@@ -35,6 +34,7 @@ from service.domain.longterm.common import (
     refuse_invalid,
     solved_without_lock,
 )
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -239,14 +239,18 @@ def groups_problem(
     }
 
 
-def solve_groups_and_verify(problem_json: dict[str, Any]) -> dict[str, Any]:
+def solve_groups_and_verify(
+    problem_json: dict[str, Any], solver: Solver = in_process
+) -> dict[str, Any]:
     """Group the members and check the answer with the independent verifier.
 
     Raises:
         VerificationError: The verifier found violations (logged by rule and subject: ids).
     """
-    problem = groups_contract.load_problem(problem_json)
-    answer = groups_contract.dump_answer(solve_groups(problem))
+    time_limit_s = float(
+        problem_json.get("options", {}).get("time_limit_s") or LONGTERM_TIME_LIMIT_S
+    )
+    answer = dict(solver("groups", problem_json, time_limit_s=time_limit_s))
     violations = verify_groups(problem_json, answer)
     if violations:
         for violation in violations:
@@ -256,7 +260,12 @@ def solve_groups_and_verify(problem_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def compute_groups(
-    session: Session, client: Client, community_id: str, data: dict[str, Any]
+    session: Session,
+    client: Client,
+    community_id: str,
+    data: dict[str, Any],
+    *,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """Group a community's active members with the groups model and store the groups.
 
@@ -284,7 +293,10 @@ def compute_groups(
         return existing, problem
 
     (existing, _problem), answer = solved_without_lock(
-        session, community_id, read, lambda inputs: solve_groups_and_verify(inputs[1])
+        session,
+        community_id,
+        read,
+        lambda inputs: solve_groups_and_verify(inputs[1], solver=solver),
     )
     if existing:
         session.execute(delete(GroupMember).where(GroupMember.group_id.in_(existing)))

@@ -12,10 +12,8 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from matcher.longterm.pairs.solve import solve as solve_pairs
 from matcher.longterm.pairs.verify import verify as verify_pairs
 from service.config.identity import Client
-from service.contracts import pairs as pairs_contract
 from service.db.base import utcnow
 from service.db.longterm import (
     HandInHandPair,
@@ -26,6 +24,7 @@ from service.domain import audit
 from service.domain.errors import Conflict
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
+    LONGTERM_TIME_LIMIT_S,
     P,
     VerificationError,
     commit_checked,
@@ -35,6 +34,7 @@ from service.domain.longterm.common import (
     solved_without_lock,
     today,
 )
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -313,14 +313,16 @@ def hand_in_hand_problem(
     return problem, active
 
 
-def solve_pairs_and_verify(problem_json: dict[str, Any]) -> dict[str, Any]:
+def solve_pairs_and_verify(
+    problem_json: dict[str, Any], solver: Solver = in_process
+) -> dict[str, Any]:
     """Pair residents with members and check the answer with the independent verifier.
 
     Raises:
         VerificationError: The verifier found violations (logged by rule only: the subjects
             name residents).
     """
-    answer = pairs_contract.dump_answer(solve_pairs(pairs_contract.load_problem(problem_json)))
+    answer = dict(solver("pairs", problem_json, time_limit_s=LONGTERM_TIME_LIMIT_S))
     violations = verify_pairs(problem_json, answer)
     if violations:
         for violation in violations:
@@ -330,7 +332,12 @@ def solve_pairs_and_verify(problem_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def compute_hand_in_hand(
-    session: Session, client: Client, community_id: str, data: dict[str, Any]
+    session: Session,
+    client: Client,
+    community_id: str,
+    data: dict[str, Any],
+    *,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """Pair the request's vulnerable residents with the community's active members for a
     period, with the pairs model, and store the pairs.
@@ -356,7 +363,7 @@ def compute_hand_in_hand(
         session,
         community_id,
         read,
-        lambda inputs: solve_pairs_and_verify(inputs[0]),
+        lambda inputs: solve_pairs_and_verify(inputs[0], solver=solver),
         same=lambda a, b: a[0] == b[0] and set(a[1]) == set(b[1]),
     )
     category = {r["resident_ref"]: r["category"] for r in data["residents"]}

@@ -12,10 +12,8 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from matcher.longterm.posts.solve import solve as solve_posts
 from matcher.longterm.posts.verify import verify as verify_posts
 from service.config.identity import Client
-from service.contracts import posts as posts_contract
 from service.db.base import utcnow
 from service.db.longterm import (
     Commitment,
@@ -28,6 +26,7 @@ from service.domain import audit
 from service.domain.errors import Conflict, Forbidden, NotFound
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
+    LONGTERM_TIME_LIMIT_S,
     NOT_FOUND,
     VerificationError,
     commit_checked,
@@ -45,6 +44,7 @@ from service.domain.scope import (
     require_manager,
     visible_member_ids,
 )
+from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
 
@@ -242,13 +242,13 @@ def _problem_member(member: Member, choices: list[str]) -> dict[str, Any]:
     }
 
 
-def solve_and_verify(problem_json: dict[str, Any]) -> dict[str, Any]:
+def solve_and_verify(problem_json: dict[str, Any], solver: Solver = in_process) -> dict[str, Any]:
     """Solve a posts problem and check the answer with the independent verifier.
 
     Raises:
         VerificationError: The verifier found violations (logged by rule and subject: ids).
     """
-    answer = posts_contract.dump_answer(solve_posts(posts_contract.load_problem(problem_json)))
+    answer = dict(solver("posts", problem_json, time_limit_s=LONGTERM_TIME_LIMIT_S))
     violations = verify_posts(problem_json, answer)
     if violations:
         for violation in violations:
@@ -264,6 +264,7 @@ def allocate(
     *,
     mode: str = "optimal",
     fill_unranked: bool = False,
+    solver: Solver = in_process,
 ) -> dict[str, Any]:
     """Allocate a community's active members to its posts and store the commitments.
 
@@ -277,7 +278,7 @@ def allocate(
         session,
         community_id,
         lambda: posts_problem(session, community_id, mode=mode, fill_unranked=fill_unranked),
-        solve_and_verify,
+        lambda problem: solve_and_verify(problem, solver=solver),
     )
     session.execute(
         update(Commitment)

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import flask_smorest
-from flask import Request
+from flask import Request, current_app
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from service.contracts.fields import parse_float, parse_int
+from service.domain.solving import Solver
 from service.web.errors import ErrorSchema, fail
 
 API_PREFIX = "/api/v1"
@@ -90,3 +91,9 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 AUTH_ERRORS = (401, 429)
+
+
+def current_solver() -> Solver:
+    """The app's solver: every solve of the workspace a job of the one runner."""
+    solver: Solver = current_app.extensions["linli"].solver
+    return solver

@@ -24,7 +24,7 @@ from service.domain import flow
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, scoped
 from service.jobs import dispatch_runs
-from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
+from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint, current_solver
 from service.web.auth import current_client
 from service.web.dispatching import wants_async
 from service.web.paging import page_rows
@@ -256,7 +256,11 @@ class CommunityDispatch(MethodView):
             return response
         with _session() as session:
             return flow.dispatch_community(
-                session, client, community_id, time_limit_s=data["time_limit_s"]
+                session,
+                client,
+                community_id,
+                time_limit_s=data["time_limit_s"],
+                solver=current_solver(),
             )
 
 
@@ -374,6 +378,7 @@ class DeclineTask(MethodView):
                 task_id,
                 data["reason"],
                 redispatch=query["redispatch"],
+                solver=current_solver(),
             )
 
 

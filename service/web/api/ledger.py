@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from service.db.visits import VisitSchedule
 from service.domain import ledger, visit_records
 from service.domain.availability import LOCAL
-from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
+from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint, current_solver
 from service.web.api.visits import EXAMPLE
 from service.web.auth import current_client
 from service.web.paging import page_rows
@@ -92,6 +92,7 @@ class CommunityVisitSchedules(MethodView):
                 community_id,
                 problem,
                 max_households=min(settings.sync_max_demands, visit_records.MAX_STORED_HOUSEHOLDS),
+                solver=current_solver(),
                 max_time_limit_s=min(
                     settings.max_time_limit_s, visit_records.MAX_VISIT_TIME_LIMIT_S
                 ),

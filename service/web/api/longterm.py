@@ -34,7 +34,7 @@ from service.domain.longterm import groups as group_records
 from service.domain.longterm import pairs as pair_records
 from service.domain.longterm import posts as post_records
 from service.domain.scope import readable_community, require_manager
-from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
+from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint, current_solver
 from service.web.auth import current_client
 from service.web.paging import page_rows
 from service.web.schemas.longterm import (
@@ -187,6 +187,7 @@ class AllocatePosts(MethodView):
                 community_id,
                 mode=data["mode"],
                 fill_unranked=data["fill_unranked"],
+                solver=current_solver(),
             )
 
 
@@ -293,7 +294,9 @@ class ComputeGroups(MethodView):
         Members left out are listed with the engine's reason.
         """
         with _session() as session:
-            return group_records.compute_groups(session, current_client(), community_id, data)
+            return group_records.compute_groups(
+                session, current_client(), community_id, data, solver=current_solver()
+            )
 
 
 @blp.route("/groups/<string:group_id>")
@@ -427,7 +430,9 @@ class ComputeHandInHand(MethodView):
         before anything is written; all of it is one transaction.
         """
         with _session() as session:
-            return pair_records.compute_hand_in_hand(session, current_client(), community_id, data)
+            return pair_records.compute_hand_in_hand(
+                session, current_client(), community_id, data, solver=current_solver()
+            )
 
 
 @blp.route("/hand-in-hand-pairs/<string:pair_id>")

@@ -16,6 +16,7 @@ from service.db.flow import Demand, Task
 from service.db.registration import Member
 from service.domain import flow
 from service.domain.scope import get_scoped, scoped
+from service.web.api import current_solver
 from service.web.console.base import (
     REASONS,
     bp,
@@ -100,7 +101,7 @@ def _act(task_id: str, action: str) -> ResponseReturnValue:
                 if not reason or len(reason) > 500:
                     flash(_("Say why you decline (at most 500 characters)."), "error")
                     return redirect(url_for("console.my_tasks"))
-                result = flow.decline(s, client(), task_id, reason)
+                result = flow.decline(s, client(), task_id, reason, solver=current_solver())
                 again = result.get("redispatch") or {}
                 if again.get("task"):
                     flash(
