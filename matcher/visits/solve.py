@@ -25,7 +25,7 @@ from datetime import datetime, time, timedelta
 import numpy as np
 
 from matcher.visits.answer import Schedule, ScheduleStats, UnscheduledVisits, VisitSession
-from matcher.visits.outings import AreaPlan, Outing, route_areas, shrink_outing
+from matcher.visits.outings import AreaPlan, Outing, fits, route_areas, shrink_outing
 from matcher.visits.problem import VisitProblem
 from matcher.visits.schedule import Booking, Refusal, assign_dates, usable_dates
 
@@ -115,8 +115,14 @@ def build_schedule(
     for plan in plans:
         if plan.too_far:
             unscheduled.append(_too_far(problem, plan, team_of_area.get(plan.area)))
+    visited: dict[str, int] = {}
+    for s in sessions:
+        for h in s.route:
+            visited[h] = visited.get(h, 0) + 1
     required = sum(max(h.visits, 0) for a in problem.areas for h in a.households)
-    missing = required - sum(len(s.route) for s in sessions)
+    missing = sum(
+        max(h.visits - visited.get(h.id, 0), 0) for a in problem.areas for h in a.households
+    )
     extra = sum(len(s.attendees) - teams[s.team].quorum for s in sessions)
     leaders = sum(1 for s in sessions if teams[s.team].leader in s.attendees)
     walk_km = sum(s.walk_km for s in sessions)
@@ -155,6 +161,10 @@ def build_schedule(
 
 def _session(problem: VisitProblem, booking: Booking) -> VisitSession:
     outing = booking.outing
+    if not fits(problem, outing):  # every route-changing step checks this: our bug if it fails
+        raise RuntimeError(
+            f"outing {outing.route} takes {outing.minutes:.4f} min, over the session"
+        )
     start = problem.session.start
     begin = datetime.combine(booking.date, start)
     end = begin + timedelta(minutes=math.ceil(outing.minutes - 1e-9))
