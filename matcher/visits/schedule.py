@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from matcher.visits.outings import Outing
-from matcher.visits.problem import WEEKDAYS, VisitMember, VisitProblem, VisitTeam
+from matcher.visits.outings import Outing, fits, outing_of
+from matcher.visits.problem import WEEKDAYS, Area, VisitMember, VisitProblem, VisitTeam
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ def assign_dates(
         crew = _quorum(team, day, members, teams_of_member, state)
         _book(problem, state, outing, team, day, crew)
         placed.append((outing, team, day, crew))
+    if refusals:
+        refusals = _place_leftovers(problem, refusals, placed, state, ctx, teams_of_area)
     _add_extras(placed, members, state)
     bookings = [
         Booking(outing=o, team=t.id, date=d, attendees=tuple(_leader_first(t, crew)))
@@ -282,6 +284,148 @@ def _move(
         if _free_count(team, day, ctx.members, state) >= team.quorum:
             return day, _quorum(team, day, ctx.members, ctx.teams_of_member, state)
     return None
+
+
+def _place_leftovers(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+    teams_of_area: dict[str, list[VisitTeam]],
+) -> list[Refusal]:
+    """Second chance for every refused household: all its visits are taken out and placed
+    again on the most dates ``min_days_between_visits`` apart where it can join a booked outing
+    of its area (the route still fits) or go alone (room that day, a free quorum). Its old dates
+    stay possible, so it never loses a visit. The refusals that remain hold only the households
+    still short of their visits."""
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    short: dict[str, Refusal] = {}
+    for refusal in refusals:
+        for household in refusal.outing.route:
+            short.setdefault(household, refusal)
+    still: dict[str, Refusal] = {}
+    for household, refusal in short.items():
+        area = areas.get(refusal.outing.area)
+        teams = teams_of_area.get(refusal.outing.area, [])
+        if area is None or not teams:
+            still[household] = refusal
+            continue
+        got = _replan_household(problem, area, household, teams, placed, state, ctx)
+        if got < visits[household]:
+            still[household] = refusal
+    remaining: list[Refusal] = []
+    for refusal in refusals:
+        left = [h for h in refusal.outing.route if still.get(h) is refusal]
+        if len(left) == len(refusal.outing.route):
+            remaining.append(refusal)
+        elif left:
+            area = areas[refusal.outing.area]
+            shorter = outing_of(problem, area, refusal.outing.round, left)
+            remaining.append(Refusal(shorter, refusal.team, refusal.reason, refusal.detail))
+    return remaining
+
+
+def _replan_household(
+    problem: VisitProblem,
+    area: Area,
+    household: str,
+    teams: Sequence[VisitTeam],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+) -> int:
+    """Take the household out of its outings and place it again on the most spaced dates;
+    returns its visits now."""
+    for i in reversed(range(len(placed))):
+        outing, team, day, crew = placed[i]
+        if household not in outing.route:
+            continue
+        _book(problem, state, outing, team, day, crew, sign=-1)
+        rest = [h for h in outing.route if h != household]
+        if rest:
+            shorter = outing_of(problem, area, outing.round, rest)
+            _book(problem, state, shorter, team, day, crew)
+            placed[i] = (shorter, team, day, crew)
+        else:
+            placed.pop(i)
+    need = next(h.visits for h in area.households if h.id == household)
+    gap = problem.options.min_days_between_visits
+    chosen: list[date] = []
+    for day in ctx.dates:
+        if len(chosen) >= need:
+            break
+        if chosen and (day - chosen[-1]).days < gap:
+            continue
+        if _join_on(problem, area, household, day, placed) is not None or _alone_team(
+            problem, day, teams, state, ctx
+        ):
+            chosen.append(day)
+    got = 0
+    for day in chosen:  # days apart do not touch each other's outings, members or load
+        joined = _join_on(problem, area, household, day, placed)
+        if joined is not None:
+            i, longer = joined
+            _, host, _, crew = placed[i]
+            placed[i] = (longer, host, day, crew)
+            state.visited_on[household].append(day)
+            got += 1
+            continue
+        helper = _alone_team(problem, day, teams, state, ctx)
+        if helper is not None:
+            alone = outing_of(problem, area, 1, [household])
+            crew = _quorum(helper, day, ctx.members, ctx.teams_of_member, state)
+            _book(problem, state, alone, helper, day, crew)
+            placed.append((alone, helper, day, crew))
+            got += 1
+    return got
+
+
+def _day_spaced(problem: VisitProblem, household: str, day: date, state: _State) -> bool:
+    gap = problem.options.min_days_between_visits
+    return all(abs((day - other).days) >= gap for other in state.visited_on.get(household, ()))
+
+
+def _join_on(
+    problem: VisitProblem,
+    area: Area,
+    household: str,
+    day: date,
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> tuple[int, Outing] | None:
+    """The booked outing of the area on ``day`` the household can join walking least (the
+    longer route measured again and fitting the session), or ``None``."""
+    minutes = next(h.visit_minutes for h in area.households if h.id == household)
+    limit = problem.session.max_minutes
+    best: tuple[float, int, Outing] | None = None
+    for i, (outing, _, booked_day, _) in enumerate(placed):
+        if booked_day != day or outing.area != area.id or household in outing.route:
+            continue
+        if outing.minutes + minutes > limit:
+            continue
+        for pos in range(len(outing.route) + 1):
+            route = [*outing.route[:pos], household, *outing.route[pos:]]
+            longer = outing_of(problem, area, outing.round, route)
+            extra = longer.walk_km - outing.walk_km
+            if fits(problem, longer) and (best is None or extra < best[0]):
+                best = (extra, i, longer)
+    return None if best is None else (best[1], best[2])
+
+
+def _alone_team(
+    problem: VisitProblem,
+    day: date,
+    teams: Sequence[VisitTeam],
+    state: _State,
+    ctx: _Context,
+) -> VisitTeam | None:
+    """A team of the area that can go out once more on ``day`` (room that day, a free
+    quorum), the one with fewest outings that day first."""
+    if state.day_load[day] >= problem.max_sessions_per_day:
+        return None
+    able = [t for t in teams if _free_count(t, day, ctx.members, state) >= t.quorum]
+    return min(able, key=lambda t: state.team_day_load[(t.id, day)], default=None)
 
 
 def _free_count(team: VisitTeam, day: date, members: dict[str, VisitMember], state: _State) -> int:

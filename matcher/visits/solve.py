@@ -27,6 +27,7 @@ import numpy as np
 from matcher.visits.answer import Schedule, ScheduleStats, UnscheduledVisits, VisitSession
 from matcher.visits.outings import AreaPlan, Outing, fits, route_areas, shrink_outing
 from matcher.visits.problem import VisitProblem
+from matcher.visits.reasons import Shortfall, explain_shortfalls
 from matcher.visits.schedule import Booking, Refusal, assign_dates, usable_dates
 
 MISSING_VISIT_WEIGHT = 1_000_000.0
@@ -111,14 +112,23 @@ def build_schedule(
         _session(problem, b)
         for b in sorted(bookings, key=lambda b: (b.date, b.team, b.outing.route))
     )
-    unscheduled = [_unscheduled(r) for r in refusals]
-    for plan in plans:
-        if plan.too_far:
-            unscheduled.append(_too_far(problem, plan, team_of_area.get(plan.area)))
+    need = {h.id: h.visits for a in problem.areas for h in a.households}
     visited: dict[str, int] = {}
     for s in sessions:
         for h in s.route:
             visited[h] = visited.get(h, 0) + 1
+    unscheduled = explain_shortfalls(
+        problem,
+        [
+            s
+            for s in _shortfalls(refusals, visited)
+            if visited.get(s.household, 0) < need[s.household]
+        ],
+        {p.area: p.lower_bound for p in plans},
+    )
+    for plan in plans:
+        if plan.too_far:
+            unscheduled.append(_too_far(problem, plan, team_of_area.get(plan.area)))
     required = sum(max(h.visits, 0) for a in problem.areas for h in a.households)
     missing = sum(
         max(h.visits - visited.get(h.id, 0), 0) for a in problem.areas for h in a.households
@@ -179,14 +189,26 @@ def _session(problem: VisitProblem, booking: Booking) -> VisitSession:
     )
 
 
-def _unscheduled(refusal: Refusal) -> UnscheduledVisits:
-    outing: Outing = refusal.outing
-    return UnscheduledVisits(
-        team=refusal.team,
-        households=outing.route,
-        reason=refusal.reason,
-        detail=f"visit {outing.round}: {refusal.detail}",
-    )
+def _shortfalls(refusals: list[Refusal], visited: dict[str, int]) -> list[Shortfall]:
+    """The refused households still short of visits, once each, with the scheduler's reason."""
+    seen: set[str] = set()
+    result = []
+    for refusal in refusals:
+        outing: Outing = refusal.outing
+        for household in outing.route:
+            if household in seen:
+                continue
+            seen.add(household)
+            result.append(
+                Shortfall(
+                    household=household,
+                    area=outing.area,
+                    team=refusal.team,
+                    reason=refusal.reason,
+                    detail=f"visit {outing.round}: no date was found ({refusal.detail})",
+                )
+            )
+    return result
 
 
 def _too_far(problem: VisitProblem, plan: AreaPlan, team: str | None) -> UnscheduledVisits:

@@ -32,7 +32,7 @@ def _shapes() -> st.SearchStrategy[QuarterShape]:
     return st.builds(
         QuarterShape,
         seed=st.integers(0, 2**31 - 1),
-        **{name: st.sampled_from(values) for name, values in SHAPE_CHOICES.items()},  # type: ignore[arg-type]
+        **{name: st.sampled_from(values) for name, values in SHAPE_CHOICES.items()},
     )
 
 
