@@ -79,18 +79,26 @@ ROOM_DAYS = 7
 """Preferred extra days per later visit of a household, so its last visits keep a choice of
 dates (weekend-only quarters have two dates a week)."""
 
+PROGRESS_EVERY = 250
+"""Bookings between two progress reports."""
+
 ShrinkFn = Callable[..., Outing]
 """``shrink(outing, households, keep=...)``: the outing with only (``keep=True``) or without
 (``keep=False``) those households, its walk recomputed."""
 
 
 def assign_dates(
-    problem: VisitProblem, outings: Sequence[Outing], shrink: ShrinkFn | None = None
+    problem: VisitProblem,
+    outings: Sequence[Outing],
+    shrink: ShrinkFn | None = None,
+    *,
+    on_booked: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Booking], list[Refusal]]:
     """Give each outing a team, a date and a quorum, then add the free members as extras.
 
     With ``shrink``, households whose own visit spacing leaves no date are taken out of an
-    outing (and reported) so the rest of it can still be scheduled.
+    outing (and reported) so the rest of it can still be scheduled. ``on_booked(booked,
+    outings)`` is told every :data:`PROGRESS_EVERY` bookings and once at the end.
     """
     dates = usable_dates(problem)
     members = {m.id: m for m in problem.members}
@@ -125,6 +133,8 @@ def assign_dates(
     )
     queue = deque(outings[i] for i in order)
     while queue:
+        if on_booked is not None and placed and len(placed) % PROGRESS_EVERY == 0:
+            on_booked(len(placed), len(outings))
         outing = queue.popleft()
         teams = teams_of_area.get(outing.area, [])
         if not teams:
@@ -168,6 +178,8 @@ def assign_dates(
     if refusals:
         refusals = _place_leftovers(problem, refusals, placed, state, ctx, teams_of_area)
     _add_extras(placed, members, state)
+    if on_booked is not None:
+        on_booked(len(placed), len(outings))
     bookings = [
         Booking(outing=o, team=t.id, date=d, attendees=tuple(_leader_first(t, crew)))
         for o, t, d, crew in placed

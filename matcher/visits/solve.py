@@ -87,14 +87,24 @@ def solve_visits(
     else:
         plans = route_areas(problem, budget, seed, on_done=routed)
     outings = [o for plan in plans for o in plan.outings]
-    tell("scheduling", outings=len(outings))
+    bound = sum(p.lower_bound for p in plans)
+    tell("scheduling", sessions=0, outings=len(outings), lower_bound_sessions=bound)
 
     def shrink(outing: Outing, households: list[str], *, keep: bool) -> Outing:
         return shrink_outing(problem, outing, households, keep=keep)
 
-    bookings, refusals = assign_dates(problem, outings, shrink)
+    def booked(sessions: int, total: int) -> None:
+        tell("scheduling", sessions=sessions, outings=total, lower_bound_sessions=bound)
+
+    bookings, refusals = assign_dates(problem, outings, shrink, on_booked=booked)
     schedule = build_schedule(problem, plans, bookings, refusals, clock.perf_counter() - t0)
-    tell("done", sessions=schedule.stats.sessions, objective=schedule.stats.objective)
+    tell(
+        "done",
+        sessions=schedule.stats.sessions,
+        lower_bound_sessions=schedule.stats.lower_bound_sessions,
+        missing_visits=schedule.stats.missing_visits,
+        objective=schedule.stats.objective,
+    )
     return schedule
 
 
