@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from matcher.visits.answer import UnscheduledVisits
+from matcher.visits.dates_model import area_components
 from matcher.visits.problem import VisitProblem, VisitTeam
 from matcher.visits.schedule import usable_dates
 
@@ -72,28 +73,6 @@ class _Limits:
     need: int
 
 
-def _components(problem: VisitProblem) -> dict[str, int]:
-    """Areas joined when one team covers both or two teams of theirs share a member."""
-    parent: dict[str, str] = {a.id: a.id for a in problem.areas}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    area_of_member: dict[str, str] = {}
-    for team in problem.teams:
-        for member in team.members:
-            if member in area_of_member:
-                parent[find(area_of_member[member])] = find(team.area)
-            else:
-                area_of_member[member] = team.area
-    roots = sorted({find(a) for a in parent})
-    index = {root: k for k, root in enumerate(roots)}
-    return {a: index[find(a)] for a in parent}
-
-
 def _limits(problem: VisitProblem, bound_of_area: Mapping[str, int]) -> _Limits:
     dates = tuple(usable_dates(problem))
     members = {m.id: m for m in problem.members}
@@ -108,7 +87,7 @@ def _limits(problem: VisitProblem, bound_of_area: Mapping[str, int]) -> _Limits:
         a.id: tuple(d for d in dates if any(quorum_on(t, d) for t in teams_of_area[a.id]))
         for a in problem.areas
     }
-    component_of_area = _components(problem)
+    component_of_area = area_components(problem)
     teams_of: dict[int, list[VisitTeam]] = defaultdict(list)
     need: dict[int, int] = defaultdict(int)
     for team in problem.teams:

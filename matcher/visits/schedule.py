@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from matcher.visits.dates_model import area_components, solve_dates
 from matcher.visits.outings import Outing, fits, outing_of
 from matcher.visits.problem import WEEKDAYS, Area, VisitMember, VisitProblem, VisitTeam
 
@@ -93,12 +94,16 @@ def assign_dates(
     shrink: ShrinkFn | None = None,
     *,
     on_booked: Callable[[int, int], None] | None = None,
+    model_time_s: float = 5.0,
 ) -> tuple[list[Booking], list[Refusal]]:
     """Give each outing a team, a date and a quorum, then add the free members as extras.
 
     With ``shrink``, households whose own visit spacing leaves no date are taken out of an
-    outing (and reported) so the rest of it can still be scheduled. ``on_booked(booked,
-    outings)`` is told every :data:`PROGRESS_EVERY` bookings and once at the end.
+    outing (and reported) so the rest of it can still be scheduled. Households still short
+    after the greedy and its second chance have the teams concerned planned again as one CP-SAT
+    model (:mod:`matcher.visits.dates_model`, ``model_time_s`` in all; 0 skips it).
+    ``on_booked(booked, outings)`` is told every :data:`PROGRESS_EVERY` bookings and once at
+    the end.
     """
     dates = usable_dates(problem)
     members = {m.id: m for m in problem.members}
@@ -177,6 +182,8 @@ def assign_dates(
         placed.append((outing, team, day, crew))
     if refusals:
         refusals = _place_leftovers(problem, refusals, placed, state, ctx, teams_of_area)
+    if refusals and model_time_s > 0:
+        refusals = _model_components(problem, refusals, placed, state, ctx, model_time_s)
     _add_extras(placed, members, state)
     if on_booked is not None:
         on_booked(len(placed), len(outings))
@@ -392,6 +399,97 @@ def _replan_household(
             placed.append((alone, helper, day, crew))
             got += 1
     return got
+
+
+def _model_components(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+    time_limit_s: float,
+) -> list[Refusal]:
+    """Plan the teams of every area with a household still short (and the teams sharing
+    members with them) again as one model; keep its plan where it places more visits."""
+    component = area_components(problem)
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    chosen = sorted({component[r.outing.area] for r in refusals if r.outing.route})
+    share = time_limit_s / max(len(chosen), 1)
+    for k in chosen:
+        group = {a for a, c in component.items() if c == k}
+        teams = [t for t in problem.teams if t.area in group]
+        mine = [i for i, booked in enumerate(placed) if booked[0].area in group]
+        outings = [placed[i][0] for i in mine]
+        hint = {j: (placed[i][1].id, placed[i][2], placed[i][3]) for j, i in enumerate(mine)}
+        got: dict[str, int] = defaultdict(int)
+        for outing in outings:
+            for household in outing.route:
+                got[household] += 1
+        for refusal in refusals:
+            if refusal.outing.area not in group:
+                continue
+            for household in refusal.outing.route:
+                missing = visits[household] - got[household]
+                for _ in range(max(missing, 0)):
+                    outings.append(outing_of(problem, areas[refusal.outing.area], 1, [household]))
+                got[household] = visits[household]
+        mine_set = set(mine)
+        room = dict.fromkeys(ctx.dates, problem.max_sessions_per_day)
+        for i, (_, _, day, _) in enumerate(placed):
+            if i not in mine_set:
+                room[day] -= 1
+        dated = solve_dates(problem, outings, teams, ctx.dates, room, hint, time_limit_s=share)
+        if dated is None:
+            continue
+        before = sum(len(placed[i][0].route) for i in mine)
+        if sum(len(outings[d.outing].route) for d in dated) <= before:
+            continue
+        team_of = {t.id: t for t in teams}
+        others = [booked for i, booked in enumerate(placed) if i not in mine_set]
+        placed[:] = others + [
+            (outings[d.outing], team_of[d.team], d.day, list(d.crew)) for d in dated
+        ]
+    _rebook(problem, state, placed)
+    return _still_short(problem, refusals, placed)
+
+
+def _rebook(
+    problem: VisitProblem,
+    state: _State,
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> None:
+    """Make ``state`` say exactly what ``placed`` books."""
+    fresh = _State()
+    for name in vars(fresh):
+        setattr(state, name, getattr(fresh, name))
+    for outing, team, day, crew in placed:
+        _book(problem, state, outing, team, day, crew)
+
+
+def _still_short(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> list[Refusal]:
+    """The refusals cut down to the households still short of their visits (once each)."""
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    got: dict[str, int] = defaultdict(int)
+    for outing, _, _, _ in placed:
+        for household in outing.route:
+            got[household] += 1
+    seen: set[str] = set()
+    remaining = []
+    for refusal in refusals:
+        left = [h for h in refusal.outing.route if got[h] < visits[h] and h not in seen]
+        seen.update(left)
+        if len(left) == len(refusal.outing.route):
+            remaining.append(refusal)
+        elif left:
+            shorter = outing_of(problem, areas[refusal.outing.area], refusal.outing.round, left)
+            remaining.append(Refusal(shorter, refusal.team, refusal.reason, refusal.detail))
+    return remaining
 
 
 def _day_spaced(problem: VisitProblem, household: str, day: date, state: _State) -> bool:

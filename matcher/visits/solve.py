@@ -38,6 +38,8 @@ LEADER_WEIGHT = 1.0
 SPREAD_WEIGHT = 1.0
 ROUTING_SHARE = 0.7
 """Share of the time limit the routers get; scheduling and the answer take the rest."""
+MODEL_SHARE = 0.25
+"""Share of the time limit the dates model may take when households are still short."""
 JOB_OVERHEAD_S = 0.03
 """Measured cost of one routing job beyond its own time limit (data building, start-up)."""
 
@@ -96,7 +98,12 @@ def solve_visits(
     def booked(sessions: int, total: int) -> None:
         tell("scheduling", sessions=sessions, outings=total, lower_bound_sessions=bound)
 
-    bookings, refusals = assign_dates(problem, outings, shrink, on_booked=booked)
+    # The dates model gets a quarter of the limit, within what is left of it.
+    left_s = limit - (clock.perf_counter() - t0)
+    model_s = max(0.2, min(MODEL_SHARE * limit, left_s))
+    bookings, refusals = assign_dates(
+        problem, outings, shrink, on_booked=booked, model_time_s=model_s
+    )
     schedule = build_schedule(problem, plans, bookings, refusals, clock.perf_counter() - t0)
     tell(
         "done",
