@@ -37,6 +37,9 @@ Conventions
   standard deviation of sessions per week ``(date - quarter.start) // 7`` over the weeks holding
   a usable date) and ``stats.lower_bound_sessions`` (a non-negative integer, at most
   ``stats.sessions`` when no visit is missing: a bound above a complete schedule is no bound).
+* ``unscheduled``: known team and households of its area, a reason of :data:`REASONS`, a
+  detail; ``too_far`` only for a household that alone (start, household, start) takes longer
+  than the session.
 * ``status``: ``no_solution`` has no sessions; ``optimal`` only when nothing is left to visit (no
   visit missing, ``unscheduled`` empty).
 * Problem defaults, the schema's (``service/schemas/visits.py``): ``visit_weekdays`` all seven,
@@ -830,7 +833,26 @@ def _check_unscheduled_entry(
                     f"Household {household.id} is in area {household.area}, not {team.id}'s.",
                 )
             )
+        if entry.get("reason") == "too_far":
+            alone = _alone_minutes(problem, household)
+            if alone <= problem.max_hours * 60.0 + DURATION_TOL_MINUTES:
+                found.append(
+                    ScheduleViolation(
+                        "answer",
+                        subject,
+                        f"Household {household.id} is listed too_far, but going there alone and "
+                        f"back takes {alone:.2f} min, within {problem.max_hours:g} h.",
+                    )
+                )
     return found
+
+
+def _alone_minutes(problem: _Problem, household: _Household) -> float:
+    """Out from the area start to the household and back, plus its visit."""
+    start = problem.areas[household.area].start
+    where = household.location
+    km = 2.0 * haversine_km(start.lat, start.lon, where.lat, where.lon)
+    return km / problem.walking_speed_kmh * 60.0 + household.visit_minutes
 
 
 def _missing_visits(problem: _Problem, sessions: Sequence[_Session]) -> int:

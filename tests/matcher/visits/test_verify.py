@@ -514,9 +514,25 @@ def test_answer_unscheduled_household_that_got_all_its_visits() -> None:
     assert violations[0].subject == "household h-4"
 
 
+def test_answer_too_far_only_for_a_household_beyond_one_session_alone() -> None:
+    unscheduled = [{"team": "t-1", "households": ["h-3"], "reason": "too_far", "detail": "x"}]
+    answer = answer_with(feasible_sessions()[:2], unscheduled)
+    violations = verify_schedule(PROBLEM, answer)
+    assert rules_of(violations) == {"answer"}
+    assert "too_far" in violations[0].message and "h-3" in violations[0].message
+    problem = problem_copy()
+    problem["areas"][0]["households"][2]["visit_minutes"] = 200  # alone over 3 h
+    problem["areas"][0]["households"][2]["visits"] = 1
+    sessions = [
+        session("t-1", "2027-01-09", ["m-1", "m-2"], ["h-1", "h-2"]),
+        feasible_sessions()[1],
+    ]
+    assert verify_schedule(problem, answer_with(sessions, unscheduled)) == []
+
+
 def test_answer_unscheduled_household_unknown_or_of_another_team() -> None:
     unscheduled = [
-        {"team": "t-2", "households": ["h-3", "h-99"], "reason": "too_far", "detail": "x"},
+        {"team": "t-2", "households": ["h-3", "h-99"], "reason": "capacity", "detail": "x"},
     ]
     violations = verify_schedule(PROBLEM, answer_with(feasible_sessions()[:2], unscheduled))
     assert rules_of(violations) == {"answer"}
