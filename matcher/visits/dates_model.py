@@ -6,7 +6,8 @@ planned again as one model over their outings × usable dates: quorum from the m
 that date, no member in two outings a day, the community's day limit (what other teams already
 booked stays), and the spacing between a household's visits. Outings are the greedy's (routes
 unchanged, each already fits the session) plus one single-household outing per missing visit.
-The greedy plan is the hint, so the model never returns fewer visits than the greedy found.
+The greedy plan is the hint; its outings must keep a date (perhaps another one), so no
+household loses a visit, and the single outings are placed where the rest allows.
 
 Variables are named after ids (``x[o3,t-1,2027-01-09]``, ``a[m-4,t-1,2027-01-09]``).
 """
@@ -110,8 +111,11 @@ def solve_dates(
         by_outing[o].append(var)
         by_team_day[tid, d].append(var)
         by_day[d].append(var)
-    for vars_ in by_outing.values():
-        model.add_at_most_one(vars_)
+    for o in range(len(outings)):
+        if o in hint:  # the greedy's outings keep a date (perhaps another): nobody loses a visit
+            model.add_exactly_one(by_outing[o])
+        else:
+            model.add_at_most_one(by_outing[o])
     for d, vars_ in by_day.items():
         model.add(sum(vars_) <= room[d])
     quorum = {team.id: team.quorum for team in teams}

@@ -134,15 +134,18 @@ def build_schedule(
     for s in sessions:
         for h in s.route:
             visited[h] = visited.get(h, 0) + 1
-    unscheduled = explain_shortfalls(
-        problem,
-        [
-            s
-            for s in _shortfalls(refusals, visited)
-            if visited.get(s.household, 0) < need[s.household]
-        ],
-        {p.area: p.lower_bound for p in plans},
-    )
+    far = {h for plan in plans for h in plan.too_far}
+    shortfalls = [
+        s for s in _shortfalls(refusals, visited) if visited.get(s.household, 0) < need[s.household]
+    ]
+    listed = {s.household for s in shortfalls} | far
+    for area in problem.areas:  # every household short is listed, refused or not
+        for household in area.households:
+            if visited.get(household.id, 0) < household.visits and household.id not in listed:
+                detail = "no date was found for all its visits"
+                team = team_of_area.get(area.id)
+                shortfalls.append(Shortfall(household.id, area.id, team, "capacity", detail))
+    unscheduled = explain_shortfalls(problem, shortfalls, {p.area: p.lower_bound for p in plans})
     for plan in plans:
         if plan.too_far:
             unscheduled.append(_too_far(problem, plan, team_of_area.get(plan.area)))
