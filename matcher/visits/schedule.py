@@ -13,6 +13,11 @@ round's ideal point in the quarter; a date the team has no outing yet (so the wh
 the week where the team and then the community have the fewest outings (the spread the objective
 asks for).
 
+Households the greedy leaves short get a second chance: all their visits are placed again on the
+most spaced dates where they can join a booked outing (its longer route measured again and
+fitting the session) or go alone. Households still short then have their teams (with the teams
+sharing members with them) planned again as one CP-SAT model (:mod:`matcher.visits.dates_model`).
+
 Attendees are chosen in two passes: first a quorum for every outing (leader first, then the
 members who sit in fewest teams and have gone out least), then every other free team member is
 added (most attendees above quorum), each to the outing of that day that has fewest.
