@@ -6,6 +6,12 @@ generator of :mod:`matcher.visits.generate`), schedules it with the product's ow
 appends one JSON line per (seed) with the figures: sessions against the lower bound on sessions,
 visits missing and why, walking, attendees, wall time, peak memory (this process and the routing
 workers). Medians over seeds are what RESULTS.md quotes.
+
+``--quarters N`` runs instead ``N`` small random quarters (:func:`matcher.visits.generate.
+random_shape`: 1–3 teams, 30–90 households each, 2–13 weeks, session 0.5–4 h, every knob varied)
+with a 0.05 s time limit, each checked by the strict verifier, and appends one summary line
+(violations by rule, sessions, households left out by reason, and how many of those reasons
+are not proven to hold for every plan) to ``visits_quarters.jsonl``.
 """
 
 from __future__ import annotations
@@ -17,17 +23,21 @@ import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.provenance import REPO, provenance
-from matcher.visits.generate import generate_visit_problem
+from matcher.visits.generate import generate_visit_problem, random_shape, small_quarter
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
 from service.contracts.visits import dump_schedule, dump_visit_problem
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "visits.jsonl"
 DEFAULT_MD = REPO / "benchmarks" / "results" / "visits.md"
+QUARTERS_OUT = REPO / "benchmarks" / "results" / "visits_quarters.jsonl"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="only write the Markdown section from the lines already in --out",
     )
     p.add_argument("--md", type=Path, default=DEFAULT_MD, help="Markdown section to write")
+    p.add_argument(
+        "--quarters",
+        type=int,
+        default=0,
+        help="instead: this many small random quarters, strictly verified (summary line)",
+    )
 
 
 def _peak_mib() -> tuple[float, float]:
@@ -92,6 +108,45 @@ def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "violations": len(violations),
         "peak_rss_mib": own,
         "peak_rss_worker_mib": children,
+    }
+
+
+def run_quarters(count: int, seed: int) -> dict[str, Any]:
+    """Schedule and verify ``count`` small random quarters; the summary line."""
+    rng = np.random.default_rng(seed)
+    rules: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    sessions = households = failing = 0
+    worst: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for _ in range(count):
+        shape = random_shape(rng)
+        problem = small_quarter(shape)
+        schedule = solve_visits(problem, time_limit_s=0.05, workers=1)
+        violations = verify_schedule(dump_visit_problem(problem), dump_schedule(schedule))
+        rules.update(v.rule for v in violations)
+        reasons.update(
+            u.reason if u.proven else f"{u.reason} (not proven)"
+            for u in schedule.unscheduled
+            for _ in u.households
+        )
+        sessions += schedule.stats.sessions
+        households += sum(len(a.households) for a in problem.areas)
+        if violations:
+            failing += 1
+            if len(worst) < 5:
+                worst.append({"shape": asdict(shape), "first": asdict(violations[0])})
+    return {
+        "benchmark": "visits_quarters",
+        "quarters": count,
+        "seed": seed,
+        "households": households,
+        "sessions": sessions,
+        "quarters_with_violations": failing,
+        "violations_by_rule": dict(sorted(rules.items())),
+        "unscheduled_by_reason": dict(sorted(reasons.items())),
+        "examples": worst,
+        "wall_s": round(time.perf_counter() - started, 1),
     }
 
 
@@ -167,6 +222,19 @@ def main(args: argparse.Namespace) -> int:
         print("benchmarks visits: --members must be at least 4 per team", file=sys.stderr)
         return 2
     meta = provenance()
+    if args.quarters > 0:
+        line = {**run_quarters(args.quarters, seeds[0] if seeds else 0), "provenance": meta}
+        QUARTERS_OUT.parent.mkdir(parents=True, exist_ok=True)
+        out = QUARTERS_OUT if args.out == DEFAULT_OUT else args.out
+        with out.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        print(
+            f"benchmarks visits: {line['quarters']} quarters, "
+            f"{line['quarters_with_violations']} with violations {line['violations_by_rule']}, "
+            f"{line['wall_s']:.0f} s",
+            file=sys.stderr,
+        )
+        return 0 if line["quarters_with_violations"] == 0 else 1
     lines = []
     for seed in seeds:
         line = {**run_one(args, seed), "provenance": meta}

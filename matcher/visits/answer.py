@@ -27,12 +27,17 @@ class VisitSession:
 
 @dataclass(frozen=True)
 class UnscheduledVisits:
-    """Households of one team that miss some of their required visits, and why."""
+    """Households of one team that miss some of their required visits, and why.
+
+    ``proven`` is ``True`` when the reason holds for every plan (``matcher.visits.reasons``),
+    ``False`` when it only says why this scheduler found no date (not part of the JSON answer).
+    """
 
     team: str | None
     households: tuple[str, ...]
     reason: str
     detail: str
+    proven: bool = True
 
 
 @dataclass(frozen=True)

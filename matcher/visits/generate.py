@@ -11,6 +11,7 @@ vulnerable and visited monthly (three times a quarter), a few twice.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -202,3 +203,60 @@ def _second_teams(rng: np.random.Generator, rosters: list[list[str]], centres: l
             room = len(rosters[neighbour]) < 12 and member not in rosters[neighbour]
             if rng.uniform() < 0.15 and room:
                 rosters[neighbour].append(member)
+
+
+@dataclass(frozen=True)
+class QuarterShape:
+    """The knobs of a small random quarter (:func:`small_quarter`), for property tests."""
+
+    seed: int = 0
+    teams: int = 1
+    members_per_team: int = 6
+    households_per_team: int = 40
+    weeks: int = 13
+    visit_weekdays: tuple[str, ...] = ("sat", "sun")
+    max_hours: float = 3.0
+    min_days_between_visits: int = 21
+    walking_speed_kmh: float = 4.0
+    max_sessions_per_day: int = 4
+
+
+SHAPE_CHOICES: dict[str, tuple[object, ...]] = {
+    "teams": (1, 2, 3),
+    "members_per_team": (4, 5, 6, 8, 10),
+    "households_per_team": (30, 40, 60, 90),
+    "weeks": (2, 4, 8, 13),
+    "visit_weekdays": (("sat", "sun"), ("sun",), ("sat",), ("mon", "wed", "sat"), WEEKDAYS),
+    "max_hours": (0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
+    "min_days_between_visits": (0, 7, 14, 21, 30),
+    "walking_speed_kmh": (2.0, 3.0, 4.0, 5.0),
+    "max_sessions_per_day": (1, 2, 3, 4, 6),
+}
+"""The values :func:`random_shape` (and the property tests) draw each knob from."""
+
+
+def random_shape(rng: np.random.Generator) -> QuarterShape:
+    """One :class:`QuarterShape`, every knob drawn uniformly from :data:`SHAPE_CHOICES`."""
+    knobs = {name: values[int(rng.integers(len(values)))] for name, values in SHAPE_CHOICES.items()}
+    return QuarterShape(seed=int(rng.integers(2**31)), **knobs)  # type: ignore[arg-type]
+
+
+def small_quarter(shape: QuarterShape, *, time_limit_s: float = 0.05) -> VisitProblem:
+    """A generated quarter (:func:`generate_visit_problem`) with the shape's session length,
+    spacing, walking speed and day limit written over the generator's."""
+    problem = generate_visit_problem(
+        teams=shape.teams,
+        members=shape.members_per_team * shape.teams,
+        households=shape.households_per_team * shape.teams,
+        seed=shape.seed,
+        weeks=shape.weeks,
+        visit_weekdays=shape.visit_weekdays,
+        time_limit_s=time_limit_s,
+    )
+    return replace(
+        problem,
+        session=Session(max_hours=shape.max_hours),
+        walking_speed_kmh=shape.walking_speed_kmh,
+        max_sessions_per_day=shape.max_sessions_per_day,
+        options=replace(problem.options, min_days_between_visits=shape.min_days_between_visits),
+    )

@@ -7,8 +7,13 @@ first, then least walking — so the ``k``-th visits of a household sit in round
 and the scheduler can space the rounds ``min_days_between_visits`` apart. Rounds that hold the
 same households are routed once.
 
-Walking times are inflated by :data:`WALK_MARGIN` inside the router, so that a checker using a
-slightly different Earth radius or rounding never finds an outing over the session length.
+Every step that makes or changes a route — the router's answer, merging small outings, taking
+households out for the scheduler — builds its outing with :func:`outing_of`, which measures the
+route with the contract's own arithmetic (haversine legs start → households → start at the
+walking speed, plus the visit minutes), and keeps it only if it :func:`fits` the session; a
+route the router returns too long (its time limit ran out before a feasible plan) is cut into
+pieces that fit (:func:`split_to_fit`). So no outing is ever longer than ``session.max_hours``.
+Inside the router walking times are rounded up to whole seconds, so its own feasible routes fit.
 """
 
 from __future__ import annotations
@@ -27,12 +32,10 @@ from matcher.geo import haversine_km
 from matcher.visits.problem import Area, Household, VisitProblem
 from matcher.visits.routing import Routes, RoutingProblem, solve_routes
 
-WALK_MARGIN = 1.01
-"""Walking times inside the router are 1% longer than the haversine figure (see module doc)."""
 ROUTE_COST = 10_000_000
 """Fixed cost of an outing in the router, in metres: far above any area's total walk."""
-SECONDS_SLACK = 30
-"""The router's session length is this much shorter than the contract's (rounding headroom)."""
+FIT_TOL_MIN = 1e-9
+"""Rounding noise allowed when checking a route against the session (the verifier allows 1e-6)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,55 @@ def walking_km(area: Area, households: Sequence[Household]) -> NDArray[np.float6
 
 
 def round_trip_minutes(problem: VisitProblem, km_from_start: float, visit_minutes: float) -> float:
-    """Out to one household and back, plus its visit (uninflated)."""
+    """Out to one household and back, plus its visit."""
     return 2.0 * km_from_start / problem.walking_speed_kmh * 60.0 + visit_minutes
+
+
+def route_walk_km(area: Area, stops: Sequence[Household]) -> float:
+    """Haversine km of start → stops in order → start (the contract's rule 5 walk)."""
+    lat = np.array([area.start.lat, *(h.location.lat for h in stops), area.start.lat])
+    lon = np.array([area.start.lon, *(h.location.lon for h in stops), area.start.lon])
+    return float(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+
+
+def outing_of(problem: VisitProblem, area: Area, round_: int, route: Sequence[str]) -> Outing:
+    """The outing visiting ``route`` in order, measured with the contract's arithmetic."""
+    by_id = {h.id: h for h in area.households}
+    stops = [by_id[h] for h in route]
+    walk_km = route_walk_km(area, stops)
+    return Outing(
+        area=area.id,
+        round=round_,
+        route=tuple(route),
+        walk_km=walk_km,
+        visit_minutes=float(sum(h.visit_minutes for h in stops)),
+        walk_minutes=walk_km / problem.walking_speed_kmh * 60.0,
+    )
+
+
+def fits(problem: VisitProblem, outing: Outing) -> bool:
+    """Rule 5: walking plus visits within ``session.max_hours``."""
+    return outing.minutes <= problem.session.max_minutes + FIT_TOL_MIN
+
+
+def split_to_fit(problem: VisitProblem, area: Area, outing: Outing) -> list[Outing]:
+    """The outing itself if it fits, else its route cut, in order, into pieces that each fit
+    (a new piece starts where the next household would make the current one too long). A
+    household that does not fit even alone is never given (see :func:`plan_jobs`)."""
+    if fits(problem, outing):
+        return [outing]
+    pieces: list[Outing] = []
+    current: list[str] = []
+    for household in outing.route:
+        trial = outing_of(problem, area, outing.round, [*current, household])
+        if current and not fits(problem, trial):
+            pieces.append(outing_of(problem, area, outing.round, current))
+            current = [household]
+        else:
+            current.append(household)
+    if current:
+        pieces.append(outing_of(problem, area, outing.round, current))
+    return pieces
 
 
 def plan_jobs(
@@ -107,8 +157,8 @@ def plan_jobs(
         for i, household in enumerate(area.households):
             if household.visits <= 0:
                 continue
-            walk = round_trip_minutes(problem, float(km[0, i + 1]), 0.0)
-            if walk * WALK_MARGIN + household.visit_minutes + SECONDS_SLACK / 60.0 > max_minutes:
+            alone = round_trip_minutes(problem, float(km[0, i + 1]), household.visit_minutes)
+            if alone > max_minutes + FIT_TOL_MIN:
                 far.append(household.id)
             else:
                 reachable.append(i)
@@ -125,7 +175,8 @@ def plan_jobs(
     jobs = []
     for area, rounds, households, sub in jobs_raw:
         distance_m = np.rint(sub * 1000.0).astype(np.int64)
-        duration_s = np.ceil(sub / speed * 3600.0 * WALK_MARGIN).astype(np.int64)
+        # Rounded up, so a route within the router's limit is within the session too.
+        duration_s = np.ceil(sub / speed * 3600.0).astype(np.int64)
         service_s = np.ceil(np.array([0.0] + [h.visit_minutes * 60.0 for h in households]))
         service_s = service_s.astype(np.int64)
         jobs.append(
@@ -136,7 +187,7 @@ def plan_jobs(
                 distance_m=distance_m,
                 duration_s=duration_s,
                 service_s=service_s,
-                max_duration_s=math.floor(max_minutes * 60.0) - SECONDS_SLACK,
+                max_duration_s=math.floor(max_minutes * 60.0),
                 time_limit_s=max(0.01, time_limit_s * len(households) / total),
                 seed=seed,
             )
@@ -240,31 +291,14 @@ def run_job(job: RoutingJob) -> Routes:
 
 
 def outings_of(problem: VisitProblem, job: RoutingJob, routes: Routes) -> list[Outing]:
-    """The job's routes as outings, once per round that shares them."""
-    speed = problem.walking_speed_kmh
+    """The job's routes as outings, once per round that shares them, each checked against the
+    session and cut where it is too long (the router may stop before its plan is feasible)."""
     area = next(a for a in problem.areas if a.id == job.area)
-    households = {h.id: h for h in area.households}
-    start = (area.start.lat, area.start.lon)
     result = []
     for route in routes.routes:
         ids = tuple(job.households[node - 1] for node in route)
-        points = [start, *((households[h].location.lat, households[h].location.lon) for h in ids)]
-        points.append(start)
-        lat = np.array([p[0] for p in points])
-        lon = np.array([p[1] for p in points])
-        walk_km = float(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
-        visit_minutes = float(sum(households[h].visit_minutes for h in ids))
         for k in job.rounds:
-            result.append(
-                Outing(
-                    area=job.area,
-                    round=k,
-                    route=ids,
-                    walk_km=walk_km,
-                    visit_minutes=visit_minutes,
-                    walk_minutes=walk_km / speed * 60.0,
-                )
-            )
+            result.extend(split_to_fit(problem, area, outing_of(problem, area, k, ids)))
     return result
 
 
@@ -313,13 +347,14 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
     Rounds are routed apart, so each round's last outing is often half empty. Smallest first,
     an outing is dissolved when each of its households can be inserted (cheapest place) into
     another outing that does not visit that household yet and stays within the session with the
-    router's margins. Visits keep their identity; the scheduler spaces them per household.
+    contract's arithmetic. Visits keep their identity; the scheduler spaces them per household.
+    Every route it changes is measured again from scratch and kept only if it fits.
     """
     index = {h.id: i + 1 for i, h in enumerate(area.households)}
     minutes_of = {h.id: h.visit_minutes for h in area.households}
     km = walking_km(area, area.households)
     per_km = 60.0 / problem.walking_speed_kmh
-    limit = problem.session.max_minutes - SECONDS_SLACK / 60.0
+    limit = problem.session.max_minutes
     routes = [list(o.route) for o in outings]
     rounds = [o.round for o in outings]
 
@@ -328,7 +363,7 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
         return float(sum(km[a, b] for a, b in itertools.pairwise(nodes)))
 
     def minutes(route: list[str]) -> float:
-        return walk(route) * per_km * WALK_MARGIN + sum(minutes_of[h] for h in route)
+        return walk(route) * per_km + sum(minutes_of[h] for h in route)
 
     alive = [True] * len(routes)
     used = [minutes(route) for route in routes]
@@ -352,7 +387,7 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
                 nodes = [0, *(index[h] for h in route), 0]
                 for pos in range(len(nodes) - 1):
                     a, b = nodes[pos], nodes[pos + 1]
-                    extra = (km[a, node] + km[node, b] - km[a, b]) * per_km * WALK_MARGIN
+                    extra = (km[a, node] + km[node, b] - km[a, b]) * per_km
                     total = base + extra + minutes_of[household]
                     if total <= limit and (best is None or extra < best[0]):
                         best = (extra, r, pos)
@@ -363,6 +398,13 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
             trial[r].insert(pos, household)
             trial_used[r] += extra + minutes_of[household]
         if placed:
+            # Measured again from scratch, not from the sums of insertion costs.
+            placed = all(
+                fits(problem, outing_of(problem, area, 0, route))
+                for r, route in trial.items()
+                if route != routes[r]
+            )
+        if placed:
             alive[source] = False
             for r, route in trial.items():
                 if route != routes[r]:
@@ -371,19 +413,8 @@ def merge_outings(problem: VisitProblem, area: Area, outings: list[Outing]) -> l
                     rounds[r] = min(rounds[r], rounds[source])
     result = []
     for r, route in enumerate(routes):
-        if not alive[r]:
-            continue
-        walk_km = walk(route)
-        result.append(
-            Outing(
-                area=area.id,
-                round=rounds[r],
-                route=tuple(route),
-                walk_km=walk_km,
-                visit_minutes=float(sum(minutes_of[h] for h in route)),
-                walk_minutes=walk_km * per_km,
-            )
-        )
+        if alive[r]:
+            result.extend(split_to_fit(problem, area, outing_of(problem, area, rounds[r], route)))
     return result
 
 
@@ -391,20 +422,16 @@ def shrink_outing(
     problem: VisitProblem, outing: Outing, households: Sequence[str], *, keep: bool
 ) -> Outing:
     """The outing with only (``keep``) or without the given households, in the same order and
-    with its walk recomputed (dropping stops never lengthens a walk)."""
+    with its walk measured again (dropping stops never lengthens a walk: the haversine
+    distance keeps the triangle inequality).
+
+    Raises:
+        RuntimeError: If the shorter outing did not fit after all (a bug, never a user's input).
+    """
     chosen = set(households)
     route = tuple(h for h in outing.route if (h in chosen) == keep)
     area = next(a for a in problem.areas if a.id == outing.area)
-    by_id = {h.id: h for h in area.households}
-    stops = [by_id[h] for h in route]
-    km = walking_km(area, stops)
-    nodes = [0, *range(1, len(stops) + 1), 0]
-    walk_km = float(sum(km[a, b] for a, b in itertools.pairwise(nodes)))
-    return Outing(
-        area=outing.area,
-        round=outing.round,
-        route=route,
-        walk_km=walk_km,
-        visit_minutes=float(sum(h.visit_minutes for h in stops)),
-        walk_minutes=walk_km / problem.walking_speed_kmh * 60.0,
-    )
+    shrunk = outing_of(problem, area, outing.round, route)
+    if not fits(problem, shrunk):
+        raise RuntimeError(f"outing {route} of area {area.id} no longer fits the session")
+    return shrunk

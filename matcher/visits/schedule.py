@@ -13,6 +13,11 @@ round's ideal point in the quarter; a date the team has no outing yet (so the wh
 the week where the team and then the community have the fewest outings (the spread the objective
 asks for).
 
+Households the greedy leaves short get a second chance: all their visits are placed again on the
+most spaced dates where they can join a booked outing (its longer route measured again and
+fitting the session) or go alone. Households still short then have their teams (with the teams
+sharing members with them) planned again as one CP-SAT model (:mod:`matcher.visits.dates_model`).
+
 Attendees are chosen in two passes: first a quorum for every outing (leader first, then the
 members who sit in fewest teams and have gone out least), then every other free team member is
 added (most attendees above quorum), each to the outing of that day that has fewest.
@@ -25,8 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from matcher.visits.outings import Outing
-from matcher.visits.problem import WEEKDAYS, VisitMember, VisitProblem, VisitTeam
+from matcher.visits.dates_model import area_components, solve_dates
+from matcher.visits.outings import Outing, fits, outing_of
+from matcher.visits.problem import WEEKDAYS, Area, VisitMember, VisitProblem, VisitTeam
 
 
 @dataclass(frozen=True)
@@ -79,18 +85,30 @@ ROOM_DAYS = 7
 """Preferred extra days per later visit of a household, so its last visits keep a choice of
 dates (weekend-only quarters have two dates a week)."""
 
+PROGRESS_EVERY = 250
+"""Bookings between two progress reports."""
+
 ShrinkFn = Callable[..., Outing]
 """``shrink(outing, households, keep=...)``: the outing with only (``keep=True``) or without
 (``keep=False``) those households, its walk recomputed."""
 
 
 def assign_dates(
-    problem: VisitProblem, outings: Sequence[Outing], shrink: ShrinkFn | None = None
+    problem: VisitProblem,
+    outings: Sequence[Outing],
+    shrink: ShrinkFn | None = None,
+    *,
+    on_booked: Callable[[int, int], None] | None = None,
+    model_time_s: float = 5.0,
 ) -> tuple[list[Booking], list[Refusal]]:
     """Give each outing a team, a date and a quorum, then add the free members as extras.
 
     With ``shrink``, households whose own visit spacing leaves no date are taken out of an
-    outing (and reported) so the rest of it can still be scheduled.
+    outing (and reported) so the rest of it can still be scheduled. Households still short
+    after the greedy and its second chance have the teams concerned planned again as one CP-SAT
+    model (:mod:`matcher.visits.dates_model`, ``model_time_s`` in all; 0 skips it).
+    ``on_booked(booked, outings)`` is told every :data:`PROGRESS_EVERY` bookings and once at
+    the end.
     """
     dates = usable_dates(problem)
     members = {m.id: m for m in problem.members}
@@ -125,6 +143,8 @@ def assign_dates(
     )
     queue = deque(outings[i] for i in order)
     while queue:
+        if on_booked is not None and placed and len(placed) % PROGRESS_EVERY == 0:
+            on_booked(len(placed), len(outings))
         outing = queue.popleft()
         teams = teams_of_area.get(outing.area, [])
         if not teams:
@@ -165,7 +185,13 @@ def assign_dates(
         crew = _quorum(team, day, members, teams_of_member, state)
         _book(problem, state, outing, team, day, crew)
         placed.append((outing, team, day, crew))
+    if refusals:
+        refusals = _place_leftovers(problem, refusals, placed, state, ctx, teams_of_area)
+    if refusals and model_time_s > 0:
+        refusals = _model_components(problem, refusals, placed, state, ctx, model_time_s)
     _add_extras(placed, members, state)
+    if on_booked is not None:
+        on_booked(len(placed), len(outings))
     bookings = [
         Booking(outing=o, team=t.id, date=d, attendees=tuple(_leader_first(t, crew)))
         for o, t, d, crew in placed
@@ -282,6 +308,239 @@ def _move(
         if _free_count(team, day, ctx.members, state) >= team.quorum:
             return day, _quorum(team, day, ctx.members, ctx.teams_of_member, state)
     return None
+
+
+def _place_leftovers(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+    teams_of_area: dict[str, list[VisitTeam]],
+) -> list[Refusal]:
+    """Second chance for every refused household: all its visits are taken out and placed
+    again on the most dates ``min_days_between_visits`` apart where it can join a booked outing
+    of its area (the route still fits) or go alone (room that day, a free quorum). Its old dates
+    stay possible, so it never loses a visit. The refusals that remain hold only the households
+    still short of their visits."""
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    short: dict[str, Refusal] = {}
+    for refusal in refusals:
+        for household in refusal.outing.route:
+            short.setdefault(household, refusal)
+    still: dict[str, Refusal] = {}
+    for household, refusal in short.items():
+        area = areas.get(refusal.outing.area)
+        teams = teams_of_area.get(refusal.outing.area, [])
+        if area is None or not teams:
+            still[household] = refusal
+            continue
+        got = _replan_household(problem, area, household, teams, placed, state, ctx)
+        if got < visits[household]:
+            still[household] = refusal
+    remaining: list[Refusal] = []
+    for refusal in refusals:
+        left = [h for h in refusal.outing.route if still.get(h) is refusal]
+        if len(left) == len(refusal.outing.route):
+            remaining.append(refusal)
+        elif left:
+            area = areas[refusal.outing.area]
+            shorter = outing_of(problem, area, refusal.outing.round, left)
+            remaining.append(Refusal(shorter, refusal.team, refusal.reason, refusal.detail))
+    return remaining
+
+
+def _replan_household(
+    problem: VisitProblem,
+    area: Area,
+    household: str,
+    teams: Sequence[VisitTeam],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+) -> int:
+    """Take the household out of its outings and place it again on the most spaced dates;
+    returns its visits now."""
+    for i in reversed(range(len(placed))):
+        outing, team, day, crew = placed[i]
+        if household not in outing.route:
+            continue
+        _book(problem, state, outing, team, day, crew, sign=-1)
+        rest = [h for h in outing.route if h != household]
+        if rest:
+            shorter = outing_of(problem, area, outing.round, rest)
+            _book(problem, state, shorter, team, day, crew)
+            placed[i] = (shorter, team, day, crew)
+        else:
+            placed.pop(i)
+    need = next(h.visits for h in area.households if h.id == household)
+    gap = problem.options.min_days_between_visits
+    chosen: list[date] = []
+    for day in ctx.dates:
+        if len(chosen) >= need:
+            break
+        if chosen and (day - chosen[-1]).days < gap:
+            continue
+        if _join_on(problem, area, household, day, placed) is not None or _alone_team(
+            problem, day, teams, state, ctx
+        ):
+            chosen.append(day)
+    got = 0
+    for day in chosen:  # days apart do not touch each other's outings, members or load
+        joined = _join_on(problem, area, household, day, placed)
+        if joined is not None:
+            i, longer = joined
+            _, host, _, crew = placed[i]
+            placed[i] = (longer, host, day, crew)
+            state.visited_on[household].append(day)
+            got += 1
+            continue
+        helper = _alone_team(problem, day, teams, state, ctx)
+        if helper is not None:
+            alone = outing_of(problem, area, 1, [household])
+            crew = _quorum(helper, day, ctx.members, ctx.teams_of_member, state)
+            _book(problem, state, alone, helper, day, crew)
+            placed.append((alone, helper, day, crew))
+            got += 1
+    return got
+
+
+def _model_components(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+    state: _State,
+    ctx: _Context,
+    time_limit_s: float,
+) -> list[Refusal]:
+    """Plan the teams of every area with a household still short (and the teams sharing
+    members with them) again as one model; keep its plan where it places more visits."""
+    component = area_components(problem)
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    chosen = sorted({component[r.outing.area] for r in refusals if r.outing.route})
+    share = time_limit_s / max(len(chosen), 1)
+    for k in chosen:
+        group = {a for a, c in component.items() if c == k}
+        teams = [t for t in problem.teams if t.area in group]
+        mine = [i for i, booked in enumerate(placed) if booked[0].area in group]
+        outings = [placed[i][0] for i in mine]
+        hint = {j: (placed[i][1].id, placed[i][2], placed[i][3]) for j, i in enumerate(mine)}
+        got: dict[str, int] = defaultdict(int)
+        for outing in outings:
+            for household in outing.route:
+                got[household] += 1
+        for refusal in refusals:
+            if refusal.outing.area not in group:
+                continue
+            for household in refusal.outing.route:
+                missing = visits[household] - got[household]
+                for _ in range(max(missing, 0)):
+                    outings.append(outing_of(problem, areas[refusal.outing.area], 1, [household]))
+                got[household] = visits[household]
+        mine_set = set(mine)
+        room = dict.fromkeys(ctx.dates, problem.max_sessions_per_day)
+        for i, (_, _, day, _) in enumerate(placed):
+            if i not in mine_set:
+                room[day] -= 1
+        dated = solve_dates(problem, outings, teams, ctx.dates, room, hint, time_limit_s=share)
+        if dated is None:
+            continue
+        before = sum(len(placed[i][0].route) for i in mine)
+        if sum(len(outings[d.outing].route) for d in dated) <= before:
+            continue
+        team_of = {t.id: t for t in teams}
+        others = [booked for i, booked in enumerate(placed) if i not in mine_set]
+        placed[:] = others + [
+            (outings[d.outing], team_of[d.team], d.day, list(d.crew)) for d in dated
+        ]
+    _rebook(problem, state, placed)
+    return _still_short(problem, refusals, placed)
+
+
+def _rebook(
+    problem: VisitProblem,
+    state: _State,
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> None:
+    """Make ``state`` say exactly what ``placed`` books."""
+    fresh = _State()
+    for name in vars(fresh):
+        setattr(state, name, getattr(fresh, name))
+    for outing, team, day, crew in placed:
+        _book(problem, state, outing, team, day, crew)
+
+
+def _still_short(
+    problem: VisitProblem,
+    refusals: list[Refusal],
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> list[Refusal]:
+    """The refusals cut down to the households still short of their visits (once each)."""
+    areas = {a.id: a for a in problem.areas}
+    visits = {h.id: h.visits for a in problem.areas for h in a.households}
+    got: dict[str, int] = defaultdict(int)
+    for outing, _, _, _ in placed:
+        for household in outing.route:
+            got[household] += 1
+    seen: set[str] = set()
+    remaining = []
+    for refusal in refusals:
+        left = [h for h in refusal.outing.route if got[h] < visits[h] and h not in seen]
+        seen.update(left)
+        if len(left) == len(refusal.outing.route):
+            remaining.append(refusal)
+        elif left:
+            shorter = outing_of(problem, areas[refusal.outing.area], refusal.outing.round, left)
+            remaining.append(Refusal(shorter, refusal.team, refusal.reason, refusal.detail))
+    return remaining
+
+
+def _day_spaced(problem: VisitProblem, household: str, day: date, state: _State) -> bool:
+    gap = problem.options.min_days_between_visits
+    return all(abs((day - other).days) >= gap for other in state.visited_on.get(household, ()))
+
+
+def _join_on(
+    problem: VisitProblem,
+    area: Area,
+    household: str,
+    day: date,
+    placed: list[tuple[Outing, VisitTeam, date, list[str]]],
+) -> tuple[int, Outing] | None:
+    """The booked outing of the area on ``day`` the household can join walking least (the
+    longer route measured again and fitting the session), or ``None``."""
+    minutes = next(h.visit_minutes for h in area.households if h.id == household)
+    limit = problem.session.max_minutes
+    best: tuple[float, int, Outing] | None = None
+    for i, (outing, _, booked_day, _) in enumerate(placed):
+        if booked_day != day or outing.area != area.id or household in outing.route:
+            continue
+        if outing.minutes + minutes > limit:
+            continue
+        for pos in range(len(outing.route) + 1):
+            route = [*outing.route[:pos], household, *outing.route[pos:]]
+            longer = outing_of(problem, area, outing.round, route)
+            extra = longer.walk_km - outing.walk_km
+            if fits(problem, longer) and (best is None or extra < best[0]):
+                best = (extra, i, longer)
+    return None if best is None else (best[1], best[2])
+
+
+def _alone_team(
+    problem: VisitProblem,
+    day: date,
+    teams: Sequence[VisitTeam],
+    state: _State,
+    ctx: _Context,
+) -> VisitTeam | None:
+    """A team of the area that can go out once more on ``day`` (room that day, a free
+    quorum), the one with fewest outings that day first."""
+    if state.day_load[day] >= problem.max_sessions_per_day:
+        return None
+    able = [t for t in teams if _free_count(t, day, ctx.members, state) >= t.quorum]
+    return min(able, key=lambda t: state.team_day_load[(t.id, day)], default=None)
 
 
 def _free_count(team: VisitTeam, day: date, members: dict[str, VisitMember], state: _State) -> int:

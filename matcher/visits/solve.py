@@ -25,8 +25,9 @@ from datetime import datetime, time, timedelta
 import numpy as np
 
 from matcher.visits.answer import Schedule, ScheduleStats, UnscheduledVisits, VisitSession
-from matcher.visits.outings import AreaPlan, Outing, route_areas, shrink_outing
+from matcher.visits.outings import AreaPlan, Outing, fits, route_areas, shrink_outing
 from matcher.visits.problem import VisitProblem
+from matcher.visits.reasons import Shortfall, explain_shortfalls
 from matcher.visits.schedule import Booking, Refusal, assign_dates, usable_dates
 
 MISSING_VISIT_WEIGHT = 1_000_000.0
@@ -37,6 +38,8 @@ LEADER_WEIGHT = 1.0
 SPREAD_WEIGHT = 1.0
 ROUTING_SHARE = 0.7
 """Share of the time limit the routers get; scheduling and the answer take the rest."""
+MODEL_SHARE = 0.25
+"""Share of the time limit the dates model may take when households are still short."""
 JOB_OVERHEAD_S = 0.03
 """Measured cost of one routing job beyond its own time limit (data building, start-up)."""
 
@@ -86,14 +89,29 @@ def solve_visits(
     else:
         plans = route_areas(problem, budget, seed, on_done=routed)
     outings = [o for plan in plans for o in plan.outings]
-    tell("scheduling", outings=len(outings))
+    bound = sum(p.lower_bound for p in plans)
+    tell("scheduling", sessions=0, outings=len(outings), lower_bound_sessions=bound)
 
     def shrink(outing: Outing, households: list[str], *, keep: bool) -> Outing:
         return shrink_outing(problem, outing, households, keep=keep)
 
-    bookings, refusals = assign_dates(problem, outings, shrink)
+    def booked(sessions: int, total: int) -> None:
+        tell("scheduling", sessions=sessions, outings=total, lower_bound_sessions=bound)
+
+    # The dates model gets a quarter of the limit, within what is left of it.
+    left_s = limit - (clock.perf_counter() - t0)
+    model_s = max(0.2, min(MODEL_SHARE * limit, left_s))
+    bookings, refusals = assign_dates(
+        problem, outings, shrink, on_booked=booked, model_time_s=model_s
+    )
     schedule = build_schedule(problem, plans, bookings, refusals, clock.perf_counter() - t0)
-    tell("done", sessions=schedule.stats.sessions, objective=schedule.stats.objective)
+    tell(
+        "done",
+        sessions=schedule.stats.sessions,
+        lower_bound_sessions=schedule.stats.lower_bound_sessions,
+        missing_visits=schedule.stats.missing_visits,
+        objective=schedule.stats.objective,
+    )
     return schedule
 
 
@@ -111,12 +129,30 @@ def build_schedule(
         _session(problem, b)
         for b in sorted(bookings, key=lambda b: (b.date, b.team, b.outing.route))
     )
-    unscheduled = [_unscheduled(r) for r in refusals]
+    need = {h.id: h.visits for a in problem.areas for h in a.households}
+    visited: dict[str, int] = {}
+    for s in sessions:
+        for h in s.route:
+            visited[h] = visited.get(h, 0) + 1
+    far = {h for plan in plans for h in plan.too_far}
+    shortfalls = [
+        s for s in _shortfalls(refusals, visited) if visited.get(s.household, 0) < need[s.household]
+    ]
+    listed = {s.household for s in shortfalls} | far
+    for area in problem.areas:  # every household short is listed, refused or not
+        for household in area.households:
+            if visited.get(household.id, 0) < household.visits and household.id not in listed:
+                detail = "no date was found for all its visits"
+                team = team_of_area.get(area.id)
+                shortfalls.append(Shortfall(household.id, area.id, team, "capacity", detail))
+    unscheduled = explain_shortfalls(problem, shortfalls, {p.area: p.lower_bound for p in plans})
     for plan in plans:
         if plan.too_far:
             unscheduled.append(_too_far(problem, plan, team_of_area.get(plan.area)))
     required = sum(max(h.visits, 0) for a in problem.areas for h in a.households)
-    missing = required - sum(len(s.route) for s in sessions)
+    missing = sum(
+        max(h.visits - visited.get(h.id, 0), 0) for a in problem.areas for h in a.households
+    )
     extra = sum(len(s.attendees) - teams[s.team].quorum for s in sessions)
     leaders = sum(1 for s in sessions if teams[s.team].leader in s.attendees)
     walk_km = sum(s.walk_km for s in sessions)
@@ -155,6 +191,10 @@ def build_schedule(
 
 def _session(problem: VisitProblem, booking: Booking) -> VisitSession:
     outing = booking.outing
+    if not fits(problem, outing):  # every route-changing step checks this: our bug if it fails
+        raise RuntimeError(
+            f"outing {outing.route} takes {outing.minutes:.4f} min, over the session"
+        )
     start = problem.session.start
     begin = datetime.combine(booking.date, start)
     end = begin + timedelta(minutes=math.ceil(outing.minutes - 1e-9))
@@ -169,14 +209,26 @@ def _session(problem: VisitProblem, booking: Booking) -> VisitSession:
     )
 
 
-def _unscheduled(refusal: Refusal) -> UnscheduledVisits:
-    outing: Outing = refusal.outing
-    return UnscheduledVisits(
-        team=refusal.team,
-        households=outing.route,
-        reason=refusal.reason,
-        detail=f"visit {outing.round}: {refusal.detail}",
-    )
+def _shortfalls(refusals: list[Refusal], visited: dict[str, int]) -> list[Shortfall]:
+    """The refused households still short of visits, once each, with the scheduler's reason."""
+    seen: set[str] = set()
+    result = []
+    for refusal in refusals:
+        outing: Outing = refusal.outing
+        for household in outing.route:
+            if household in seen:
+                continue
+            seen.add(household)
+            result.append(
+                Shortfall(
+                    household=household,
+                    area=outing.area,
+                    team=refusal.team,
+                    reason=refusal.reason,
+                    detail=f"visit {outing.round}: no date was found ({refusal.detail})",
+                )
+            )
+    return result
 
 
 def _too_far(problem: VisitProblem, plan: AreaPlan, team: str | None) -> UnscheduledVisits:

@@ -19,18 +19,32 @@ Conventions
   third element of ``answer["sessions"]``.
 * Distances: haversine with Earth radius :data:`EARTH_RADIUS_KM` (6371.0088 km) along
   area start -> h1 -> ... -> hn -> area start, exactly as the route lists the households.
-* Rule 5 duration: ``walk_km / walking_speed_kmh * 60 + sum(visit_minutes)`` minutes, accepted up to
-  ``max_hours * 60 + 0.5% of that duration + 0.5 minute`` (solvers may use another radius). A
-  session's reported ``walk_km`` must be within ``1% + 0.01 km`` of the recomputed one, its
-  ``start`` must equal ``session.start`` and its ``end`` (``HH:MM``, rounded up) must be at least
-  ``start + duration - 1 minute``.
+* Rule 5 duration: ``walk_km / walking_speed_kmh * 60 + sum(visit_minutes)`` minutes, with the
+  walk recomputed from the route, must not exceed ``max_hours * 60`` by more than
+  :data:`DURATION_TOL_MINUTES` (1e-6 min: floating-point noise only, no slack). A session's
+  reported ``walk_km`` must be within ``1e-5`` relative plus ``0.0005 km`` (three decimals) of
+  the recomputed one, its ``start`` must equal ``session.start`` and its ``end`` (``HH:MM``) must
+  be at least ``start + duration - 1 minute`` (a clock time shows whole minutes).
 * Rule 6: a visit counts when the household is on the route of a session with a valid date of a
   team whose area is the household's area (once per session). Consecutive visit dates must be at
   least ``min_days_between_visits`` days apart (date difference, default 21).
-* ``stats.walk_km`` is compared with the sum of the sessions' reported ``walk_km`` (the recomputed
-  value where a session reports none) within ``1% + 0.05 km``.
-* Problem defaults: ``visit_weekdays`` all seven, ``blackout_dates`` none,
-  ``max_sessions_per_day`` unlimited, team ``quorum`` 1, household ``visits`` 1,
+* ``stats.walk_km`` is compared with the sum of the sessions' reported ``walk_km`` (the
+  recomputed value where a session reports none) within ``1e-5`` relative plus ``0.005 km``;
+  ``stats.sessions`` must count the sessions. The README's extensions are checked when present:
+  ``stats.missing_visits`` (the visits short of each household's ``visits``, summed),
+  ``stats.attendees_above_quorum``, ``stats.leader_present``, ``stats.objective`` (recomputed
+  with :data:`OBJECTIVE_WEIGHTS` from the recomputed walks; the spread is the population
+  standard deviation of sessions per week ``(date - quarter.start) // 7`` over the weeks holding
+  a usable date) and ``stats.lower_bound_sessions`` (a non-negative integer, at most
+  ``stats.sessions`` when no visit is missing: a bound above a complete schedule is no bound).
+* ``unscheduled``: known team and households of its area, a reason of :data:`REASONS`, a
+  detail; ``too_far`` only for a household that alone (start, household, start) takes longer
+  than the session.
+* ``status``: ``no_solution`` has no sessions; ``optimal`` only when nothing is left to visit (no
+  visit missing, ``unscheduled`` empty).
+* Problem defaults, the schema's (``service/schemas/visits.py``): ``visit_weekdays`` all seven,
+  ``blackout_dates`` none, ``max_sessions_per_day`` 4, ``session`` 09:00 for 3 h,
+  ``walking_speed_kmh`` 4, team ``quorum`` 1, household ``visit_minutes`` 20 and ``visits`` 1,
   ``options.min_days_between_visits`` 21. A member with ``unavailable_dates`` is available unless
   the date is listed, with ``available_dates`` only on the listed dates, with neither always; a
   team member missing from ``members`` is always available.
@@ -40,19 +54,24 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
 from matcher.verifier_geo import EARTH_RADIUS_KM, haversine_km
 
 __all__ = [
+    "DEFAULT_MAX_SESSIONS_PER_DAY",
     "DEFAULT_MIN_DAYS_BETWEEN_VISITS",
     "DEFAULT_VISITS",
+    "DEFAULT_VISIT_MINUTES",
+    "DURATION_TOL_MINUTES",
     "EARTH_RADIUS_KM",
+    "OBJECTIVE_WEIGHTS",
     "REASONS",
     "RULES",
     "STATUSES",
@@ -68,15 +87,28 @@ STATUSES = ("optimal", "feasible", "no_solution")
 REASONS = ("quorum", "capacity", "too_far")
 RULES = ("1", "2", "3", "4", "5", "6", "answer")
 DEFAULT_VISITS = 1
+DEFAULT_VISIT_MINUTES = 20.0
 DEFAULT_MIN_DAYS_BETWEEN_VISITS = 21
+DEFAULT_MAX_SESSIONS_PER_DAY = 4
 
-_DURATION_REL_TOL = 0.005
-_DURATION_ABS_TOL_MINUTES = 0.5
-_WALK_REL_TOL = 0.01
-_WALK_ABS_TOL_KM = 0.01
-_STATS_WALK_REL_TOL = 0.01
-_STATS_WALK_ABS_TOL_KM = 0.05
+DURATION_TOL_MINUTES = 1e-6
+"""Rule 5 allows floating-point noise only: no session may run longer than ``max_hours``."""
+
+OBJECTIVE_WEIGHTS = {
+    "missing_visit": 1_000_000.0,
+    "session": 10_000.0,
+    "walk_km": 10.0,
+    "attendee_above_quorum": -1.0,
+    "leader_present": -1.0,
+    "weekly_spread": 1.0,
+}
+"""The README's objective, smaller is better, term by term."""
+
+_WALK_REL_TOL = 1e-5  # another Earth radius (6371.0 km) differs by 1.4e-6
+_WALK_ABS_TOL_KM = 0.0005  # walk_km reported with three decimals
+_STATS_WALK_ABS_TOL_KM = 0.005
 _END_TOL_MINUTES = 1.0
+_OBJECTIVE_ABS_TOL = 0.001
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_RE = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -130,6 +162,7 @@ class _Team:
     members: frozenset[str]
     quorum: int
     area: str
+    leader: str | None
 
 
 @dataclass(frozen=True)
@@ -153,7 +186,7 @@ class _Problem:
     quarter_end: date
     weekdays: frozenset[int]  # date.weekday(): 0 = Monday
     blackout: frozenset[date]
-    max_sessions_per_day: int | None
+    max_sessions_per_day: int
     session_start_minutes: int
     max_hours: float
     walking_speed_kmh: float
@@ -270,7 +303,9 @@ def _parse_areas(problem: Mapping[str, Any]) -> tuple[dict[str, _Area], dict[str
                 household_id,
                 area_id,
                 _need_point(_need(h, "location", hwhere), f"{hwhere}.location"),
-                _need_number(_need(h, "visit_minutes", hwhere), f"{hwhere}.visit_minutes"),
+                _need_number(
+                    h.get("visit_minutes", DEFAULT_VISIT_MINUTES), f"{hwhere}.visit_minutes"
+                ),
                 _need_int(h.get("visits", DEFAULT_VISITS), f"{hwhere}.visits", minimum=0),
             )
     return areas, households
@@ -293,7 +328,10 @@ def _parse_teams(
         if area_id not in areas:
             raise ValueError(f"problem: {where}.area {area_id!r} is not an area id")
         quorum = _need_int(raw.get("quorum", 1), f"{where}.quorum", minimum=1)
-        teams[team_id] = _Team(team_id, frozenset(member_ids), quorum, area_id)
+        leader = raw.get("leader")
+        if leader is not None:
+            leader = _need_id(leader, f"{where}.leader")
+        teams[team_id] = _Team(team_id, frozenset(member_ids), quorum, area_id, leader)
     return teams
 
 
@@ -312,7 +350,7 @@ def _parse_problem(problem: Mapping[str, Any]) -> _Problem:
     start_minutes = _parse_time(session.get("start", "09:00"))
     if start_minutes is None:
         raise ValueError("problem: session.start must be an HH:MM time")
-    max_per_day = problem.get("max_sessions_per_day")
+    max_per_day = problem.get("max_sessions_per_day", DEFAULT_MAX_SESSIONS_PER_DAY)
     options = problem.get("options") or {}
     if not isinstance(options, Mapping):
         raise ValueError("problem: options must be a JSON object")
@@ -325,11 +363,7 @@ def _parse_problem(problem: Mapping[str, Any]) -> _Problem:
         quarter_end=quarter_end,
         weekdays=_parse_weekdays(problem),
         blackout=_need_dates(problem.get("blackout_dates") or [], "blackout_dates"),
-        max_sessions_per_day=(
-            None
-            if max_per_day is None
-            else _need_int(max_per_day, "max_sessions_per_day", minimum=0)
-        ),
+        max_sessions_per_day=_need_int(max_per_day, "max_sessions_per_day", minimum=1),
         session_start_minutes=start_minutes,
         max_hours=_need_number(session.get("max_hours", 3.0), "session.max_hours"),
         walking_speed_kmh=_need_number(
@@ -588,8 +622,6 @@ def _rule_3(sessions: Sequence[_Session]) -> list[ScheduleViolation]:
 def _rule_4(problem: _Problem, sessions: Sequence[_Session]) -> list[ScheduleViolation]:
     """At most max_sessions_per_day sessions on any date."""
     limit = problem.max_sessions_per_day
-    if limit is None:
-        return []
     per_day = Counter(s.day for s in sessions if s.day is not None)
     return [
         ScheduleViolation(
@@ -610,13 +642,13 @@ def _rule_5(problem: _Problem, sessions: Sequence[_Session]) -> list[ScheduleVio
         found += _route_shape(problem, s, s.team)
         minutes = _route_minutes(problem, s, walk_km)
         limit_minutes = problem.max_hours * 60.0
-        if minutes > limit_minutes + _DURATION_REL_TOL * minutes + _DURATION_ABS_TOL_MINUTES:
+        if minutes > limit_minutes + DURATION_TOL_MINUTES:
             found.append(
                 ScheduleViolation(
                     "5",
                     s.subject,
-                    f"The outing takes {minutes:.1f} min ({walk_km:.2f} km walked), more than "
-                    f"{problem.max_hours:g} h.",
+                    f"The outing takes {minutes:.4f} min ({walk_km:.4f} km walked), more than "
+                    f"{problem.max_hours:g} h ({limit_minutes:g} min).",
                 )
             )
         reported = s.reported_walk_km
@@ -801,7 +833,82 @@ def _check_unscheduled_entry(
                     f"Household {household.id} is in area {household.area}, not {team.id}'s.",
                 )
             )
+        if entry.get("reason") == "too_far":
+            alone = _alone_minutes(problem, household)
+            if alone <= problem.max_hours * 60.0 + DURATION_TOL_MINUTES:
+                found.append(
+                    ScheduleViolation(
+                        "answer",
+                        subject,
+                        f"Household {household.id} is listed too_far, but going there alone and "
+                        f"back takes {alone:.2f} min, within {problem.max_hours:g} h.",
+                    )
+                )
     return found
+
+
+def _alone_minutes(problem: _Problem, household: _Household) -> float:
+    """Out from the area start to the household and back, plus its visit."""
+    start = problem.areas[household.area].start
+    where = household.location
+    km = 2.0 * haversine_km(start.lat, start.lon, where.lat, where.lon)
+    return km / problem.walking_speed_kmh * 60.0 + household.visit_minutes
+
+
+def _missing_visits(problem: _Problem, sessions: Sequence[_Session]) -> int:
+    """Visits short of each household's ``visits``, summed over households."""
+    visit_dates = _visit_dates(problem, sessions)
+    return sum(
+        max(0, h.visits - len(visit_dates.get(h.id, []))) for h in problem.households.values()
+    )
+
+
+def _usable_weeks(problem: _Problem) -> set[int]:
+    """Weeks ``(date - quarter.start) // 7`` that hold at least one usable date."""
+    weeks = set()
+    for offset in range((problem.quarter_end - problem.quarter_start).days + 1):
+        day = problem.quarter_start + timedelta(days=offset)
+        if day.weekday() in problem.weekdays and day not in problem.blackout:
+            weeks.add(offset // 7)
+    return weeks
+
+
+def _weekly_spread(problem: _Problem, sessions: Sequence[_Session]) -> float:
+    weeks = _usable_weeks(problem)
+    dated = [s.day for s in sessions if s.day is not None]
+    if not weeks or not dated:
+        return 0.0
+    counts = dict.fromkeys(weeks, 0)
+    for day in dated:
+        week = (day - problem.quarter_start).days // 7
+        if week in counts:  # a session outside them already breaks rule 1
+            counts[week] += 1
+    return statistics.pstdev(counts.values())
+
+
+def _objective_terms(problem: _Problem, sessions: Sequence[_Session]) -> dict[str, float]:
+    """The README's objective terms, recomputed from the sessions (walks from the routes)."""
+    extra = 0
+    leaders = 0
+    for s in sessions:
+        if s.team is None:
+            continue
+        crew = set(s.attendees)
+        extra += len(crew) - s.team.quorum
+        leaders += int(s.team.leader is not None and s.team.leader in crew)
+    return {
+        "missing_visit": float(_missing_visits(problem, sessions)),
+        "session": float(len(sessions)),
+        "walk_km": sum(_route_walk_km(problem, s) or 0.0 for s in sessions),
+        "attendee_above_quorum": float(extra),
+        "leader_present": float(leaders),
+        "weekly_spread": _weekly_spread(problem, sessions),
+    }
+
+
+def _stat_int(stats: Mapping[str, Any], key: str) -> int | None:
+    value = stats.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _check_stats(
@@ -813,33 +920,88 @@ def _check_stats(
     found = []
     raw_sessions = answer.get("sessions")
     count = len(raw_sessions) if isinstance(raw_sessions, list) else 0
-    reported_count = stats.get("sessions")
-    if isinstance(reported_count, bool) or reported_count != count:
+    reported_count = _stat_int(stats, "sessions")
+    if reported_count != count:
         found.append(
             ScheduleViolation(
-                "answer", "stats", f"stats.sessions is {reported_count!r} but there are {count}."
+                "answer",
+                "stats",
+                f"stats.sessions is {stats.get('sessions')!r} but there are {count}.",
             )
         )
+    terms = _objective_terms(problem, sessions)
+    # stats.walk_km sums the sessions' own walk_km (each checked against its route by rule 5).
     total_km = 0.0
     for s in sessions:
         km = s.reported_walk_km if s.reported_walk_km is not None else _route_walk_km(problem, s)
         total_km += km or 0.0
     reported_km = _finite(stats.get("walk_km"))
     if reported_km is None or abs(reported_km - total_km) > (
-        _STATS_WALK_REL_TOL * total_km + _STATS_WALK_ABS_TOL_KM
+        _WALK_REL_TOL * total_km + _STATS_WALK_ABS_TOL_KM
     ):
         found.append(
             ScheduleViolation(
                 "answer",
                 "stats",
                 f"stats.walk_km is {stats.get('walk_km')!r} but the sessions sum to "
-                f"{total_km:.2f} km.",
+                f"{total_km:.3f} km.",
             )
         )
+    km_tol = (
+        _WALK_REL_TOL * terms["walk_km"] + _WALK_ABS_TOL_KM * len(sessions) + _STATS_WALK_ABS_TOL_KM
+    )
+    for key, term in (
+        ("missing_visits", "missing_visit"),
+        ("attendees_above_quorum", "attendee_above_quorum"),
+        ("leader_present", "leader_present"),
+    ):
+        if key in stats and _stat_int(stats, key) != int(terms[term]):
+            found.append(
+                ScheduleViolation(
+                    "answer",
+                    "stats",
+                    f"stats.{key} is {stats.get(key)!r} but the sessions give {int(terms[term])}.",
+                )
+            )
+    if "objective" in stats:
+        objective = sum(OBJECTIVE_WEIGHTS[k] * v for k, v in terms.items())
+        tol = _OBJECTIVE_ABS_TOL + OBJECTIVE_WEIGHTS["walk_km"] * km_tol + 1e-9 * abs(objective)
+        reported = _finite(stats.get("objective"))
+        if reported is None or abs(reported - objective) > tol:
+            found.append(
+                ScheduleViolation(
+                    "answer",
+                    "stats",
+                    f"stats.objective is {stats.get('objective')!r} but the sessions give "
+                    f"{objective:.3f}.",
+                )
+            )
+    if "lower_bound_sessions" in stats:
+        bound = _stat_int(stats, "lower_bound_sessions")
+        if bound is None or bound < 0:
+            found.append(
+                ScheduleViolation(
+                    "answer",
+                    "stats",
+                    f"stats.lower_bound_sessions is {stats.get('lower_bound_sessions')!r}, not "
+                    "a non-negative integer.",
+                )
+            )
+        elif terms["missing_visit"] == 0 and bound > count:
+            found.append(
+                ScheduleViolation(
+                    "answer",
+                    "stats",
+                    f"stats.lower_bound_sessions is {bound} but this complete schedule has only "
+                    f"{count} sessions.",
+                )
+            )
     return found
 
 
-def _check_status(answer: Any) -> list[ScheduleViolation]:
+def _check_status(
+    problem: _Problem, answer: Any, sessions: Sequence[_Session]
+) -> list[ScheduleViolation]:
     if not isinstance(answer, Mapping):
         return [ScheduleViolation("answer", "answer", "The answer is not a JSON object.")]
     status = answer.get("status")
@@ -847,13 +1009,28 @@ def _check_status(answer: Any) -> list[ScheduleViolation]:
         return [
             ScheduleViolation("answer", "status", f"Status {status!r} is not one of {STATUSES}.")
         ]
-    sessions = answer.get("sessions")
-    if status == "no_solution" and isinstance(sessions, list) and sessions:
+    raw_sessions = answer.get("sessions")
+    if status == "no_solution" and isinstance(raw_sessions, list) and raw_sessions:
         return [
             ScheduleViolation(
-                "answer", "status", f"Status no_solution but {len(sessions)} sessions are given."
+                "answer",
+                "status",
+                f"Status no_solution but {len(raw_sessions)} sessions are given.",
             )
         ]
+    if status == "optimal":
+        missing = _missing_visits(problem, sessions)
+        unscheduled = answer.get("unscheduled")
+        if missing or (isinstance(unscheduled, list) and unscheduled):
+            return [
+                ScheduleViolation(
+                    "answer",
+                    "status",
+                    f"Status optimal but {missing} visit(s) are missing and "
+                    f"{len(unscheduled) if isinstance(unscheduled, list) else 0} unscheduled "
+                    "entries are listed.",
+                )
+            ]
     return []
 
 
@@ -883,8 +1060,9 @@ def verify_schedule(
         If the problem is malformed (never for a malformed answer).
     """
     parsed = _parse_problem(problem)
-    found = _check_status(answer)
+    found: list[ScheduleViolation] = []
     sessions = _parse_sessions(parsed, answer, found)
+    found = _check_status(parsed, answer, sessions) + found
     unscheduled_found, unscheduled = _check_unscheduled(parsed, answer, sessions)
     found += _rule_1(parsed, sessions)
     found += _rule_2(parsed, sessions)

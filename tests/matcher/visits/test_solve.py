@@ -352,3 +352,23 @@ def test_a_placed_outing_moves_to_free_the_only_date_another_team_can_use() -> N
     visits = _visits_of(schedule)
     assert visits["h-2"] == [date(2027, 1, 2)]
     assert sorted(visits["h-1"]) == [date(2027, 1, 3), date(2027, 1, 9)]
+
+
+def test_progress_reports_phases_sessions_so_far_and_the_bound() -> None:
+    """A long schedule tells its phase, the sessions booked so far and the lower bound."""
+    problem = generate_visit_problem(teams=4, seed=2)
+    events: list[tuple[str, dict[str, object]]] = []
+    schedule = solve_visits(
+        problem, time_limit_s=1.0, workers=1, progress=lambda p, f: events.append((p, f))
+    )
+    assert verify_schedule(dump_visit_problem(problem), dump_schedule(schedule)) == []
+    phases = [p for p, _ in events]
+    assert phases[0] == "routing" and phases[-1] == "done"
+    assert phases.index("scheduling") > phases.index("routed")
+    booked = [int(str(f["sessions"])) for p, f in events if p == "scheduling"]
+    assert booked[0] == 0 and booked == sorted(booked) and booked[-1] > 0
+    bound = schedule.stats.lower_bound_sessions
+    assert {f["lower_bound_sessions"] for p, f in events if p != "routing" and p != "routed"} == {
+        bound
+    }
+    assert events[-1][1]["sessions"] == schedule.stats.sessions >= bound
