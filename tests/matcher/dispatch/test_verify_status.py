@@ -8,11 +8,23 @@ every member, idle ones at 0 h.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
+import pytest
+
 from matcher.dispatch.answer import Answer, Load, Unassigned
+from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
-from matcher.dispatch.verify import OPTIMAL_GAP_TOL, Violation, recompute_objective, verify
+from matcher.dispatch.reason_check import Improvement, ReasonChecker, better_plan
+from matcher.dispatch.solve import solve
+from matcher.dispatch.verify import (
+    OPTIMAL_GAP_TOL,
+    Violation,
+    check_assignments,
+    recompute_objective,
+    verify,
+)
 from tests.matcher.dispatch.conftest import SolveChecked
 from tests.matcher.dispatch.factories import (
     HOME,
@@ -138,3 +150,22 @@ def test_load_missing_an_idle_member_is_caught(solve_checked: SolveChecked) -> N
     short = replace(answer, load=tuple(e for e in answer.load if e.member != "m3"))
     violations = verify(problem, short)
     assert [(v.rule, v.member) for v in violations] == [("load", "m3")]
+
+
+def test_plans_one_change_away_keep_the_rules_and_their_objective() -> None:
+    """On a generated district, every plan the checker proposes one change away keeps rules 1-9,
+    and the objective change it computes equals the contract's objective recomputed."""
+    problem = generate_district(members=60, demands=150, seed=5)
+    answer = solve(problem, time_limit_s=2.0, seed=0, workers=1)
+    assert verify(problem, answer) == []
+    checker = ReasonChecker(problem, answer.assignments)
+    everything = better_plan(checker, within=-math.inf, most=1_000_000)
+    by_kind: dict[str, list[Improvement]] = {}
+    for p in everything:
+        by_kind.setdefault(p.description.split()[0], []).append(p)
+    assert set(by_kind) >= {"leaving", "giving"}, set(by_kind)
+    for p in [p for kind in by_kind.values() for p in kind[:15]]:
+        assert check_assignments(problem, p.assignments) == [], p.description
+        other = replace(answer, assignments=p.assignments)
+        change = recompute_objective(problem, other) - answer.objective
+        assert change == pytest.approx(p.change, rel=1e-9, abs=1e-6), p.description
