@@ -230,6 +230,9 @@ class UnscheduledSchema(Schema):
     households = fields.List(fields.String())
     reason = fields.String()
     detail = fields.String()
+    proven = fields.Boolean(
+        metadata={"description": "true when the reason holds for every plan (an extension)"}
+    )
 
 
 class ScheduleStatsSchema(Schema):
@@ -319,6 +322,7 @@ def load_schedule(data: object) -> Schedule:
                     households=tuple(str(h) for h in u["households"]),
                     reason=str(u["reason"]),
                     detail=str(u["detail"]),
+                    proven=bool(u.get("proven", True)),
                 )
                 for u in raw.get("unscheduled", ())
             ),

@@ -20,7 +20,7 @@ from matcher.visits.problem import Session, VisitProblem
 from matcher.visits.routing import Routes
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
-from service.schemas.visits import dump_schedule, dump_visit_problem
+from service.contracts.visits import dump_schedule, dump_visit_problem
 
 
 def _verified(problem: VisitProblem, *, time_limit_s: float = 0.05) -> list[Any]:
