@@ -26,6 +26,8 @@ from matcher.dispatch.candidates import Candidates
 from matcher.dispatch.model import interval_room_h
 from matcher.dispatch.plan import Plan
 
+_MIN_THETA = 1e-4  # the ascent stops when its step factor falls below this
+
 
 @dataclass(frozen=True)
 class Multipliers:
@@ -39,6 +41,24 @@ class Multipliers:
     def zeros(arr: ProblemArrays) -> Multipliers:
         n, k = arr.n_members, len(arr.av_start)
         return Multipliers(np.zeros(n), np.zeros(k), (np.zeros(n), np.zeros(n)))
+
+    def __add__(self, other: Multipliers) -> Multipliers:
+        """Both sets of prices together (those of disjoint batches touch disjoint members)."""
+        return Multipliers(
+            self.capacity + other.capacity,
+            self.interval + other.interval,
+            (self.fairness[0] + other.fairness[0], self.fairness[1] + other.fairness[1]),
+        )
+
+
+@dataclass(frozen=True)
+class Lagrangian:
+    """A Lagrangian bound and the multipliers that give it."""
+
+    bound: float
+    multipliers: Multipliers
+    iterations: int
+    theta: float  # the step factor reached: a warm start (``start=multipliers``) goes on with it
 
 
 def lagrangian_bound(
@@ -55,9 +75,41 @@ def lagrangian_bound(
     patience: int = 8,
     start: Multipliers | None = None,
 ) -> float:
-    """A lower bound on the part of the objective that depends on ``demands``.
+    """A lower bound on the part of the objective that depends on ``demands``
+    (:func:`lagrangian`'s bound)."""
+    return lagrangian(
+        arr,
+        cands,
+        demands,
+        pinned,
+        upper=upper,
+        deadline=deadline,
+        stop=stop,
+        max_iterations=max_iterations,
+        theta0=theta0,
+        patience=patience,
+        start=start,
+    ).bound
 
-    The result counts ``w.unassigned * priority`` of those demands, their members' terms and the
+
+def lagrangian(
+    arr: ProblemArrays,
+    cands: Candidates,
+    demands: IntArray,
+    pinned: Plan,
+    *,
+    upper: float,
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
+    max_iterations: int = 2000,
+    theta0: float = 1.0,
+    patience: int = 8,
+    start: Multipliers | None = None,
+) -> Lagrangian:
+    """A lower bound on the part of the objective that depends on ``demands``, and its
+    multipliers (the prices of :func:`reduced_costs`).
+
+    The bound counts ``w.unassigned * priority`` of those demands, their members' terms and the
     fairness of the members who could serve them (with their pinned hours), like the batch
     models of :mod:`matcher.dispatch.model`. ``upper`` is the same part for a known plan.
     """
@@ -66,8 +118,10 @@ def lagrangian_bound(
     in_set = np.zeros(arr.n_demands, dtype=bool)
     in_set[demands] = True
     rows = np.flatnonzero(in_set[cands.demand])
+    if start is None:
+        start = Multipliers.zeros(arr)
     if len(rows) == 0:
-        return float(w.unassigned * arr.d_priority[demands].sum())
+        return Lagrangian(float(w.unassigned * arr.d_priority[demands].sum()), start, 0, theta0)
     member, demand = cands.member[rows], cands.demand[rows]
     bins = cands.interval[rows]
     dur_s = arr.d_duration_s[demand]
@@ -100,8 +154,6 @@ def lagrangian_bound(
 
     members_used = np.unique(member)
     bins_used = np.unique(bins)
-    if start is None:
-        start = Multipliers.zeros(arr)
     lam, mu, nu = start.capacity.copy(), start.interval.copy(), [x.copy() for x in start.fairness]
 
     def evaluate() -> tuple[float, FloatArray, FloatArray]:
@@ -126,18 +178,22 @@ def lagrangian_bound(
         return value, hours, used
 
     best = -np.inf
+    best_at = start
     theta, stall = theta0, 0
+    iterations = 0
     for _ in range(max_iterations):
         if time.perf_counter() >= deadline or stop():
             break
         value, hours, used = evaluate()
+        iterations += 1
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, stall = value, 0
+            best_at = Multipliers(lam, mu, (nu[0], nu[1]))
         else:
             stall += 1
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
-                if theta < 1e-4:
+                if theta < _MIN_THETA:
                     break
         g_lam = hours - cap_left
         g_mu = used - room_h
@@ -154,7 +210,18 @@ def lagrangian_bound(
         mu = np.maximum(0.0, mu + step * g_mu)
         for k in (0, 1):
             nu[k] = np.clip(nu[k] + step * g_nu[k], 0.0, fair_max[k])
-    return float(best) if np.isfinite(best) else float(evaluate()[0])
+    if not np.isfinite(best):
+        best = evaluate()[0]
+    return Lagrangian(float(best), best_at, iterations, theta)
+
+
+def reduced_costs(arr: ProblemArrays, cands: Candidates, prices: Multipliers) -> FloatArray:
+    """Each candidate row's cost plus the prices of what it takes: its member's hours
+    (capacity and fairness multipliers times ``use_h``) and its interval's time (the interval
+    multiplier times duration plus changeover). The Lagrangian heuristic's cost."""
+    hours = prices.capacity + prices.fairness[0] + prices.fairness[1]
+    size_h = (arr.d_duration_s[cands.demand] + arr.changeover_s) / 3600.0
+    return cands.cost + hours[cands.member] * cands.use_h + prices.interval[cands.interval] * size_h
 
 
 def _first_in_segment(positions: IntArray, segment: IntArray) -> IntArray:

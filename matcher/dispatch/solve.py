@@ -23,9 +23,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matcher.dispatch.answer import Answer, Assignment, Load, Stats
-from matcher.dispatch.arrays import IntArray, ProblemArrays, build_arrays
-from matcher.dispatch.bound import lagrangian_bound
-from matcher.dispatch.candidates import Candidates, generate_candidates, shortlist
+from matcher.dispatch.arrays import FloatArray, IntArray, ProblemArrays, build_arrays
+from matcher.dispatch.bound import Lagrangian, Multipliers, lagrangian, reduced_costs
+from matcher.dispatch.candidates import Candidates, concat, generate_candidates, shortlist
 from matcher.dispatch.exact_cpsat import integral_form, run_exact
 from matcher.dispatch.greedy import fill, greedy_order
 from matcher.dispatch.lns import improve, improve_batched
@@ -53,6 +53,7 @@ _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets
 _LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers its last step
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
+_PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian prices of large batches
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 # answer building: assignments and loads per demand, and a reason for each demand left out
@@ -105,6 +106,8 @@ class SearchSettings:
     cpsat_max_vars: int = 700  # "auto" hands models up to this many columns to CP-SAT
     batch: int = 8  # disjoint neighbourhoods per round when they fan out over an executor
     search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
+    keep_current: bool = True  # sub-models also offer each freed demand its current members
+    pricing_share: float = _PRICING_SHARE  # of the time left, for the Lagrangian prices; 0: none
 
 
 def solve(
@@ -189,7 +192,9 @@ def solve_with_candidates(
 
     The phases, in order: :func:`construct` (the greedy floor), :func:`split_demands` (the
     pinned part, components, batches), :func:`solve_small` (exact models of the small
-    batches), :class:`LargeBounds` (Lagrangian and LP bounds of the large ones, beside the
+    batches), :func:`price` (Lagrangian prices of the large batches and the greedy again at
+    those prices; the search's shortlist ranks members by the prices), :class:`LargeBounds`
+    (Lagrangian and LP bounds of the large ones, warm-started from the prices, beside the
     search when a second core is allowed, after it otherwise), :func:`search` (the
     neighbourhood search) and :func:`finish` (the answer and its stats).
     """
@@ -205,7 +210,6 @@ def solve_with_candidates(
         stop=stop,
         started_s=started_s,
     )
-    rows = shortlist(arr, cands, solo_k=settings.shortlist_k)
     build_s = run.elapsed()
     run.tell("candidates", message=f"{cands.pair_count} candidate pairs")
 
@@ -214,8 +218,12 @@ def solve_with_candidates(
     split = split_demands(arr, cands, base, settings)
     deadline = answer_deadline(arr, run, first.plan)
     best, bound = solve_small(arr, cands, base, split, first, settings, run, deadline=deadline)
+    best, prices = price(arr, cands, base, split, best, settings, run, deadline=deadline)
+    rank_cost = None if prices is None else prices.reduced
+    rows = shortlist(arr, cands, solo_k=settings.shortlist_k, rank_cost=rank_cost)
 
-    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop)
+    warm = None if prices is None else prices.batches
+    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop, warm=warm)
     if run.cores > 1:
         large.start(deadline)  # beside the search; with one worker it takes the time left after
     floor = bound + sum(trivial_bound(arr, cands, d) for d in split.large)
@@ -414,6 +422,68 @@ def solve_small(
     return best, bound
 
 
+@dataclass(frozen=True)
+class Prices:
+    """Lagrangian prices of the large batches (the Lagrangian heuristic's)."""
+
+    batches: list[Lagrangian]  # one per large batch, in order
+    reduced: FloatArray  # every candidate row's reduced cost (:func:`reduced_costs`)
+
+
+def price(
+    arr: ProblemArrays,
+    cands: Candidates,
+    base: Plan,
+    split: Split,
+    best: Incumbent,
+    settings: SearchSettings,
+    run: Run,
+    *,
+    deadline: float,
+) -> tuple[Incumbent, Prices | None]:
+    """The Lagrangian heuristic: price the large batches' member hours and interval time with
+    their Lagrangian multipliers, then construct again at those prices.
+
+    The multipliers (:func:`matcher.dispatch.bound.lagrangian`, ``settings.pricing_share`` of
+    the time left) make scarce members and intervals dear: the greedy at the reduced costs
+    (:func:`matcher.dispatch.bound.reduced_costs`) serves each demand by whom it costs least
+    to spare, then the plain greedy fills what that leaves. The better of this plan and
+    ``best`` is kept; the prices warm-start the large batches' bounds.
+    """
+    if not split.large or settings.pricing_share <= 0 or run.stop():
+        return best, None
+    now = time.perf_counter()
+    until = now + settings.pricing_share * max(0.0, deadline - now)
+    batches: list[Lagrangian] = []
+    for i, demands in enumerate(split.large):
+        share = (until - time.perf_counter()) / (len(split.large) - i)
+        upper = best.plan.part_objective(demands)
+        batches.append(
+            lagrangian(
+                arr,
+                cands,
+                demands,
+                base,
+                upper=upper,
+                deadline=time.perf_counter() + max(0.0, share),
+                stop=run.stop,
+            )
+        )
+    prices = Multipliers.zeros(arr)
+    for b in batches:
+        prices = prices + b.multipliers
+    reduced = reduced_costs(arr, cands, prices)
+    at_prices = concat([replace(cands, cost=reduced)])
+    plan = base.copy()
+    fill(plan, at_prices, greedy_order(arr, at_prices, split.open_demands), stop=run.stop)
+    fill(plan, cands, greedy_order(arr, cands, split.open_demands), stop=run.stop)
+    objective = plan.objective()
+    if objective < best.objective - 1e-9:
+        best = Incumbent(plan, objective, "priced")
+        run.tell("improve", objective=objective, message="greedy at Lagrangian prices")
+    return best, Prices(batches, reduced)
+
+
 class LargeBounds:
     """Bounds of the large batches: the Lagrangian first (fast, always there), then the LP if
     it solves in time; a batch too large for the LP gives the Lagrangian nearly its whole share.
@@ -431,8 +501,10 @@ class LargeBounds:
         plan: Plan,
         *,
         stop: StopFn,
+        warm: list[Lagrangian] | None = None,
     ):
         self.arr, self.cands, self.base, self.large, self.stop = arr, cands, base, large, stop
+        self.warm = warm  # per batch: multipliers and step factor to go on from
         self.uppers = [plan.part_objective(d) for d in large]  # a known plan's part, per batch
         self.values: list[float] = []
         self._thread: Thread | None = None
@@ -453,13 +525,14 @@ class LargeBounds:
 
     def _run(self, until: float) -> None:
         arr, cands = self.arr, self.cands
-        for demands, upper in zip(self.large, self.uppers, strict=True):
+        for i, (demands, upper) in enumerate(zip(self.large, self.uppers, strict=True)):
             share = (until - time.perf_counter()) / max(1, len(self.large) - len(self.values))
             start = time.perf_counter()
             rows = int(np.isin(cands.demand, demands).sum())
             lp_fits = rows <= _LP_MAX_ROWS
             lagrangian_share = _LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE
-            value = lagrangian_bound(
+            warm = None if self.warm is None else self.warm[i]
+            value = lagrangian(
                 arr,
                 cands,
                 demands,
@@ -467,7 +540,11 @@ class LargeBounds:
                 upper=upper,
                 deadline=start + max(0.0, lagrangian_share * share),
                 stop=self.stop,
-            )
+                start=None if warm is None else warm.multipliers,
+                theta0=1.0 if warm is None else warm.theta,
+            ).bound
+            if warm is not None:
+                value = max(value, warm.bound)
             if lp_fits and start + share - time.perf_counter() > 0.5:
                 model = build_model(arr, cands, demands, self.base)
                 left = start + share - time.perf_counter()
@@ -518,6 +595,7 @@ def search(
         "on_better": on_better,
         "max_demands": settings.max_demands,
         "cluster_members": settings.cluster_members,
+        "keep_current": settings.keep_current,
     }
     single = run.cores == 1
     if executor is not None:
