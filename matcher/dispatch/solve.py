@@ -57,10 +57,11 @@ _PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian pric
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 # answer building: assignments and loads per demand, and a reason for each demand left out
-# (measured on 2 cores: 0.11 s at 5,000 demands / 291 left out, 2.6 s at 30,000 / 2,010; these
-# figures keep about twice that)
+# (measured on 2 cores: 0.11 s at 5,000 demands / 291 left out, 2.6 s at 30,000 / 2,010 before
+# the reasons looked only at a left-out demand's candidates; 1.06 s at 5,000 / 1,513 (dense M,
+# a loaded machine) after; these figures keep about twice the unloaded times)
 _ANSWER_S_PER_DEMAND = 5e-5
-_ANSWER_S_PER_LEFT_OUT = 1.5e-3
+_ANSWER_S_PER_LEFT_OUT = 8e-4
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ def solve_with_candidates(
     deadline = answer_deadline(arr, run, first.plan)
     best, bound = solve_small(arr, cands, base, split, first, settings, run, deadline=deadline)
     best, prices = price(arr, cands, base, split, best, settings, run, deadline=deadline)
+    deadline = answer_deadline(arr, run, best.plan)  # the priced plan may leave fewer out
     rank_cost = None if prices is None else prices.reduced
     rows = shortlist(arr, cands, solo_k=settings.shortlist_k, rank_cost=rank_cost)
 
