@@ -105,6 +105,7 @@ def lagrangian(
     theta0: float = 1.0,
     patience: int = 8,
     start: Multipliers | None = None,
+    relaxation: Relaxation | None = None,
 ) -> Lagrangian:
     """A lower bound on the part of the objective that depends on ``demands``, and its
     multipliers (the prices of :func:`reduced_costs`).
@@ -112,71 +113,18 @@ def lagrangian(
     The bound counts ``w.unassigned * priority`` of those demands, their members' terms and the
     fairness of the members who could serve them (with their pinned hours), like the batch
     models of :mod:`matcher.dispatch.model`. ``upper`` is the same part for a known plan.
+    ``relaxation``: the :class:`Relaxation` of these demands, when the caller set it up
+    already (a warm start goes on without setting it up again).
     """
-    w = arr.problem.options.weights
-    co = arr.changeover_s
-    in_set = np.zeros(arr.n_demands, dtype=bool)
-    in_set[demands] = True
-    rows = np.flatnonzero(in_set[cands.demand])
     if start is None:
         start = Multipliers.zeros(arr)
-    if len(rows) == 0:
-        return Lagrangian(float(w.unassigned * arr.d_priority[demands].sum()), start, 0, theta0)
-    member, demand = cands.member[rows], cands.demand[rows]
-    bins = cands.interval[rows]
-    dur_s = arr.d_duration_s[demand]
-    use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
-    size_h = (dur_s + co) / 3600.0
-    room_h = interval_room_h(
-        arr,
-        member,
-        bins,
-        cands.first_start[rows],
-        cands.last_start[rows] + dur_s,
-        pinned,
-        len(arr.av_start),
-    )
-    pinned_h = np.array(pinned.timetable.used_s, dtype=np.float64) / 3600.0
-    cap_h = arr.m_capacity_s / 3600.0
-    cap_left = cap_h - pinned_h
-    fair_rhs = (0.5 * cap_h - pinned_h, 0.75 * cap_h - pinned_h)
+    rel = Relaxation(arr, cands, demands, pinned) if relaxation is None else relaxation
+    if rel.empty:
+        return Lagrangian(rel.constant, start, 0, theta0)
+    members_used, bins_used = rel.members_used, rel.bins_used
+    w = arr.problem.options.weights
     fair_max = (w.fairness, 2.0 * w.fairness)
-    penalty = w.unassigned * arr.d_priority.astype(np.float64)
-    constant = float(penalty[demands].sum())
-
-    crew = arr.d_crew[demand] > 1
-    solo = np.flatnonzero(~crew)
-    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], use_h[solo], size_h[solo]
-    s_demand = demand[solo]
-    s_base = cands.cost[rows][solo] - penalty[s_demand]
-    s_starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
-    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew])
-
-    members_used = np.unique(member)
-    bins_used = np.unique(bins)
     lam, mu, nu = start.capacity.copy(), start.interval.copy(), [x.copy() for x in start.fairness]
-
-    def evaluate() -> tuple[float, FloatArray, FloatArray]:
-        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
-        price = lam + nu[0] + nu[1]
-        value = constant
-        hours = np.zeros(arr.n_members)
-        used = np.zeros(len(arr.av_start))
-        if len(solo):
-            vals = s_base + price[s_member] * s_dur + mu[s_bins] * s_size
-            mins = np.minimum.reduceat(vals, s_starts)
-            value += float(np.minimum(mins, 0.0).sum())
-            seg = np.repeat(np.arange(len(s_starts)), np.diff(np.r_[s_starts, len(solo)]))
-            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
-            np.add.at(hours, s_member[picked], s_dur[picked])
-            np.add.at(used, s_bins[picked], s_size[picked])
-        value += crews.terms(price, penalty, hours)
-        value -= float((lam[members_used] * cap_left[members_used]).sum())
-        value -= float((mu[bins_used] * room_h[bins_used]).sum())
-        for k in (0, 1):
-            value -= float((nu[k][members_used] * fair_rhs[k][members_used]).sum())
-        return value, hours, used
-
     best = -np.inf
     best_at = start
     theta, stall = theta0, 0
@@ -184,7 +132,7 @@ def lagrangian(
     for _ in range(max_iterations):
         if time.perf_counter() >= deadline or stop():
             break
-        value, hours, used = evaluate()
+        value, hours, used = rel.evaluate(lam, mu, nu)
         iterations += 1
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, stall = value, 0
@@ -195,9 +143,9 @@ def lagrangian(
                 theta, stall = theta / 2.0, 0
                 if theta < _MIN_THETA:
                     break
-        g_lam = hours - cap_left
-        g_mu = used - room_h
-        g_nu = [hours - fair_rhs[0], hours - fair_rhs[1]]
+        g_lam = hours - rel.cap_left
+        g_mu = used - rel.room_h
+        g_nu = [hours - rel.fair_rhs[0], hours - rel.fair_rhs[1]]
         norm = float(
             (g_lam[members_used] ** 2).sum()
             + (g_mu[bins_used] ** 2).sum()
@@ -211,8 +159,88 @@ def lagrangian(
         for k in (0, 1):
             nu[k] = np.clip(nu[k] + step * g_nu[k], 0.0, fair_max[k])
     if not np.isfinite(best):
-        best = evaluate()[0]
+        best = rel.evaluate(lam, mu, nu)[0]
     return Lagrangian(float(best), best_at, iterations, theta)
+
+
+class Relaxation:
+    """The Lagrangian relaxation of a batch of demands: the arrays every evaluation reads, set
+    up once (about as long as a few dozen evaluations at M)."""
+
+    def __init__(self, arr: ProblemArrays, cands: Candidates, demands: IntArray, pinned: Plan):
+        w = arr.problem.options.weights
+        co = arr.changeover_s
+        self.arr = arr
+        in_set = np.zeros(arr.n_demands, dtype=bool)
+        in_set[demands] = True
+        rows = np.flatnonzero(in_set[cands.demand])
+        penalty = w.unassigned * arr.d_priority.astype(np.float64)
+        self.penalty = penalty
+        self.constant = float(penalty[demands].sum())
+        self.empty = len(rows) == 0
+        member, demand = cands.member[rows], cands.demand[rows]
+        bins = cands.interval[rows]
+        dur_s = arr.d_duration_s[demand]
+        use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
+        size_h = (dur_s + co) / 3600.0
+        self.room_h = interval_room_h(
+            arr,
+            member,
+            bins,
+            cands.first_start[rows],
+            cands.last_start[rows] + dur_s,
+            pinned,
+            len(arr.av_start),
+        )
+        pinned_h = np.array(pinned.timetable.used_s, dtype=np.float64) / 3600.0
+        cap_h = arr.m_capacity_s / 3600.0
+        self.cap_left = cap_h - pinned_h
+        self.fair_rhs = (0.5 * cap_h - pinned_h, 0.75 * cap_h - pinned_h)
+
+        crew = arr.d_crew[demand] > 1
+        solo = np.flatnonzero(~crew)
+        self.n_solo = len(solo)
+        self.s_member, self.s_bins = member[solo], bins[solo]
+        self.s_dur, self.s_size = use_h[solo], size_h[solo]
+        s_demand = demand[solo]
+        self.s_base = cands.cost[rows][solo] - penalty[s_demand]
+        starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
+        self.s_starts = starts
+        self.s_seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(solo)]))
+        self.crews = _CrewPairs.build(
+            arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew]
+        )
+        self.members_used = np.unique(member)
+        self.bins_used = np.unique(bins)
+
+    def evaluate(
+        self, lam: FloatArray, mu: FloatArray, nu: list[FloatArray]
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
+        arr = self.arr
+        price = lam + nu[0] + nu[1]
+        value = self.constant
+        hours = np.zeros(arr.n_members)
+        used = np.zeros(len(arr.av_start))
+        if self.n_solo:
+            seg = self.s_seg
+            vals = self.s_base + price[self.s_member] * self.s_dur + mu[self.s_bins] * self.s_size
+            mins = np.minimum.reduceat(vals, self.s_starts)
+            value += float(np.minimum(mins, 0.0).sum())
+            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
+            hours += np.bincount(
+                self.s_member[picked], weights=self.s_dur[picked], minlength=arr.n_members
+            )
+            used += np.bincount(
+                self.s_bins[picked], weights=self.s_size[picked], minlength=len(arr.av_start)
+            )
+        value += self.crews.terms(price, self.penalty, hours)
+        mu_, bu = self.members_used, self.bins_used
+        value -= float((lam[mu_] * self.cap_left[mu_]).sum())
+        value -= float((mu[bu] * self.room_h[bu]).sum())
+        for k in (0, 1):
+            value -= float((nu[k][mu_] * self.fair_rhs[k][mu_]).sum())
+        return value, hours, used
 
 
 def reduced_costs(arr: ProblemArrays, cands: Candidates, prices: Multipliers) -> FloatArray:

@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matcher.dispatch.answer import Answer, Assignment, Load, Stats
 from matcher.dispatch.arrays import FloatArray, IntArray, ProblemArrays, build_arrays
-from matcher.dispatch.bound import Lagrangian, Multipliers, lagrangian, reduced_costs
+from matcher.dispatch.bound import Lagrangian, Multipliers, Relaxation, lagrangian, reduced_costs
 from matcher.dispatch.candidates import Candidates, concat, generate_candidates, shortlist
 from matcher.dispatch.exact_cpsat import integral_form, run_exact
 from matcher.dispatch.greedy import fill, greedy_order
@@ -224,8 +224,7 @@ def solve_with_candidates(
     rank_cost = None if prices is None else prices.reduced
     rows = shortlist(arr, cands, solo_k=settings.shortlist_k, rank_cost=rank_cost)
 
-    warm = None if prices is None else prices.batches
-    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop, warm=warm)
+    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop, warm=prices)
     if run.cores > 1:
         large.start(deadline)  # beside the search; with one worker it takes the time left after
     floor = bound + sum(trivial_bound(arr, cands, d) for d in split.large)
@@ -429,6 +428,7 @@ class Prices:
     """Lagrangian prices of the large batches (the Lagrangian heuristic's)."""
 
     batches: list[Lagrangian]  # one per large batch, in order
+    relaxations: list[Relaxation]  # their relaxations, set up once for the bounds to go on
     reduced: FloatArray  # every candidate row's reduced cost (:func:`reduced_costs`)
 
 
@@ -457,8 +457,11 @@ def price(
     now = time.perf_counter()
     until = now + settings.pricing_share * max(0.0, deadline - now)
     batches: list[Lagrangian] = []
+    relaxations: list[Relaxation] = []
     for i, demands in enumerate(split.large):
         share = (until - time.perf_counter()) / (len(split.large) - i)
+        deadline_i = time.perf_counter() + max(0.0, share)
+        relaxations.append(Relaxation(arr, cands, demands, base))
         upper = best.plan.part_objective(demands)
         batches.append(
             lagrangian(
@@ -467,8 +470,9 @@ def price(
                 demands,
                 base,
                 upper=upper,
-                deadline=time.perf_counter() + max(0.0, share),
+                deadline=deadline_i,
                 stop=run.stop,
+                relaxation=relaxations[-1],
             )
         )
     prices = Multipliers.zeros(arr)
@@ -483,7 +487,7 @@ def price(
     if objective < best.objective - 1e-9:
         best = Incumbent(plan, objective, "priced")
         run.tell("improve", objective=objective, message="greedy at Lagrangian prices")
-    return best, Prices(batches, reduced)
+    return best, Prices(batches, relaxations, reduced)
 
 
 class LargeBounds:
@@ -503,10 +507,10 @@ class LargeBounds:
         plan: Plan,
         *,
         stop: StopFn,
-        warm: list[Lagrangian] | None = None,
+        warm: Prices | None = None,
     ):
         self.arr, self.cands, self.base, self.large, self.stop = arr, cands, base, large, stop
-        self.warm = warm  # per batch: multipliers and step factor to go on from
+        self.warm = warm  # per batch: relaxation, multipliers and step factor to go on from
         self.uppers = [plan.part_objective(d) for d in large]  # a known plan's part, per batch
         self.values: list[float] = []
         self._thread: Thread | None = None
@@ -533,7 +537,8 @@ class LargeBounds:
             rows = int(np.isin(cands.demand, demands).sum())
             lp_fits = rows <= _LP_MAX_ROWS
             lagrangian_share = _LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE
-            warm = None if self.warm is None else self.warm[i]
+            warm = None if self.warm is None else self.warm.batches[i]
+            relaxation = None if self.warm is None else self.warm.relaxations[i]
             value = lagrangian(
                 arr,
                 cands,
@@ -544,6 +549,7 @@ class LargeBounds:
                 stop=self.stop,
                 start=None if warm is None else warm.multipliers,
                 theta0=1.0 if warm is None else warm.theta,
+                relaxation=relaxation,
             ).bound
             if warm is not None:
                 value = max(value, warm.bound)
