@@ -54,6 +54,7 @@ _LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers i
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian prices of large batches
+_PRICING_ITERATIONS_PER_S = 20  # one worker: the prices' iteration budget per second of time limit
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 # answer building: assignments and loads per demand, and a reason for each demand left out
@@ -109,6 +110,7 @@ class SearchSettings:
     search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
     keep_current: bool = True  # sub-models also offer each freed demand its current members
     pricing_share: float = _PRICING_SHARE  # of the time left, for the Lagrangian prices; 0: none
+    pricing_iterations: int | None = None  # their budget; None: from the time limit, one worker
 
 
 def solve(
@@ -456,6 +458,11 @@ def price(
         return best, None
     now = time.perf_counter()
     until = now + settings.pricing_share * max(0.0, deadline - now)
+    # one worker: an iteration budget, not the clock, ends the ascent (so a seed gives one plan
+    # while the machine keeps up); the share of the time is the cap either way
+    budget = settings.pricing_iterations or (
+        max(1, int(_PRICING_ITERATIONS_PER_S * run.limit_s)) if run.cores == 1 else 2000
+    )
     batches: list[Lagrangian] = []
     relaxations: list[Relaxation] = []
     for i, demands in enumerate(split.large):
@@ -472,6 +479,7 @@ def price(
                 upper=upper,
                 deadline=deadline_i,
                 stop=run.stop,
+                max_iterations=budget,
                 relaxation=relaxations[-1],
             )
         )

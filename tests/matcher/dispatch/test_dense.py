@@ -188,3 +188,18 @@ def test_the_priced_solve_gives_a_verified_plan_no_worse_than_the_greedy(
     )
     assert answer.stats.greedy_objective is not None
     assert answer.objective <= answer.stats.greedy_objective + 1e-9
+
+
+def test_with_one_worker_the_priced_solve_gives_one_plan_per_seed(
+    solve_checked: SolveChecked, dense: Problem
+) -> None:
+    """The prices' ascent runs on an iteration budget and the search on a round budget, so two
+    priced solves with one seed and one worker agree on every assignment and the objective."""
+    settings = SearchSettings(search_rounds=6, pricing_iterations=40, exact_columns=100)
+    first, second = (
+        solve_checked(dense, time_limit_s=30, seed=4, workers=1, settings=settings)
+        for _ in range(2)
+    )
+    assert first.assignments == second.assignments
+    assert first.unassigned == second.unassigned
+    assert first.objective == second.objective
