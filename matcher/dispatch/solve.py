@@ -51,6 +51,7 @@ _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact M
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
 _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
 _LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers its last step
+_SETUP_S_PER_ROW = 1e-6  # setting up a Lagrangian relaxation (0.6 s for 843k rows at M)
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian prices of large batches
@@ -458,6 +459,8 @@ def price(
         return best, None
     now = time.perf_counter()
     until = now + settings.pricing_share * max(0.0, deadline - now)
+    if until - now < _SETUP_S_PER_ROW * len(cands):
+        return best, None  # no time to set the relaxation up, let alone to iterate
     # one worker: an iteration budget, not the clock, ends the ascent (so a seed gives one plan
     # while the machine keeps up); the share of the time is the cap either way
     budget = settings.pricing_iterations or (
@@ -547,18 +550,23 @@ class LargeBounds:
             lagrangian_share = _LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE
             warm = None if self.warm is None else self.warm.batches[i]
             relaxation = None if self.warm is None else self.warm.relaxations[i]
-            value = lagrangian(
-                arr,
-                cands,
-                demands,
-                self.base,
-                upper=upper,
-                deadline=start + max(0.0, lagrangian_share * share),
-                stop=self.stop,
-                start=None if warm is None else warm.multipliers,
-                theta0=1.0 if warm is None else warm.theta,
-                relaxation=relaxation,
-            ).bound
+            lagrangian_until = start + max(0.0, lagrangian_share * share)
+            if relaxation is None and lagrangian_until - start < _SETUP_S_PER_ROW * rows:
+                # no time to set the relaxation up: the trivial bound, not a late answer
+                value = trivial_bound(arr, cands, demands)
+            else:
+                value = lagrangian(
+                    arr,
+                    cands,
+                    demands,
+                    self.base,
+                    upper=upper,
+                    deadline=lagrangian_until,
+                    stop=self.stop,
+                    start=None if warm is None else warm.multipliers,
+                    theta0=1.0 if warm is None else warm.theta,
+                    relaxation=relaxation,
+                ).bound
             if warm is not None:
                 value = max(value, warm.bound)
             if lp_fits and start + share - time.perf_counter() > 0.5:
