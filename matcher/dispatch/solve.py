@@ -55,7 +55,7 @@ _SETUP_S_PER_ROW = 1e-6  # setting up a Lagrangian relaxation (0.6 s for 843k ro
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
 _PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian prices of large batches
-_PRICING_ITERATIONS_PER_S = 20  # one worker: the prices' iteration budget per second of time limit
+_PRICING_ITERATIONS_PER_S = 12  # one worker: the prices' iterations per second of limit (M: ~2 s)
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 # answer building: assignments and loads per demand, and a reason for each demand left out
