@@ -344,6 +344,7 @@ SECTIONS = (
     "reliability.md",
     "solomon.md",
     "gap.md",
+    "dense.md",
     "visits.md",
     "longterm_posts.md",
     "longterm_groups.md",

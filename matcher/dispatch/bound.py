@@ -26,6 +26,8 @@ from matcher.dispatch.candidates import Candidates
 from matcher.dispatch.model import interval_room_h
 from matcher.dispatch.plan import Plan
 
+_MIN_THETA = 1e-4  # the ascent stops when its step factor falls below this
+
 
 @dataclass(frozen=True)
 class Multipliers:
@@ -39,6 +41,24 @@ class Multipliers:
     def zeros(arr: ProblemArrays) -> Multipliers:
         n, k = arr.n_members, len(arr.av_start)
         return Multipliers(np.zeros(n), np.zeros(k), (np.zeros(n), np.zeros(n)))
+
+    def __add__(self, other: Multipliers) -> Multipliers:
+        """Both sets of prices together (those of disjoint batches touch disjoint members)."""
+        return Multipliers(
+            self.capacity + other.capacity,
+            self.interval + other.interval,
+            (self.fairness[0] + other.fairness[0], self.fairness[1] + other.fairness[1]),
+        )
+
+
+@dataclass(frozen=True)
+class Lagrangian:
+    """A Lagrangian bound and the multipliers that give it."""
+
+    bound: float
+    multipliers: Multipliers
+    iterations: int
+    theta: float  # the step factor reached: a warm start (``start=multipliers``) goes on with it
 
 
 def lagrangian_bound(
@@ -55,93 +75,77 @@ def lagrangian_bound(
     patience: int = 8,
     start: Multipliers | None = None,
 ) -> float:
-    """A lower bound on the part of the objective that depends on ``demands``.
+    """A lower bound on the part of the objective that depends on ``demands``
+    (:func:`lagrangian`'s bound)."""
+    return lagrangian(
+        arr,
+        cands,
+        demands,
+        pinned,
+        upper=upper,
+        deadline=deadline,
+        stop=stop,
+        max_iterations=max_iterations,
+        theta0=theta0,
+        patience=patience,
+        start=start,
+    ).bound
 
-    The result counts ``w.unassigned * priority`` of those demands, their members' terms and the
+
+def lagrangian(
+    arr: ProblemArrays,
+    cands: Candidates,
+    demands: IntArray,
+    pinned: Plan,
+    *,
+    upper: float,
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
+    max_iterations: int = 2000,
+    theta0: float = 1.0,
+    patience: int = 8,
+    start: Multipliers | None = None,
+    relaxation: Relaxation | None = None,
+) -> Lagrangian:
+    """A lower bound on the part of the objective that depends on ``demands``, and its
+    multipliers (the prices of :func:`reduced_costs`).
+
+    The bound counts ``w.unassigned * priority`` of those demands, their members' terms and the
     fairness of the members who could serve them (with their pinned hours), like the batch
     models of :mod:`matcher.dispatch.model`. ``upper`` is the same part for a known plan.
+    ``relaxation``: the :class:`Relaxation` of these demands, when the caller set it up
+    already (a warm start goes on without setting it up again).
     """
-    w = arr.problem.options.weights
-    co = arr.changeover_s
-    in_set = np.zeros(arr.n_demands, dtype=bool)
-    in_set[demands] = True
-    rows = np.flatnonzero(in_set[cands.demand])
-    if len(rows) == 0:
-        return float(w.unassigned * arr.d_priority[demands].sum())
-    member, demand = cands.member[rows], cands.demand[rows]
-    bins = cands.interval[rows]
-    dur_s = arr.d_duration_s[demand]
-    use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
-    size_h = (dur_s + co) / 3600.0
-    room_h = interval_room_h(
-        arr,
-        member,
-        bins,
-        cands.first_start[rows],
-        cands.last_start[rows] + dur_s,
-        pinned,
-        len(arr.av_start),
-    )
-    pinned_h = np.array(pinned.timetable.used_s, dtype=np.float64) / 3600.0
-    cap_h = arr.m_capacity_s / 3600.0
-    cap_left = cap_h - pinned_h
-    fair_rhs = (0.5 * cap_h - pinned_h, 0.75 * cap_h - pinned_h)
-    fair_max = (w.fairness, 2.0 * w.fairness)
-    penalty = w.unassigned * arr.d_priority.astype(np.float64)
-    constant = float(penalty[demands].sum())
-
-    crew = arr.d_crew[demand] > 1
-    solo = np.flatnonzero(~crew)
-    s_member, s_bins, s_dur, s_size = member[solo], bins[solo], use_h[solo], size_h[solo]
-    s_demand = demand[solo]
-    s_base = cands.cost[rows][solo] - penalty[s_demand]
-    s_starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
-    crews = _CrewPairs.build(arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew])
-
-    members_used = np.unique(member)
-    bins_used = np.unique(bins)
     if start is None:
         start = Multipliers.zeros(arr)
+    rel = Relaxation(arr, cands, demands, pinned) if relaxation is None else relaxation
+    if rel.empty:
+        return Lagrangian(rel.constant, start, 0, theta0)
+    members_used, bins_used = rel.members_used, rel.bins_used
+    w = arr.problem.options.weights
+    fair_max = (w.fairness, 2.0 * w.fairness)
     lam, mu, nu = start.capacity.copy(), start.interval.copy(), [x.copy() for x in start.fairness]
-
-    def evaluate() -> tuple[float, FloatArray, FloatArray]:
-        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
-        price = lam + nu[0] + nu[1]
-        value = constant
-        hours = np.zeros(arr.n_members)
-        used = np.zeros(len(arr.av_start))
-        if len(solo):
-            vals = s_base + price[s_member] * s_dur + mu[s_bins] * s_size
-            mins = np.minimum.reduceat(vals, s_starts)
-            value += float(np.minimum(mins, 0.0).sum())
-            seg = np.repeat(np.arange(len(s_starts)), np.diff(np.r_[s_starts, len(solo)]))
-            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
-            np.add.at(hours, s_member[picked], s_dur[picked])
-            np.add.at(used, s_bins[picked], s_size[picked])
-        value += crews.terms(price, penalty, hours)
-        value -= float((lam[members_used] * cap_left[members_used]).sum())
-        value -= float((mu[bins_used] * room_h[bins_used]).sum())
-        for k in (0, 1):
-            value -= float((nu[k][members_used] * fair_rhs[k][members_used]).sum())
-        return value, hours, used
-
     best = -np.inf
+    best_at = start
     theta, stall = theta0, 0
+    iterations = 0
     for _ in range(max_iterations):
         if time.perf_counter() >= deadline or stop():
             break
-        value, hours, used = evaluate()
+        value, hours, used = rel.evaluate(lam, mu, nu)
+        iterations += 1
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
             best, stall = value, 0
+            best_at = Multipliers(lam, mu, (nu[0], nu[1]))
         else:
             stall += 1
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
-                if theta < 1e-4:
+                if theta < _MIN_THETA:
                     break
-        g_lam = hours - cap_left
-        g_mu = used - room_h
-        g_nu = [hours - fair_rhs[0], hours - fair_rhs[1]]
+        g_lam = hours - rel.cap_left
+        g_mu = used - rel.room_h
+        g_nu = [hours - rel.fair_rhs[0], hours - rel.fair_rhs[1]]
         norm = float(
             (g_lam[members_used] ** 2).sum()
             + (g_mu[bins_used] ** 2).sum()
@@ -154,7 +158,98 @@ def lagrangian_bound(
         mu = np.maximum(0.0, mu + step * g_mu)
         for k in (0, 1):
             nu[k] = np.clip(nu[k] + step * g_nu[k], 0.0, fair_max[k])
-    return float(best) if np.isfinite(best) else float(evaluate()[0])
+    if not np.isfinite(best):
+        best = rel.evaluate(lam, mu, nu)[0]
+    return Lagrangian(float(best), best_at, iterations, theta)
+
+
+class Relaxation:
+    """The Lagrangian relaxation of a batch of demands: the arrays every evaluation reads, set
+    up once (about as long as a few dozen evaluations at M)."""
+
+    def __init__(self, arr: ProblemArrays, cands: Candidates, demands: IntArray, pinned: Plan):
+        w = arr.problem.options.weights
+        co = arr.changeover_s
+        self.arr = arr
+        in_set = np.zeros(arr.n_demands, dtype=bool)
+        in_set[demands] = True
+        rows = np.flatnonzero(in_set[cands.demand])
+        penalty = w.unassigned * arr.d_priority.astype(np.float64)
+        self.penalty = penalty
+        self.constant = float(penalty[demands].sum())
+        self.empty = len(rows) == 0
+        member, demand = cands.member[rows], cands.demand[rows]
+        bins = cands.interval[rows]
+        dur_s = arr.d_duration_s[demand]
+        use_h = cands.use_s[rows] / 3600.0  # capacity taken (the duration for dispatch problems)
+        size_h = (dur_s + co) / 3600.0
+        self.room_h = interval_room_h(
+            arr,
+            member,
+            bins,
+            cands.first_start[rows],
+            cands.last_start[rows] + dur_s,
+            pinned,
+            len(arr.av_start),
+        )
+        pinned_h = np.array(pinned.timetable.used_s, dtype=np.float64) / 3600.0
+        cap_h = arr.m_capacity_s / 3600.0
+        self.cap_left = cap_h - pinned_h
+        self.fair_rhs = (0.5 * cap_h - pinned_h, 0.75 * cap_h - pinned_h)
+
+        crew = arr.d_crew[demand] > 1
+        solo = np.flatnonzero(~crew)
+        self.n_solo = len(solo)
+        self.s_member, self.s_bins = member[solo], bins[solo]
+        self.s_dur, self.s_size = use_h[solo], size_h[solo]
+        s_demand = demand[solo]
+        self.s_base = cands.cost[rows][solo] - penalty[s_demand]
+        starts = np.flatnonzero(np.r_[True, s_demand[1:] != s_demand[:-1]]) if len(solo) else solo
+        self.s_starts = starts
+        self.s_seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(solo)]))
+        self.crews = _CrewPairs.build(
+            arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew]
+        )
+        self.members_used = np.unique(member)
+        self.bins_used = np.unique(bins)
+
+    def evaluate(
+        self, lam: FloatArray, mu: FloatArray, nu: list[FloatArray]
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """Lagrangian value, hours per member and interval use in the relaxed problem's choice."""
+        arr = self.arr
+        price = lam + nu[0] + nu[1]
+        value = self.constant
+        hours = np.zeros(arr.n_members)
+        used = np.zeros(len(arr.av_start))
+        if self.n_solo:
+            seg = self.s_seg
+            vals = self.s_base + price[self.s_member] * self.s_dur + mu[self.s_bins] * self.s_size
+            mins = np.minimum.reduceat(vals, self.s_starts)
+            value += float(np.minimum(mins, 0.0).sum())
+            picked = _first_in_segment(np.flatnonzero((vals <= mins[seg]) & (vals < 0)), seg)
+            hours += np.bincount(
+                self.s_member[picked], weights=self.s_dur[picked], minlength=arr.n_members
+            )
+            used += np.bincount(
+                self.s_bins[picked], weights=self.s_size[picked], minlength=len(arr.av_start)
+            )
+        value += self.crews.terms(price, self.penalty, hours)
+        mu_, bu = self.members_used, self.bins_used
+        value -= float((lam[mu_] * self.cap_left[mu_]).sum())
+        value -= float((mu[bu] * self.room_h[bu]).sum())
+        for k in (0, 1):
+            value -= float((nu[k][mu_] * self.fair_rhs[k][mu_]).sum())
+        return value, hours, used
+
+
+def reduced_costs(arr: ProblemArrays, cands: Candidates, prices: Multipliers) -> FloatArray:
+    """Each candidate row's cost plus the prices of what it takes: its member's hours
+    (capacity and fairness multipliers times ``use_h``) and its interval's time (the interval
+    multiplier times duration plus changeover). The Lagrangian heuristic's cost."""
+    hours = prices.capacity + prices.fairness[0] + prices.fairness[1]
+    size_h = (arr.d_duration_s[cands.demand] + arr.changeover_s) / 3600.0
+    return cands.cost + hours[cands.member] * cands.use_h + prices.interval[cands.interval] * size_h
 
 
 def _first_in_segment(positions: IntArray, segment: IntArray) -> IntArray:

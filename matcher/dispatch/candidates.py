@@ -234,13 +234,20 @@ def _bit_columns(masks: NDArray[np.uint64]) -> NDArray[np.bool_]:
 
 
 def shortlist(
-    arr: ProblemArrays, cands: Candidates, *, solo_k: int = 10, crew_k: tuple[int, int] = (12, 6)
+    arr: ProblemArrays,
+    cands: Candidates,
+    *,
+    solo_k: int = 10,
+    crew_k: tuple[int, int] = (12, 6),
+    rank_cost: FloatArray | None = None,
 ) -> Candidates:
     """The rows of each demand's cheapest members: what construction and search look at.
 
     A one-person demand keeps its ``solo_k`` cheapest members; a crew keeps the ``crew_k[0]``
     cheapest members holding one of its skills and the ``crew_k[1]`` cheapest others. The
-    bound always uses every candidate; only the search is narrowed.
+    bound always uses every candidate; only the search is narrowed. ``rank_cost`` (one value
+    per row, such as :func:`matcher.dispatch.bound.reduced_costs`) ranks the members instead
+    of ``cost``; the rows kept are unchanged otherwise, costs included.
     """
     if len(cands) == 0:
         return cands
@@ -248,8 +255,11 @@ def shortlist(
     crew = arr.d_crew[cands.demand] > 1
     group = cands.demand * 2 + (crew & ~helpful)
     keys = cands.demand * arr.n_members + cands.member
-    _, first = np.unique(keys, return_index=True)
-    first.sort()  # cheapest row of each (demand, member), in (demand, cost) order
+    # rows in (demand, rank) order: the stored order when ranked by cost
+    pos = np.arange(len(cands)) if rank_cost is None else np.lexsort((rank_cost, cands.demand))
+    _, first_pos = np.unique(keys[pos], return_index=True)
+    first_pos.sort()
+    first = pos[first_pos]  # cheapest row of each (demand, member), in (demand, rank) order
     g = group[first]
     order = np.argsort(g, kind="stable")
     g_sorted = g[order]

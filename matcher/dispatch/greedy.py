@@ -133,6 +133,13 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
     row_last = last.tolist()
     row_cost = cands.cost[lo:hi].tolist()
     team_only = bool(arr.d_team_only[demand])
+    # the rows whose member has room (and, team-only, a team): the same for every tried start
+    used = tt.used_s
+    used_rows = np.fromiter((used[m] for m in row_member), dtype=np.int64, count=len(row_member))
+    usable = used_rows + cands.use_s[lo:hi] <= arr.m_capacity_s[cands.member[lo:hi]]
+    if team_only:
+        teams = arr.member_teams
+        usable &= np.fromiter((bool(teams[m]) for m in row_member), dtype=bool, count=len(usable))
     best: tuple[float, int, tuple[int, ...], int | None] | None = None
     starts = [int(x) for x in np.unique(first)]
     heapify(starts)
@@ -145,12 +152,10 @@ def place_crew(plan: Plan, cands: Candidates, lo: int, hi: int, demand: int) -> 
         scores: dict[int, float] = {}
         held = 0
         need_bits = arr.d_skill_bits[demand]
-        for i in np.flatnonzero((first <= s) & (last >= s)).tolist():
+        for i in np.flatnonzero((first <= s) & (last >= s) & usable).tolist():
             m = row_member[i]
-            if team_only and not arr.member_teams[m]:
-                continue
             use = row_use[i]
-            if m in scores or not tt.has_room(m, use):
+            if m in scores:
                 continue
             if not tt.fits_at(m, s, dur):  # try again when this member is free
                 later = tt.earliest_fit(m, s, row_last[i], ws, dur)

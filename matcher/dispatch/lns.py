@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from matcher.dispatch.arrays import IntArray, ProblemArrays
-from matcher.dispatch.candidates import Candidates, select
+from matcher.dispatch.candidates import Candidates, concat, select
 from matcher.dispatch.greedy import demand_rows, fill, greedy_order
 from matcher.dispatch.model import (
     DispatchModel,
@@ -87,7 +87,12 @@ def gap_candidates(
 
 
 class Neighbourhoods:
-    """Index of candidates by demand and by member, for growing neighbourhoods."""
+    """Index of candidates by demand and by member, for growing neighbourhoods.
+
+    ``cands`` are the search rows (a shortlist); ``full``, when given, every candidate: the
+    sub-model of a neighbourhood then also offers each demand its current members
+    (:meth:`pool`), whether or not the shortlist holds them.
+    """
 
     def __init__(
         self,
@@ -96,8 +101,11 @@ class Neighbourhoods:
         rng: np.random.Generator,
         *,
         left_out_share: float = 0.5,
+        full: Candidates | None = None,
     ):
         self.arr, self.cands, self.rng = arr, cands, rng
+        self.full = full
+        self.f_ptr = None if full is None else demand_rows(full, arr.n_demands)
         self.left_out_share = left_out_share
         self.d_ptr = np.searchsorted(cands.demand, np.arange(arr.n_demands + 1))
         self.by_member = np.argsort(cands.member, kind="stable")
@@ -112,6 +120,35 @@ class Neighbourhoods:
         if members is not None:
             rows = rows[np.isin(self.cands.member[rows], members)]
         return rows
+
+    def pool(
+        self, demands: IntArray, members: IntArray | None, tasks: list[Task | None]
+    ) -> Candidates:
+        """The candidate rows a neighbourhood's sub-model offers.
+
+        The search rows of ``demands`` (limited to ``members`` when given) and, with ``full``,
+        every row of the pairs in ``tasks`` (the demands' current tasks) that those leave out:
+        the sub-model then contains the current plan, so its optimum is never worse.
+        """
+        rows = self.rows_of(demands, members)
+        picked = select(self.cands, rows)
+        if self.full is None or self.f_ptr is None:
+            return picked
+        extra: list[IntArray] = []
+        for d, task in zip(demands.tolist(), tasks, strict=True):
+            if task is None:
+                continue
+            lo, hi = int(self.f_ptr[d]), int(self.f_ptr[d + 1])
+            have = self.cands.member[self.d_ptr[d] : self.d_ptr[d + 1]]
+            if members is not None:
+                have = have[np.isin(have, members)]
+            row_member = self.full.member[lo:hi]
+            want = np.isin(row_member, task.members) & ~np.isin(row_member, have)
+            if want.any():
+                extra.append(lo + np.flatnonzero(want))
+        if not extra:
+            return picked
+        return concat([picked, select(self.full, np.concatenate(extra))])
 
     def neighbours(self, plan: Plan, size: int, max_demands: int) -> tuple[IntArray, IntArray]:
         """Members living near a random member, with the demands they hold or could take.
@@ -196,6 +233,7 @@ def improve(
     max_rounds: int | None = None,
     cluster_members: int = _CLUSTER_MEMBERS,
     adaptive: bool = False,
+    keep_current: bool = True,
 ) -> tuple[Plan, float, int, int]:
     """Improve ``plan`` until ``deadline`` (perf_counter seconds).
 
@@ -210,9 +248,13 @@ def improve(
     each time a sub-model stops at its time limit, and grow back (at most to the given sizes)
     each time one is solved to optimality within a quarter of it: in dense problems, where
     every member could serve every demand, the given sizes make sub-models too hard to solve.
+
+    With ``keep_current`` (the default) each sub-model also offers every freed demand its
+    current members (:meth:`Neighbourhoods.pool`), shortlisted or not, so that the current plan
+    is a point of it (and its hint): its optimum is never worse than the plan.
     """
     rng = np.random.default_rng(seed)
-    hoods = Neighbourhoods(arr, search, rng)
+    hoods = Neighbourhoods(arr, search, rng, full=cands if keep_current else None)
     c_rows = demand_rows(cands, arr.n_demands)
     best_obj = plan.objective()
     accepted = 0
@@ -237,7 +279,8 @@ def improve(
         for d, task in zip(listed, old, strict=True):
             if task is not None:
                 plan.unassign(d)
-        sub, n_gaps = gap_candidates(arr, search, hoods.rows_of(demands, members), plan)
+        pool = hoods.pool(demands, members, old)
+        sub, n_gaps = gap_candidates(arr, pool, np.arange(len(pool)), plan)
         delta = None
         if len(sub):
             model = build_model(arr, sub, demands, plan, gap_bins=n_gaps)
@@ -312,6 +355,7 @@ def improve_batched(
     sub_limit_s: float = 1.0,
     max_rounds: int | None = None,
     cluster_members: int = _CLUSTER_MEMBERS,
+    keep_current: bool = True,
 ) -> tuple[Plan, float, int, int]:
     """:func:`improve` in batches of ``batch`` disjoint neighbourhoods whose sub-models are solved
     side by side on ``executor`` (inline, one after another, when it is None).
@@ -326,7 +370,7 @@ def improve_batched(
     sub-model stops at its time limit. A sub-model whose worker fails is solved here instead.
     """
     rng = np.random.default_rng(seed)
-    hoods = Neighbourhoods(arr, search, rng)
+    hoods = Neighbourhoods(arr, search, rng, full=cands if keep_current else None)
     c_rows = demand_rows(cands, arr.n_demands)
     best_obj = plan.objective()
     accepted = 0
@@ -402,8 +446,8 @@ def _prepare(
         if task is not None:
             plan.unassign(d)
     try:
-        rows = hoods.rows_of(pick.demands, pick.members)
-        sub, n_gaps = gap_candidates(arr, search, rows, plan)
+        pool = hoods.pool(pick.demands, pick.members, old)
+        sub, n_gaps = gap_candidates(arr, pool, np.arange(len(pool)), plan)
         sub_seed = int(rng.integers(1 << 30))  # drawn whether or not there is a model
         if len(sub) == 0:
             return _Pending(listed, old, pick.footprint, sub, None, None)

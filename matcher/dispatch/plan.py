@@ -77,18 +77,17 @@ class Plan:
         served = [int(d) for d in demands if int(d) in self.tasks]
         total = float(w.unassigned * arr.d_priority[demands].sum())
         total -= float(w.unassigned * arr.d_priority[served].sum()) if served else 0.0
-        members: set[int] = set()
-        for d in served:
-            task = self.tasks[d]
-            ms = np.array(task.members, dtype=np.int64)
-            dd = np.full(len(ms), d, dtype=np.int64)
-            km = haversine_km(arr.m_lat[ms], arr.m_lon[ms], arr.d_lat[d], arr.d_lon[d])
-            total += float(self.terms.cost_array(arr, ms, dd, km).sum())
-            members.update(task.members)
-        for m in members:
-            hours = self.timetable.used_s[m] / 3600.0
-            cap = arr.problem.members[m].capacity_hours
-            total += w.fairness * fairness_hours(hours, cap)
+        if not served:
+            return total
+        ms = np.array([m for d in served for m in self.tasks[d].members], dtype=np.int64)
+        dd = np.array([d for d in served for _ in self.tasks[d].members], dtype=np.int64)
+        km = haversine_km(arr.m_lat[ms], arr.m_lon[ms], arr.d_lat[dd], arr.d_lon[dd])
+        total += float(self.terms.cost_array(arr, ms, dd, km).sum())
+        if w.fairness:
+            for m in np.unique(ms).tolist():
+                hours = self.timetable.used_s[m] / 3600.0
+                cap = arr.problem.members[m].capacity_hours
+                total += w.fairness * fairness_hours(hours, cap)
         return total
 
     def task_terms(self, demands: list[int], tasks: list[Task | None]) -> float:

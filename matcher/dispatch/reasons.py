@@ -40,16 +40,25 @@ def explain_unassigned(arr: ProblemArrays, cands: Candidates, plan: Plan) -> lis
     if not left:
         return []
     rows = np.searchsorted(cands.demand, np.arange(arr.n_demands + 1))
+    trees = _Trees(arr)
     out = []
     for d in left:
-        reason, detail = _explain(arr, cands, plan, d, int(rows[d]), int(rows[d + 1]))
+        reason, detail = _explain(arr, cands, plan, d, int(rows[d]), int(rows[d + 1]), trees)
         out.append(Unassigned(arr.problem.demands[d].id, reason, detail))
     return out
 
 
 def _explain(
-    arr: ProblemArrays, cands: Candidates, plan: Plan, d: int, lo: int, hi: int
+    arr: ProblemArrays,
+    cands: Candidates,
+    plan: Plan,
+    d: int,
+    lo: int,
+    hi: int,
+    trees: _Trees | None = None,
 ) -> tuple[str, str]:
+    if hi > lo and _in_reach(arr, cands, d, lo, hi):
+        return _explain_blocked(arr, cands, plan, d, lo, hi, trees)
     demand = arr.problem.demands[d]
     crew = demand.crew_size
     pool = np.arange(arr.n_members)
@@ -79,7 +88,7 @@ def _explain(
             f"the nearest is {km[i]:.1f} km away, limit {arr.m_max_km[holders[i]]:g} km"
         )
     if crew > 1:
-        in_range = _members_in_range(arr, pool, d)
+        in_range = _members_in_range(arr, pool, d, trees)
         held = np.bitwise_or.reduce(arr.m_skills[in_range], axis=0) if len(in_range) else None
         if (
             len(in_range) < crew
@@ -96,13 +105,9 @@ def _explain(
                 f"{'s are' if len(in_range) != 1 else ' is'} within range"
             )
 
-    tz = demand.window.start.tzinfo
-    window = (
-        f"between {_fmt_time(arr, arr.d_window_start[d], tz)} and "
-        f"{_fmt_time(arr, arr.d_window_end[d], tz)}"
-    )
+    window = _window(arr, d)
     if hi == lo:
-        n_near = int(near.sum()) if crew == 1 else len(_members_in_range(arr, pool, d))
+        n_near = int(near.sum()) if crew == 1 else len(_members_in_range(arr, pool, d, trees))
         need = f"{_fmt_h(demand.duration_hours)} {window}"
         if n_near == 1:
             return "no_availability", (
@@ -111,7 +116,46 @@ def _explain(
         return "no_availability", (
             f"{n_near} members with the skills are within range, but none is free for {need}"
         )
+    return _explain_blocked(arr, cands, plan, d, lo, hi, trees)
 
+
+def _in_reach(arr: ProblemArrays, cands: Candidates, d: int, lo: int, hi: int) -> bool:
+    """Do the demand's candidates alone show that someone holds the skills within range?
+
+    A one-person demand's candidates hold its skills and live in range; a crew's are in range,
+    and when there are enough of them to cover its skills the checks of skills and range pass
+    (they look at every member). Then only what keeps the candidates busy is left to explain.
+    """
+    if arr.d_crew[d] == 1:
+        return True
+    members = np.unique(cands.member[lo:hi])
+    if len(members) < arr.d_crew[d]:
+        return False
+    held = np.bitwise_or.reduce(arr.m_skills[members], axis=0)
+    return bool(np.all((held & arr.d_skills[d]) == arr.d_skills[d]))
+
+
+def _window(arr: ProblemArrays, d: int) -> str:
+    tz = arr.problem.demands[d].window.start.tzinfo
+    return (
+        f"between {_fmt_time(arr, arr.d_window_start[d], tz)} and "
+        f"{_fmt_time(arr, arr.d_window_end[d], tz)}"
+    )
+
+
+def _explain_blocked(
+    arr: ProblemArrays,
+    cands: Candidates,
+    plan: Plan,
+    d: int,
+    lo: int,
+    hi: int,
+    trees: _Trees | None = None,
+) -> tuple[str, str]:
+    """A demand with candidates: too costly, outranked, every candidate full, or clashing."""
+    demand = arr.problem.demands[d]
+    crew = demand.crew_size
+    window = _window(arr, d)
     members = np.unique(cands.member[lo:hi])
     if crew > 1:
         from matcher.dispatch.crews import start_classes
@@ -124,13 +168,19 @@ def _explain(
             )
     dur = int(arr.d_duration_s[d])
     tt = plan.timetable
+    used = np.asarray(tt.used_s, dtype=np.int64) if trees is None else trees.used_s(plan)
+    if tt.terms.empty:
+        use = np.full(len(members), dur, dtype=np.int64)
+    else:
+        use = np.array([tt.use_s(int(m), d) for m in members], dtype=np.int64)
+    room = used[members] + use <= arr.m_capacity_s[members]  # per member, in ``members`` order
     if crew == 1:
         ws = int(arr.d_window_start[d])
-        for r in range(lo, hi):
+        row_room = room[np.searchsorted(members, cands.member[lo:hi])]
+        for r in (lo + np.flatnonzero(row_room)).tolist():
             m = int(cands.member[r])
             if (
-                tt.has_room(m, tt.use_s(m, d))
-                and tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
+                tt.earliest_fit(m, int(cands.first_start[r]), int(cands.last_start[r]), ws, dur)
                 is not None
             ):
                 penalty = arr.problem.options.weights.unassigned * demand.priority
@@ -139,11 +189,12 @@ def _explain(
                     f"{float(cands.cost[r]):.1f} it costs more than leaving it out "
                     f"({penalty:g} for priority {demand.priority}) under the current weights"
                 )
-    full = [m for m in members if not tt.has_room(int(m), tt.use_s(int(m), d))]
-    blockers = {b for m in members for b in tt.demands[int(m)]}
+    full = members[~room]
+    blockers = [b for m in members.tolist() for b in tt.demands[m]]
     prio = demand.priority
-    if blockers and all(arr.problem.demands[b].priority > prio for b in blockers):
-        top = max(arr.problem.demands[b].priority for b in blockers)
+    outranked = arr.d_priority[np.asarray(blockers, dtype=np.int64)] if blockers else None
+    if outranked is not None and int(outranked.min()) > prio:
+        top = int(outranked.max())
         return "priority", (
             f"outranked: {_members(len(members))} who could serve it (priority {prio}) "
             f"{'are' if len(members) != 1 else 'is'} busy with more urgent demands "
@@ -159,8 +210,7 @@ def _explain(
             f"{_fmt_h(arr.problem.members[m].capacity_hours)}, the task needs "
             f"{_fmt_h(demand.duration_hours)}"
         )
-    free = [int(m) for m in members if tt.has_room(int(m), tt.use_s(int(m), d))]
-    m = free[0]
+    m = int(members[room][0])
     busy = ", ".join(arr.problem.demands[b].id for b in tt.demands[m][:3]) or "pinned tasks"
     return "conflict", (
         f"{len(members)} member{'s' if len(members) != 1 else ''} could serve it {window}, "
@@ -194,10 +244,33 @@ def _no_skill_detail(arr: ProblemArrays, d: int, skills: list[str]) -> str:
     return f"no single member holds all of {', '.join(repr(s) for s in skills)} ({held})"
 
 
-def _members_in_range(arr: ProblemArrays, pool: np.ndarray, d: int) -> np.ndarray:
+class _Trees:
+    """What every demand of one explanation looks up: KD-trees of the pools' homes and the
+    plan's hours used, each built once."""
+
+    def __init__(self, arr: ProblemArrays):
+        self.arr = arr
+        self.trees: dict[bytes, cKDTree] = {}
+        self._used_s: np.ndarray | None = None
+
+    def used_s(self, plan: Plan) -> np.ndarray:
+        if self._used_s is None:
+            self._used_s = np.asarray(plan.timetable.used_s, dtype=np.int64)
+        return self._used_s
+
+    def of(self, pool: np.ndarray) -> cKDTree:
+        key = pool.tobytes()
+        if key not in self.trees:
+            self.trees[key] = cKDTree(self.arr.m_xyz[pool])
+        return self.trees[key]
+
+
+def _members_in_range(
+    arr: ProblemArrays, pool: np.ndarray, d: int, trees: _Trees | None = None
+) -> np.ndarray:
     if len(pool) == 0:
         return pool
-    tree = cKDTree(arr.m_xyz[pool])
+    tree = cKDTree(arr.m_xyz[pool]) if trees is None else trees.of(pool)
     near = np.array(
         tree.query_ball_point(arr.d_xyz[d], chord_for_km(float(arr.m_max_km[pool].max()) + 1e-6)),
         dtype=np.int64,

@@ -23,9 +23,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matcher.dispatch.answer import Answer, Assignment, Load, Stats
-from matcher.dispatch.arrays import IntArray, ProblemArrays, build_arrays
-from matcher.dispatch.bound import lagrangian_bound
-from matcher.dispatch.candidates import Candidates, generate_candidates, shortlist
+from matcher.dispatch.arrays import FloatArray, IntArray, ProblemArrays, build_arrays
+from matcher.dispatch.bound import Lagrangian, Multipliers, Relaxation, lagrangian, reduced_costs
+from matcher.dispatch.candidates import Candidates, concat, generate_candidates, shortlist
 from matcher.dispatch.exact_cpsat import integral_form, run_exact
 from matcher.dispatch.greedy import fill, greedy_order
 from matcher.dispatch.lns import improve, improve_batched
@@ -51,15 +51,19 @@ _EXACT_COLUMNS = 4_000  # batches up to this many candidate rows get the exact M
 _EXACT_SHARE = 0.35  # at most this share of the time limit goes to bounds and exact models
 _LAGRANGIAN_SHARE = 0.3  # of a large batch's bound time; the LP relaxation gets the rest
 _LAGRANGIAN_SHARE_ALONE = 0.85  # when the LP is out of reach; the rest covers its last step
+_SETUP_S_PER_ROW = 1e-6  # setting up a Lagrangian relaxation (0.6 s for 843k rows at M)
 _LP_MAX_ROWS = 250_000  # larger batches: the LP does not solve in seconds, keep the Lagrangian
 _ANSWER_RESERVE_S = 0.2
+_PRICING_SHARE = 0.3  # of the time left after the construction: Lagrangian prices of large batches
+_PRICING_ITERATIONS_PER_S = 12  # one worker: the prices' iterations per second of limit (M: ~2 s)
 _ROUNDS_PER_S = 2  # neighbourhood rounds per second of time limit in one-worker mode
 _FAN_OUT_ROUNDS_PER_S = 8  # neighbourhoods per second of time limit when they fan out
 # answer building: assignments and loads per demand, and a reason for each demand left out
-# (measured on 2 cores: 0.11 s at 5,000 demands / 291 left out, 2.6 s at 30,000 / 2,010; these
-# figures keep about twice that)
+# (measured on 2 cores: 0.11 s at 5,000 demands / 291 left out, 2.6 s at 30,000 / 2,010 before
+# the reasons looked only at a left-out demand's candidates; 1.06 s at 5,000 / 1,513 (dense M,
+# a loaded machine) after; these figures keep about twice the unloaded times)
 _ANSWER_S_PER_DEMAND = 5e-5
-_ANSWER_S_PER_LEFT_OUT = 1.5e-3
+_ANSWER_S_PER_LEFT_OUT = 8e-4
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,9 @@ class SearchSettings:
     cpsat_max_vars: int = 700  # "auto" hands models up to this many columns to CP-SAT
     batch: int = 8  # disjoint neighbourhoods per round when they fan out over an executor
     search_rounds: int | None = None  # neighbourhood budget; None: from the time limit
+    keep_current: bool = True  # sub-models also offer each freed demand its current members
+    pricing_share: float = _PRICING_SHARE  # of the time left, for the Lagrangian prices; 0: none
+    pricing_iterations: int | None = None  # their budget; None: from the time limit, one worker
 
 
 def solve(
@@ -179,67 +186,209 @@ def solve_with_candidates(
     """The solve pipeline on given candidates: greedy, exact or Lagrangian + LP + LNS, answer.
 
     ``cands`` are :func:`matcher.dispatch.candidates.generate_candidates` of ``arr``. With
-    ``priced``,
-    they carry per-pair costs and capacity uses of their own
-    (:func:`matcher.dispatch.candidates.reprice`)
-    and the plan counts those (:class:`~matcher.dispatch.pair_terms.PairTerms`) instead of the
-    weights' member
-    terms and the durations; fairness still applies to the hours used, so a caller whose costs
-    are the whole objective sets its weight to zero. ``started_s`` is the ``time.perf_counter()``
-    at which the time limit started (default: now). ``settings`` default to the dispatch ones.
+    ``priced``, they carry per-pair costs and capacity uses of their own
+    (:func:`matcher.dispatch.candidates.reprice`) and the plan counts those
+    (:class:`~matcher.dispatch.pair_terms.PairTerms`) instead of the weights' member terms and
+    the durations; fairness still applies to the hours used, so a caller whose costs are the
+    whole objective sets its weight to zero. ``started_s`` is the ``time.perf_counter()`` at
+    which the time limit started (default: now). ``settings`` default to the dispatch ones.
     ``executor``: see :func:`solve`. Other arguments as for :func:`solve`.
+
+    The phases, in order: :func:`construct` (the greedy floor), :func:`split_demands` (the
+    pinned part, components, batches), :func:`solve_small` (exact models of the small
+    batches), :func:`price` (Lagrangian prices of the large batches and the greedy again at
+    those prices; the search's shortlist ranks members by the prices), :class:`LargeBounds`
+    (Lagrangian and LP bounds of the large ones, warm-started from the prices, beside the
+    search when a second core is allowed, after it otherwise), :func:`search` (the
+    neighbourhood search) and :func:`finish` (the answer and its stats).
     """
     settings = SearchSettings() if settings is None else settings
     if settings.exact_solver not in ("highs", "auto"):
         raise ValueError(f"exact_solver must be 'highs' or 'auto', got {settings.exact_solver!r}")
-    opts = arr.problem.options
-    limit = float(opts.time_limit_s if time_limit_s is None else time_limit_s)
-    seed = int(opts.seed if seed is None else seed)
-    cores = _cores(workers if workers is not None else opts.workers)
-    t0 = time.perf_counter() if started_s is None else started_s
-    stop_fn: StopFn = stop or (lambda: False)
-
-    def elapsed() -> float:
-        return time.perf_counter() - t0
-
-    def tell(phase: str, **kw: object) -> None:
-        if progress is not None:
-            progress(Progress(phase, elapsed(), **kw))  # type: ignore[arg-type]
-
-    search = shortlist(arr, cands, solo_k=settings.shortlist_k)
-    build_s = elapsed()
-    tell("candidates", message=f"{cands.pair_count} candidate pairs")
+    run = Run.of(
+        arr,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        workers=workers,
+        progress=progress,
+        stop=stop,
+        started_s=started_s,
+    )
+    build_s = run.elapsed()
+    run.tell("candidates", message=f"{cands.pair_count} candidate pairs")
 
     base = pinned_plan(arr, PairTerms.of(arr, cands) if priced else None)
-    open_demands = np.flatnonzero(~arr.d_pinned)
-    order = greedy_order(arr, cands, open_demands)
-    best = base.copy()
-    fill(best, cands, order, stop=stop_fn)
-    best_obj = best.objective()
-    greedy_obj = best_obj
-    tell("greedy", objective=best_obj)
+    first = construct(arr, cands, base, run)
+    split = split_demands(arr, cands, base, settings)
+    deadline = answer_deadline(arr, run, first.plan)
+    best, bound = solve_small(arr, cands, base, split, first, settings, run, deadline=deadline)
+    best, prices = price(arr, cands, base, split, best, settings, run, deadline=deadline)
+    deadline = answer_deadline(arr, run, best.plan)  # the priced plan may leave fewer out
+    rank_cost = None if prices is None else prices.reduced
+    rows = shortlist(arr, cands, solo_k=settings.shortlist_k, rank_cost=rank_cost)
 
+    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop, warm=prices)
+    if run.cores > 1:
+        large.start(deadline)  # beside the search; with one worker it takes the time left after
+    floor = bound + sum(trivial_bound(arr, cands, d) for d in split.large)
+    best, searched = search(
+        arr,
+        cands,
+        rows,
+        best,
+        run,
+        settings,
+        deadline=deadline,
+        floor=floor,
+        needed=bool(split.large) or not is_closed(best.objective, bound),
+        executor=executor,
+    )
+    bound += large.total(deadline)
+    run.tell("done", objective=best.objective, bound=bound)
+    return finish(
+        arr, cands, best, bound, run, build_s=build_s, greedy=first, split=split, searched=searched
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    """One solve's clock, seed, threads, stop and progress."""
+
+    started_s: float  # time.perf_counter() at which the time limit started
+    limit_s: float
+    seed: int
+    cores: int
+    stop: StopFn
+    progress: ProgressFn | None
+
+    @staticmethod
+    def of(
+        arr: ProblemArrays,
+        *,
+        time_limit_s: float | None,
+        seed: int | None,
+        workers: int | None,
+        progress: ProgressFn | None,
+        stop: StopFn | None,
+        started_s: float | None,
+    ) -> Run:
+        """The run of a solve call: its arguments, falling back on ``arr.problem.options``."""
+        opts = arr.problem.options
+        return Run(
+            started_s=time.perf_counter() if started_s is None else started_s,
+            limit_s=float(opts.time_limit_s if time_limit_s is None else time_limit_s),
+            seed=int(opts.seed if seed is None else seed),
+            cores=_cores(workers if workers is not None else opts.workers),
+            stop=stop or (lambda: False),
+            progress=progress,
+        )
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started_s
+
+    def tell(self, phase: str, **kw: object) -> None:
+        """Send a :class:`Progress` event, if anyone listens."""
+        if self.progress is not None:
+            self.progress(Progress(phase, self.elapsed(), **kw))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """The best plan so far, its objective and the methods that made it."""
+
+    plan: Plan
+    objective: float
+    method: str
+
+
+@dataclass(frozen=True)
+class Split:
+    """The open demands of a problem as the pipeline splits them."""
+
+    open_demands: IntArray  # not pinned
+    fixed_bound: (
+        float  # pinned tasks' terms plus the demands nobody can serve: no choice changes it
+    )
+    small: list[tuple[IntArray, int]]  # batches (demands, candidate rows) for the exact model
+    large: list[IntArray]  # the other batches: Lagrangian or LP bound, search
+    n_components: int
+
+
+@dataclass(frozen=True)
+class Searched:
+    """What the neighbourhood search did."""
+
+    search_s: float = 0.0
+    neighbourhoods: int = 0
+    moves: int = 0
+
+
+def is_closed(objective: float, bound: float) -> bool:
+    """Is the gap between a plan and a bound within :data:`OPTIMAL_GAP`?"""
+    return objective - bound <= OPTIMAL_GAP * max(1.0, abs(objective))
+
+
+def construct(arr: ProblemArrays, cands: Candidates, base: Plan, run: Run) -> Incumbent:
+    """The greedy plan over every open demand, on top of the pinned tasks: the floor."""
+    open_demands = np.flatnonzero(~arr.d_pinned)
+    plan = base.copy()
+    fill(plan, cands, greedy_order(arr, cands, open_demands), stop=run.stop)
+    objective = plan.objective()
+    run.tell("greedy", objective=objective)
+    return Incumbent(plan, objective, "greedy")
+
+
+def split_demands(
+    arr: ProblemArrays, cands: Candidates, base: Plan, settings: SearchSettings
+) -> Split:
+    """Components of the candidate graph grouped into small (exact) and large batches."""
     labels, n_components = components(arr, cands)
+    open_demands = np.flatnonzero(~arr.d_pinned)
     has_cands = np.zeros(arr.n_demands, dtype=bool)
     has_cands[cands.demand] = True
-    outside = float(
-        opts.weights.unassigned * arr.d_priority[open_demands[~has_cands[open_demands]]].sum()
-    )
-    bound = fixed_part(arr, cands, base) + outside
-    method = "greedy"
+    nobody = open_demands[~has_cands[open_demands]]
+    outside = float(arr.problem.options.weights.unassigned * arr.d_priority[nobody].sum())
     batches = make_batches(arr, cands, labels, open_demands[has_cands[open_demands]])
-    small = [(d, w) for d, w in batches if w <= settings.exact_columns]
-    large = [d for d, w in batches if w > settings.exact_columns]
-    left_out = len(open_demands) - sum(1 for d in open_demands if int(d) in best.tasks)
-    deadline = (
-        t0
-        + limit
+    return Split(
+        open_demands=open_demands,
+        fixed_bound=fixed_part(arr, cands, base) + outside,
+        small=[(d, w) for d, w in batches if w <= settings.exact_columns],
+        large=[d for d, w in batches if w > settings.exact_columns],
+        n_components=n_components,
+    )
+
+
+def answer_deadline(arr: ProblemArrays, run: Run, plan: Plan) -> float:
+    """When the search and bounds must end so that building the answer fits the time limit."""
+    left_out = int((~plan.served & ~arr.d_pinned).sum())
+    return (
+        run.started_s
+        + run.limit_s
         - _ANSWER_RESERVE_S
         - _ANSWER_S_PER_DEMAND * arr.n_demands
         - _ANSWER_S_PER_LEFT_OUT * left_out
     )
 
-    # small batches: the exact model gives both the plan and the bound
+
+def solve_small(
+    arr: ProblemArrays,
+    cands: Candidates,
+    base: Plan,
+    split: Split,
+    best: Incumbent,
+    settings: SearchSettings,
+    run: Run,
+    *,
+    deadline: float,
+) -> tuple[Incumbent, float]:
+    """Exact models of the small batches: the better plan and the bound so far.
+
+    Each batch gets a share of ``settings.exact_share`` of the time left, in proportion to its
+    candidate rows; a batch out of time counts its trivial bound. The bound returned includes
+    ``split.fixed_bound``.
+    """
+    bound = split.fixed_bound
+    small = split.small
     exact_until = time.perf_counter() + settings.exact_share * max(
         0.0, deadline - time.perf_counter()
     )
@@ -247,139 +396,291 @@ def solve_with_candidates(
         remaining = sum(w for _, w in small[i:])
         left = (exact_until - time.perf_counter()) * weight / max(1, remaining)
         model = build_model(arr, cands, demands, base)
-        if stop_fn() or left <= 0.02:
+        if run.stop() or left <= 0.02:
             bound += model.trivial_bound
             continue
-        hint = hint_from_plan(model, arr, cands, best)
+        hint = hint_from_plan(model, arr, cands, best.plan)
         result = solve_exact(
-            model, settings, time_limit_s=left, seed=seed, hint=hint, stop=stop_fn, workers=cores
+            model,
+            settings,
+            time_limit_s=left,
+            seed=run.seed,
+            hint=hint,
+            stop=run.stop,
+            workers=run.cores,
         )
         bound += result.bound
         if result.values is not None:
-            trial = repair(arr, cands, model, result.values, best_without(best, demands))
+            trial = repair(arr, cands, model, result.values, best_without(best.plan, demands))
             fill(trial, cands, greedy_order(arr, cands, demands))
             trial_obj = trial.objective()
-            if trial_obj < best_obj - 1e-9:
-                best, best_obj, method = trial, trial_obj, "mip"
+            if trial_obj < best.objective - 1e-9:
+                best = Incumbent(trial, trial_obj, "mip")
     if small:
-        tell(
+        run.tell(
             "bound",
             message=f"{len(small)} small components solved",
-            objective=best_obj,
+            objective=best.objective,
             bound=bound,
         )
+    return best, bound
 
-    # large batches: a Lagrangian bound, beside the search when a second core is allowed
-    large_bounds: list[float] = []
-    uppers = [best.part_objective(d) for d in large]
 
-    def bound_large(until: float) -> None:
-        """Lagrangian bound first (fast, always there), then the LP if it solves in time; a batch
-        too large for the LP gives the Lagrangian nearly its whole share."""
-        for demands, upper in zip(large, uppers, strict=True):
-            share = (until - time.perf_counter()) / max(1, len(large) - len(large_bounds))
-            start = time.perf_counter()
-            rows = int(np.isin(cands.demand, demands).sum())
-            lp_fits = rows <= _LP_MAX_ROWS
-            value = lagrangian_bound(
+@dataclass(frozen=True)
+class Prices:
+    """Lagrangian prices of the large batches (the Lagrangian heuristic's)."""
+
+    batches: list[Lagrangian]  # one per large batch, in order
+    relaxations: list[Relaxation]  # their relaxations, set up once for the bounds to go on
+    reduced: FloatArray  # every candidate row's reduced cost (:func:`reduced_costs`)
+
+
+def price(
+    arr: ProblemArrays,
+    cands: Candidates,
+    base: Plan,
+    split: Split,
+    best: Incumbent,
+    settings: SearchSettings,
+    run: Run,
+    *,
+    deadline: float,
+) -> tuple[Incumbent, Prices | None]:
+    """The Lagrangian heuristic: price the large batches' member hours and interval time with
+    their Lagrangian multipliers, then construct again at those prices.
+
+    The multipliers (:func:`matcher.dispatch.bound.lagrangian`, ``settings.pricing_share`` of
+    the time left) make scarce members and intervals dear: the greedy at the reduced costs
+    (:func:`matcher.dispatch.bound.reduced_costs`) serves each demand by whom it costs least
+    to spare, then the plain greedy fills what that leaves. The better of this plan and
+    ``best`` is kept; the prices warm-start the large batches' bounds.
+    """
+    if not split.large or settings.pricing_share <= 0 or run.stop():
+        return best, None
+    now = time.perf_counter()
+    until = now + settings.pricing_share * max(0.0, deadline - now)
+    if until - now < _SETUP_S_PER_ROW * len(cands):
+        return best, None  # no time to set the relaxation up, let alone to iterate
+    # one worker: an iteration budget, not the clock, ends the ascent (so a seed gives one plan
+    # while the machine keeps up); the share of the time is the cap either way
+    budget = settings.pricing_iterations or (
+        max(1, int(_PRICING_ITERATIONS_PER_S * run.limit_s)) if run.cores == 1 else 2000
+    )
+    batches: list[Lagrangian] = []
+    relaxations: list[Relaxation] = []
+    for i, demands in enumerate(split.large):
+        share = (until - time.perf_counter()) / (len(split.large) - i)
+        deadline_i = time.perf_counter() + max(0.0, share)
+        relaxations.append(Relaxation(arr, cands, demands, base))
+        upper = best.plan.part_objective(demands)
+        batches.append(
+            lagrangian(
                 arr,
                 cands,
                 demands,
                 base,
                 upper=upper,
-                deadline=start
-                + max(0.0, (_LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE) * share),
-                stop=stop_fn,
+                deadline=deadline_i,
+                stop=run.stop,
+                max_iterations=budget,
+                relaxation=relaxations[-1],
             )
+        )
+    prices = Multipliers.zeros(arr)
+    for b in batches:
+        prices = prices + b.multipliers
+    reduced = reduced_costs(arr, cands, prices)
+    at_prices = concat([replace(cands, cost=reduced)])
+    plan = base.copy()
+    fill(plan, at_prices, greedy_order(arr, at_prices, split.open_demands), stop=run.stop)
+    fill(plan, cands, greedy_order(arr, cands, split.open_demands), stop=run.stop)
+    objective = plan.objective()
+    if objective < best.objective - 1e-9:
+        best = Incumbent(plan, objective, "priced")
+        run.tell("improve", objective=objective, message="greedy at Lagrangian prices")
+    return best, Prices(batches, relaxations, reduced)
+
+
+class LargeBounds:
+    """Bounds of the large batches: the Lagrangian first (fast, always there), then the LP if
+    it solves in time; a batch too large for the LP gives the Lagrangian nearly its whole share.
+
+    :meth:`start` runs them in a thread (beside the search); :meth:`total` waits for that thread,
+    or runs them here when none was started, and returns their sum.
+    """
+
+    def __init__(
+        self,
+        arr: ProblemArrays,
+        cands: Candidates,
+        base: Plan,
+        large: list[IntArray],
+        plan: Plan,
+        *,
+        stop: StopFn,
+        warm: Prices | None = None,
+    ):
+        self.arr, self.cands, self.base, self.large, self.stop = arr, cands, base, large, stop
+        self.warm = warm  # per batch: relaxation, multipliers and step factor to go on from
+        self.uppers = [plan.part_objective(d) for d in large]  # a known plan's part, per batch
+        self.values: list[float] = []
+        self._thread: Thread | None = None
+
+    def start(self, until: float) -> None:
+        """Compute the bounds in a thread, to end by ``until`` (perf_counter seconds)."""
+        if self.large:
+            self._thread = Thread(target=self._run, args=(until,), daemon=True)
+            self._thread.start()
+
+    def total(self, until: float) -> float:
+        """The sum of the batches' bounds (computed now, by ``until``, if not started)."""
+        if self._thread is not None:
+            self._thread.join()
+        elif self.large:
+            self._run(until)
+        return float(sum(self.values))
+
+    def _run(self, until: float) -> None:
+        arr, cands = self.arr, self.cands
+        for i, (demands, upper) in enumerate(zip(self.large, self.uppers, strict=True)):
+            share = (until - time.perf_counter()) / max(1, len(self.large) - len(self.values))
+            start = time.perf_counter()
+            rows = int(np.isin(cands.demand, demands).sum())
+            lp_fits = rows <= _LP_MAX_ROWS
+            lagrangian_share = _LAGRANGIAN_SHARE if lp_fits else _LAGRANGIAN_SHARE_ALONE
+            warm = None if self.warm is None else self.warm.batches[i]
+            relaxation = None if self.warm is None else self.warm.relaxations[i]
+            lagrangian_until = start + max(0.0, lagrangian_share * share)
+            if relaxation is None and lagrangian_until - start < _SETUP_S_PER_ROW * rows:
+                # no time to set the relaxation up: the trivial bound, not a late answer
+                value = trivial_bound(arr, cands, demands)
+            else:
+                value = lagrangian(
+                    arr,
+                    cands,
+                    demands,
+                    self.base,
+                    upper=upper,
+                    deadline=lagrangian_until,
+                    stop=self.stop,
+                    start=None if warm is None else warm.multipliers,
+                    theta0=1.0 if warm is None else warm.theta,
+                    relaxation=relaxation,
+                ).bound
+            if warm is not None:
+                value = max(value, warm.bound)
             if lp_fits and start + share - time.perf_counter() > 0.5:
-                model = build_model(arr, cands, demands, base)
+                model = build_model(arr, cands, demands, self.base)
                 left = start + share - time.perf_counter()
-                if left > 0.2 and not stop_fn():
-                    lp = solve_model(model, time_limit_s=left - 0.1, relax=True, stop=stop_fn)
+                if left > 0.2 and not self.stop():
+                    lp = solve_model(model, time_limit_s=left - 0.1, relax=True, stop=self.stop)
                     value = max(value, lp.bound)
-            large_bounds.append(value)
+            self.values.append(value)
 
-    # one worker: the search runs first on a round budget instead of the clock (so a seed gives
-    # one answer) and the bound takes the time left; more: the bound runs beside the search
-    single = _cores(workers if workers is not None else opts.workers) == 1
-    thread = None
-    if large and not single:
-        thread = Thread(target=bound_large, args=(deadline,), daemon=True)
-        thread.start()
 
-    gap_left = best_obj - bound > OPTIMAL_GAP * max(1.0, abs(best_obj))
-    search_started = time.perf_counter()
-    moves = hoods = 0
-    if (large or gap_left) and not stop_fn():
-        floor = bound + sum(trivial_bound(arr, cands, d) for d in large)
+def search(
+    arr: ProblemArrays,
+    cands: Candidates,
+    rows: Candidates,
+    best: Incumbent,
+    run: Run,
+    settings: SearchSettings,
+    *,
+    deadline: float,
+    floor: float,
+    needed: bool,
+    executor: Executor | None,
+) -> tuple[Incumbent, Searched]:
+    """The neighbourhood search from ``best`` on the shortlisted ``rows``, until ``deadline``.
 
-        def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
-            def build() -> Answer:
-                low = min(floor, obj)
-                gap = (obj - low) / max(abs(obj), 1.0)
-                return replace(make_answer(arr, cands, plan, obj, low, gap), status="feasible")
+    With one worker the search runs on a round budget instead of the clock (so a seed gives
+    one answer); with an executor it fans out (:func:`matcher.dispatch.lns.improve_batched`).
+    ``floor`` is a proven bound for the progress snapshots; ``needed``: is there a gap left?
+    """
+    started = time.perf_counter()
+    if not needed or run.stop():
+        return best, Searched()
 
-            return build
+    def snapshot_of(plan: Plan, obj: float) -> Callable[[], Answer]:
+        def build() -> Answer:
+            low = min(floor, obj)
+            gap = (obj - low) / max(abs(obj), 1.0)
+            return replace(make_answer(arr, cands, plan, obj, low, gap), status="feasible")
 
-        def on_better(plan: Plan, obj: float) -> None:
-            tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
+        return build
 
-        common = {
-            "deadline": deadline,
-            "seed": seed,
-            "stop": stop_fn,
-            "on_better": on_better,
-            "max_demands": settings.max_demands,
-            "cluster_members": settings.cluster_members,
-        }
-        if executor is not None:
-            best, lns_obj, moves, hoods = improve_batched(
-                arr,
-                cands,
-                search,
-                best,
-                batch=max(1, settings.batch),
-                executor=executor,
-                max_rounds=settings.search_rounds or max(1, int(_FAN_OUT_ROUNDS_PER_S * limit)),
-                sub_limit_s=settings.sub_limit_s or 3.0,
-                **common,  # type: ignore[arg-type]
-            )
-        else:
-            best, lns_obj, moves, hoods = improve(
-                arr,
-                cands,
-                search,
-                best,
-                max_rounds=settings.search_rounds
-                or (max(1, int(_ROUNDS_PER_S * limit)) if single else None),
-                sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
-                adaptive=settings.adaptive,
-                **common,  # type: ignore[arg-type]
-            )
-        if moves:
-            best_obj, method = lns_obj, method + ("+lns" if executor is None else "+lns/fan-out")
-    search_s = time.perf_counter() - search_started
-    if thread is not None:
-        thread.join()
-    elif large:
-        bound_large(deadline)
-    bound += sum(large_bounds)
-    tell("done", objective=best_obj, bound=bound)
+    def on_better(plan: Plan, obj: float) -> None:
+        run.tell("improve", objective=obj, snapshot=snapshot_of(plan, obj))
 
-    if bound > best_obj and bound - best_obj <= 1e-6 * max(1.0, abs(best_obj)):
-        bound = best_obj  # rounding noise only; a larger excess is a bug that verify reports
-    gap = (best_obj - bound) / max(abs(best_obj), 1.0)
-    answer = make_answer(arr, cands, best, best_obj, bound, gap)
+    common = {
+        "deadline": deadline,
+        "seed": run.seed,
+        "stop": run.stop,
+        "on_better": on_better,
+        "max_demands": settings.max_demands,
+        "cluster_members": settings.cluster_members,
+        "keep_current": settings.keep_current,
+    }
+    single = run.cores == 1
+    if executor is not None:
+        plan, objective, moves, hoods = improve_batched(
+            arr,
+            cands,
+            rows,
+            best.plan,
+            batch=max(1, settings.batch),
+            executor=executor,
+            max_rounds=settings.search_rounds or max(1, int(_FAN_OUT_ROUNDS_PER_S * run.limit_s)),
+            sub_limit_s=settings.sub_limit_s or 3.0,
+            **common,  # type: ignore[arg-type]
+        )
+    else:
+        plan, objective, moves, hoods = improve(
+            arr,
+            cands,
+            rows,
+            best.plan,
+            max_rounds=settings.search_rounds
+            or (max(1, int(_ROUNDS_PER_S * run.limit_s)) if single else None),
+            sub_limit_s=settings.sub_limit_s or (3.0 if single else 1.0),
+            adaptive=settings.adaptive,
+            **common,  # type: ignore[arg-type]
+        )
+    if moves:
+        best = Incumbent(
+            plan, objective, best.method + ("+lns" if executor is None else "+lns/fan-out")
+        )
+    return best, Searched(round(time.perf_counter() - started, 4), hoods, moves)
+
+
+def finish(
+    arr: ProblemArrays,
+    cands: Candidates,
+    best: Incumbent,
+    bound: float,
+    run: Run,
+    *,
+    build_s: float,
+    greedy: Incumbent,
+    split: Split,
+    searched: Searched,
+) -> Answer:
+    """The answer of the best plan with its bound, gap and stats."""
+    objective = best.objective
+    if bound > objective and bound - objective <= 1e-6 * max(1.0, abs(objective)):
+        bound = objective  # rounding noise only; a larger excess is a bug that verify reports
+    gap = (objective - bound) / max(abs(objective), 1.0)
+    answer = make_answer(arr, cands, best.plan, objective, bound, gap)
     stats = Stats(
         candidates=cands.pair_count,
-        components=n_components,
+        components=split.n_components,
         build_s=round(build_s, 4),
-        solve_s=round(elapsed() - build_s, 4),
-        greedy_objective=greedy_obj,
-        method=method,
-        search_s=round(search_s, 4),
-        neighbourhoods=hoods,
-        moves=moves,
+        solve_s=round(run.elapsed() - build_s, 4),
+        greedy_objective=greedy.objective,
+        method=best.method,
+        search_s=searched.search_s,
+        neighbourhoods=searched.neighbourhoods,
+        moves=searched.moves,
     )
     return replace(answer, stats=stats)
 
