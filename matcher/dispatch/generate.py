@@ -68,6 +68,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.dispatch.problem import Demand, Interval, Location, Member, Options, Pin, Problem, Team
+from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.vocabulary import CATEGORIES
 
 __all__ = ["CATEGORIES", "district_summary", "generate_district"]
@@ -75,7 +76,6 @@ __all__ = ["CATEGORIES", "district_summary", "generate_district"]
 Array = npt.NDArray[Any]
 
 CENTRE_LAT, CENTRE_LON = 34.7466, 113.6253  # Zhengzhou
-EARTH_RADIUS_KM = 6371.0088
 DEFAULT_HORIZON_START = datetime(2026, 12, 7, tzinfo=timezone(timedelta(hours=8)))  # a Monday
 DEFAULT_MAX_DISTANCE_KM = 2.0
 CHANGEOVER_MIN = 15
@@ -229,13 +229,6 @@ class _Book:
     preferred: Array  # member index or -1
     pin_member: Array  # member index or -1
     pin_start: Array
-
-
-def _haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Array:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)))
 
 
 def _to_degrees(x_km: Array, y_km: Array) -> tuple[Array, Array]:
@@ -608,7 +601,7 @@ def _partners(
         able = lo + np.nonzero(roster.hold[lo:hi, main_need[r]])[0]
         if len(able) == 0:
             continue
-        dist = _haversine_km(roster.lat[able], roster.lon[able], home_lat[r], home_lon[r])
+        dist = haversine_km(roster.lat[able], roster.lon[able], home_lat[r], home_lon[r])
         near = able[np.argsort(dist, kind="stable")[:5]]
         partner[r] = near[rng.integers(0, len(near))]
     cand = partner[book.resident]
@@ -639,7 +632,7 @@ def _pin(rng: np.random.Generator, book: _Book, roster: _Roster) -> None:
         able = able[capacity_left[able] >= dur]
         if len(able) == 0:
             continue
-        dist = _haversine_km(roster.lat[able], roster.lon[able], book.lat[j], book.lon[j])
+        dist = haversine_km(roster.lat[able], roster.lon[able], book.lat[j], book.lon[j])
         able = able[dist <= roster.limit_km(able) - 1e-6]
         w0, w1 = int(book.start[j]), int(book.end[j])
         for m in rng.permutation(able).tolist():

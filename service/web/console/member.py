@@ -4,7 +4,6 @@ demands nearby."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -12,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from matcher.geo import haversine_km
 from service.db.flow import Demand, Task
 from service.db.registration import Member
 from service.domain import flow
@@ -44,11 +44,9 @@ def current_member() -> Member:
     return member
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+def _distance_km(member: Member, demand: Demand) -> float:
+    """How far the demand is from the member's home, in km (one decimal), as the engine measures."""
+    return round(float(haversine_km(member.lat, member.lon, demand.lat, demand.lon)), 1)
 
 
 @bp.route("/my/tasks")
@@ -75,7 +73,9 @@ def my_tasks() -> ResponseReturnValue:
         for task, demand in rows:
             shown = flow.present_task(task, demand.duration_hours, demand.window_end)
             shown["demand"] = flow.present_demand(demand, cipher())
-            shown["distance_km"] = round(_km(member.lat, member.lon, demand.lat, demand.lon), 1)
+            shown["distance_km"] = round(
+                float(haversine_km(member.lat, member.lon, demand.lat, demand.lon)), 1
+            )
             groups[task.status].append(shown)
         for key in ("offered", "accepted"):
             groups[key].reverse()  # the soonest first
@@ -192,7 +192,9 @@ def claim_list() -> ResponseReturnValue:
             if not set(demand.skills) <= set(member.skills):
                 continue
             shown = flow.present_demand(demand, cipher())
-            shown["distance_km"] = round(_km(member.lat, member.lon, demand.lat, demand.lon), 1)
+            shown["distance_km"] = round(
+                float(haversine_km(member.lat, member.lon, demand.lat, demand.lon)), 1
+            )
             nearby.append(shown)
         nearby.sort(key=lambda d: (d["distance_km"], d["window"]["start"]))
     return render_template(
