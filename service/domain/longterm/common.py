@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from service.domain.scope import (
     readable_community,
     require_manager,
 )
+from service.domain.solving import Solver
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +149,31 @@ def solved_without_lock(
             errors={"community_id": ["changed during the solve: run it again"]},
         )
     return current, answer
+
+
+def solve_checked(
+    kind: str,
+    problem_json: dict[str, Any],
+    *,
+    verify: Callable[[Any, Any], Sequence[Any]],
+    solver: Solver,
+    time_limit_s: float = LONGTERM_TIME_LIMIT_S,
+    name_subjects: bool = True,
+) -> dict[str, Any]:
+    """Solve a long-term problem through ``solver`` and check the answer with its independent
+    verifier.
+
+    Raises:
+        VerificationError: The verifier found violations, logged by rule (and by subject, ids
+            only, unless ``name_subjects`` is false: the pairs' subjects name residents).
+    """
+    answer = dict(solver(kind, problem_json, time_limit_s=time_limit_s))
+    violations = verify(problem_json, answer)
+    if violations:
+        for violation in violations:
+            if name_subjects:
+                log.error("%s answer breaks rule %s (%s)", kind, violation.rule, violation.subject)
+            else:
+                log.error("%s answer breaks rule %s", kind, violation.rule)
+        raise VerificationError(f"{len(violations)} violations of the {kind} contract")
+    return answer

@@ -27,11 +27,11 @@ from service.domain.errors import Conflict
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
     LONGTERM_TIME_LIMIT_S,
-    VerificationError,
     commit_checked,
     find_managed,
     managed_community,
     refuse_invalid,
+    solve_checked,
     solved_without_lock,
 )
 from service.domain.solving import Solver, in_process
@@ -250,13 +250,9 @@ def solve_groups_and_verify(
     time_limit_s = float(
         problem_json.get("options", {}).get("time_limit_s") or LONGTERM_TIME_LIMIT_S
     )
-    answer = dict(solver("groups", problem_json, time_limit_s=time_limit_s))
-    violations = verify_groups(problem_json, answer)
-    if violations:
-        for violation in violations:
-            log.error("groups answer breaks rule %s (%s)", violation.rule, violation.subject)
-        raise VerificationError(f"{len(violations)} violations of the groups contract")
-    return answer
+    return solve_checked(
+        "groups", problem_json, verify=verify_groups, solver=solver, time_limit_s=time_limit_s
+    )
 
 
 def compute_groups(

@@ -24,13 +24,12 @@ from service.domain import audit
 from service.domain.errors import Conflict
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
-    LONGTERM_TIME_LIMIT_S,
     P,
-    VerificationError,
     commit_checked,
     find_managed,
     managed_community,
     refuse_invalid,
+    solve_checked,
     solved_without_lock,
     today,
 )
@@ -322,13 +321,9 @@ def solve_pairs_and_verify(
         VerificationError: The verifier found violations (logged by rule only: the subjects
             name residents).
     """
-    answer = dict(solver("pairs", problem_json, time_limit_s=LONGTERM_TIME_LIMIT_S))
-    violations = verify_pairs(problem_json, answer)
-    if violations:
-        for violation in violations:
-            log.error("pairs answer breaks rule %s", violation.rule)
-        raise VerificationError(f"{len(violations)} violations of the pairs contract")
-    return answer
+    return solve_checked(
+        "pairs", problem_json, verify=verify_pairs, solver=solver, name_subjects=False
+    )
 
 
 def compute_hand_in_hand(

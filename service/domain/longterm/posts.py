@@ -26,13 +26,12 @@ from service.domain import audit
 from service.domain.errors import Conflict, Forbidden, NotFound
 from service.domain.longterm.common import (
     ALLOCATED_MEMBER_STATUS,
-    LONGTERM_TIME_LIMIT_S,
     NOT_FOUND,
-    VerificationError,
     commit_checked,
     find_managed,
     managed_community,
     refuse_invalid,
+    solve_checked,
     solved_without_lock,
     today,
 )
@@ -248,13 +247,7 @@ def solve_and_verify(problem_json: dict[str, Any], solver: Solver = in_process) 
     Raises:
         VerificationError: The verifier found violations (logged by rule and subject: ids).
     """
-    answer = dict(solver("posts", problem_json, time_limit_s=LONGTERM_TIME_LIMIT_S))
-    violations = verify_posts(problem_json, answer)
-    if violations:
-        for violation in violations:
-            log.error("posts answer breaks rule %s (%s)", violation.rule, violation.subject)
-        raise VerificationError(f"{len(violations)} violations of the posts contract")
-    return answer
+    return solve_checked("posts", problem_json, verify=verify_posts, solver=solver)
 
 
 def allocate(
