@@ -200,7 +200,7 @@ def render_summary(lines: list[dict[str, Any]], command: str) -> str:
             "verifier with its objective recomputed.",
             "",
             "Objective = 1,000,000 × Σ vulnerability of unpaired residents + Σ pair km "
-            "(`docs/pairs.md`). The greedy serves the most vulnerable first too, but a "
+            "(`docs/contracts/pairs.md`). The greedy serves the most vulnerable first too, but a "
             "resident it pairs may take the only member another could have had; the flow "
             "re-routes such chains.",
             "",

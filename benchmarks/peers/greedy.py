@@ -1,6 +1,6 @@
 """The dispatcher's greedy: highest priority first, nearest free member with hours left.
 
-What a community dispatcher does by hand, written from ``shared/spec/dispatch.md`` alone (it
+What a community dispatcher does by hand, written from ``docs/contracts/dispatch.md`` alone (it
 shares no code with :mod:`matcher.dispatch.greedy`):
 
 - Pinned (already accepted) tasks are kept as given and block their members' time and hours.

@@ -1,4 +1,4 @@
-"""Frozen value objects for the engine's answer (contract: ``shared/spec/dispatch.md``)."""
+"""Frozen value objects for the engine's answer (contract: ``docs/contracts/dispatch.md``)."""
 
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ class Plan:
         return total
 
     def objective(self) -> float:
-        """The objective of ``shared/spec/dispatch.md`` with this project's fairness term."""
+        """The objective of ``docs/contracts/dispatch.md`` with this project's fairness term."""
         arr, w = self.arr, self.arr.problem.options.weights
         served = np.zeros(arr.n_demands, dtype=bool)
         served[list(self.tasks)] = True

@@ -1,4 +1,4 @@
-"""Frozen value objects for a dispatch problem (contract: ``shared/spec/dispatch.md``).
+"""Frozen value objects for a dispatch problem (contract: ``docs/contracts/dispatch.md``).
 
 Times are timezone-aware :class:`datetime.datetime`; locations are WGS84 degrees. Objects are
 built by :func:`service.contracts.dispatch.load_problem` from JSON, or directly in Python; either

@@ -1,6 +1,6 @@
 """Independent recomputation of why demands are left out, and of plans better than an answer's.
 
-Written from ``shared/spec/dispatch.md`` and the README's *Reading the answer* alone: it shares
+Written from ``docs/contracts/dispatch.md`` and the README's *Reading the answer* alone: it shares
 no code with the model builder nor with the engine's own explanations
 (:mod:`matcher.dispatch.reasons`), and measures distances with :mod:`matcher.verifier_geo`.
 :func:`matcher.dispatch.verify.verify` uses it for its ``"reason"`` and ``"bound"`` checks.

@@ -1,4 +1,4 @@
-"""Independent checker for dispatch answers, written from ``shared/spec/dispatch.md`` alone.
+"""Independent checker for dispatch answers, written from ``docs/contracts/dispatch.md`` alone.
 
 This module shares no code with the solver: it imports only the value objects
 (:mod:`matcher.dispatch.problem`, :mod:`matcher.dispatch.answer`), the verifiers' geometry

@@ -3,5 +3,5 @@
 Each is a small model with the shape of dispatch: a frozen problem, ``solve``, an answer with
 reasons, and an independent ``verify`` — one subpackage per kind (``posts``, ``groups``,
 ``pairs``, ``units``), each with ``problem``, ``answer``, ``validation``, ``solve``, ``verify``
-and ``generate`` modules. Contracts: ``docs/<kind>.md``.
+and ``generate`` modules. Contracts: ``docs/contracts/<kind>.md``.
 """

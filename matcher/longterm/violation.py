@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MatchViolation:
-    """One break of a long-term matching contract (``docs/<kind>.md``).
+    """One break of a long-term matching contract (``docs/contracts/<kind>.md``).
 
     Attributes:
         rule: ``"1"``, ``"2"``, … for the contract's numbered rules, ``"answer"`` for shape and

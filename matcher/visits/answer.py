@@ -1,4 +1,4 @@
-"""The visit schedule answer (``shared/spec/visits.md``) as frozen dataclasses."""
+"""The visit schedule answer (``docs/contracts/visits.md``) as frozen dataclasses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The quarterly visit problem (``shared/spec/visits.md``) as frozen dataclasses.
+"""The quarterly visit problem (``docs/contracts/visits.md``) as frozen dataclasses.
 
 Dates are :class:`datetime.date` in the problem's ``timezone``; the session start is a
 :class:`datetime.time`. Lists are tuples so that problems hash and never change under a solver.

@@ -1,6 +1,6 @@
 """Independent checker for quarterly team-visit schedules (组团走访), from the spec alone.
 
-The contract is ``shared/spec/visits.md``.
+The contract is ``docs/contracts/visits.md``.
 
 This module shares no code with the solver in the other modules of :mod:`matcher.visits` (nor with
 the rest of :mod:`matcher`): it uses the standard library only and works on the raw JSON objects
@@ -1046,7 +1046,7 @@ def verify_schedule(
     Parameters
     ----------
     problem, answer
-        The raw JSON objects of ``shared/spec/visits.md``.
+        The raw JSON objects of ``docs/contracts/visits.md``.
 
     Returns
     -------

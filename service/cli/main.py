@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     sch = commands.add_parser(
         "schedule",
         help="schedule a quarter of team visits and write the schedule JSON",
-        description="Route, date and staff a quarter's team visits (shared/spec/visits.md); "
+        description="Route, date and staff a quarter's team visits (docs/contracts/visits.md); "
         "write the schedule (stdout unless -o) and, with --ics, iCalendar files.",
     )
     sch.add_argument("problem", metavar="PROBLEM", help="visit problem JSON file")

@@ -1,7 +1,7 @@
 """The dispatch contract at the edge: JSON ⇄ :mod:`matcher.dispatch.problem` /
 :mod:`matcher.dispatch.answer`.
 
-One marshmallow schema per object of ``shared/spec/dispatch.md``. The schemas check shape, types
+One marshmallow schema per object of ``docs/contracts/dispatch.md``. The schemas check shape, types
 and ranges (unknown fields are rejected) and load straight into the frozen dataclasses, so
 ``ProblemSchema().load(json_dict)`` returns a :class:`~matcher.dispatch.problem.Problem` and
 ``AnswerSchema().dump(answer)`` writes JSON-ready data. References between objects (unique ids,

@@ -1,6 +1,7 @@
 """The grouping contract at the edge: JSON ⇄ :mod:`matcher.longterm.groups` problem and answer.
 
-One marshmallow schema per object of ``docs/groups.md``. Shapes, types and ranges are checked here
+One marshmallow schema per object of ``docs/contracts/groups.md``. Shapes, types and ranges are
+checked here
 (unknown fields are errors); references between objects by
 :func:`matcher.longterm.groups.validation.validate`. Every bad input becomes one
 :class:`~matcher.errors.InvalidProblemError` with flat field paths (``members[3].location.lat``,

@@ -1,6 +1,7 @@
 """The hand-in-hand contract at the edge: JSON ⇄ :mod:`matcher.longterm.pairs` problem and answer.
 
-One marshmallow schema per object of ``docs/pairs.md``. Shapes, types and ranges are checked here
+One marshmallow schema per object of ``docs/contracts/pairs.md``. Shapes, types and ranges are
+checked here
 (unknown fields are errors — in particular no names or phone numbers of residents are accepted);
 references between objects by :func:`matcher.longterm.pairs.validation.validate`. Every bad input
 becomes one :class:`~matcher.errors.InvalidProblemError` with flat field paths

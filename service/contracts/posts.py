@@ -1,6 +1,7 @@
 """The posts contract at the edge: JSON ⇄ :mod:`matcher.longterm.posts` problem and answer.
 
-One marshmallow schema per object of ``docs/posts.md``. Shapes, types and ranges are checked here
+One marshmallow schema per object of ``docs/contracts/posts.md``. Shapes, types and ranges are
+checked here
 (unknown fields are errors); references between objects by
 :func:`matcher.longterm.posts.validation.validate`. Every bad input becomes one
 :class:`~matcher.errors.InvalidProblemError` with flat field paths (``members[12].choices[1]``).

@@ -91,7 +91,7 @@ def solve_json(
 
 
 def _solve_longterm(kind: str, problem_json: Any) -> Solved:
-    """A long-term matching: posts, groups or hand-in-hand pairs (``docs/<kind>.md``)."""
+    """A long-term matching: posts, groups or hand-in-hand pairs (``docs/contracts/<kind>.md``)."""
     if kind == "posts":
         from matcher.longterm.posts.solve import solve as solve_posts
         from service.contracts import posts as contract

@@ -1,6 +1,7 @@
 """The unit–community pairing contract at the edge: JSON ⇄ :mod:`matcher.longterm.units`.
 
-One marshmallow schema per object of ``docs/units.md``. Shapes, types and ranges are checked here
+One marshmallow schema per object of ``docs/contracts/units.md``. Shapes, types and ranges are
+checked here
 (unknown fields are errors); references between objects by
 :func:`matcher.longterm.units.validation.validate`. Every bad input becomes one
 :class:`~matcher.errors.InvalidProblemError` with flat field paths

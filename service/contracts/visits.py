@@ -1,6 +1,6 @@
 """The visit contract at the edge: JSON ⇄ :mod:`matcher.visits.problem` / ``answer``.
 
-One marshmallow schema per object of ``shared/spec/visits.md``. Shapes, types and ranges are
+One marshmallow schema per object of ``docs/contracts/visits.md``. Shapes, types and ranges are
 checked here (unknown fields are errors); references between objects by
 :func:`matcher.visits.validation.validate_visit_problem`. Every bad input becomes one
 :class:`~matcher.errors.InvalidProblemError` with flat field paths (``areas[2].households[7]

@@ -42,7 +42,7 @@ COMMITMENT_MARKS = ("kept", "missed")
 """What a dispatcher may mark an open commitment as."""
 
 VULNERABLE_CATEGORIES = ("elderly", "student", "orphan", "disabled", "poor")
-"""助老、助学、助孤、助残、助贫: whom a hand-in-hand pair serves (docs/pairs.md)."""
+"""助老、助学、助孤、助残、助贫: whom a hand-in-hand pair serves (docs/contracts/pairs.md)."""
 
 _ACTIVE_PAIR = text("end_date IS NULL")
 

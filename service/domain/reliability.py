@@ -14,7 +14,7 @@ next, so it is shrunk toward the community's pooled rate ``p̄`` (beta-binomial,
 A member with no record gets the community's mean; a community with no record at all gives
 everybody 1.0 (the contract's default). The value is the dispatch model's
 ``members[].reliability``, whose term ``w.reliability · priority · (1 − reliability)`` keeps
-members who often fail to show away from urgent demands (``shared/spec/dispatch.md``).
+members who often fail to show away from urgent demands (``docs/contracts/dispatch.md``).
 """
 
 from __future__ import annotations

@@ -6,5 +6,5 @@ composed of ``similarity``, ``community``, ``admission``, ``exact`` (CP-SAT for 
 communities), ``seeding``, ``repair``, ``improve`` (local search), ``bound`` and ``describe``;
 ``answer`` the result, ``verify`` the independent checker and ``generate`` synthetic
 districts. Members elect their own leaders, so an answer proposes none. Contract:
-``docs/groups.md``.
+``docs/contracts/groups.md``.
 """

@@ -1,4 +1,4 @@
-"""The grouping answer (``docs/groups.md``) as frozen dataclasses."""
+"""The grouping answer (``docs/contracts/groups.md``) as frozen dataclasses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The grouping problem (``docs/groups.md``) as frozen dataclasses.
+"""The grouping problem (``docs/contracts/groups.md``) as frozen dataclasses.
 
 Lists are tuples so that problems hash and never change under a solver. Locations are WGS84
 degrees (:class:`matcher.dispatch.problem.Location`, shared with dispatch).

@@ -1,4 +1,4 @@
-"""Dissimilarity of members, and a group's share of the objective (``docs/groups.md``)::
+"""Dissimilarity of members, and a group's share of the objective (``docs/contracts/groups.md``)::
 
     d(i, j) = w.distance · min(distance_km(i, j) / far_km, 1)
             + w.industry · (1 − industry similarity)        (same 1, related r, else 0)

@@ -1,6 +1,6 @@
 """Group each community's members: admission, then CP-SAT (small) or construction + local search.
 
-The objective (``docs/groups.md``), smaller is better::
+The objective (``docs/contracts/groups.md``), smaller is better::
 
     Σ_grouped members i  mean_{j in i's group, j != i} d(i, j)  +  w.unassigned · |left out|
 

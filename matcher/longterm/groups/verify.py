@@ -1,4 +1,5 @@
-"""Independent checker for groupings of members (分组), written from ``docs/groups.md`` alone.
+"""Independent checker for groupings of members (分组), written from ``docs/contracts/groups.md``
+alone.
 
 It shares no code with the solver (nor with the rest of :mod:`matcher`): standard library only,
 on the raw JSON objects (``dict``/``list`` as :func:`json.load` gives them) of the problem and

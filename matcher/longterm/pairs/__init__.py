@@ -6,5 +6,5 @@ needs, visits) and holds the skills, within the member's range; a member takes a
 residents. Last period's pairs are kept while they still work; the most vulnerable are paired
 first. ``problem`` holds the frozen problem, ``validation`` its reference checks, ``solve`` the
 min-cost flow, ``answer`` the result, ``verify`` the independent checker and ``generate``
-synthetic districts. Contract: ``docs/pairs.md``.
+synthetic districts. Contract: ``docs/contracts/pairs.md``.
 """

@@ -1,4 +1,4 @@
-"""The hand-in-hand answer (``docs/pairs.md``) as frozen dataclasses."""
+"""The hand-in-hand answer (``docs/contracts/pairs.md``) as frozen dataclasses."""
 
 from __future__ import annotations
 

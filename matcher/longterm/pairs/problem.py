@@ -1,4 +1,4 @@
-"""The hand-in-hand problem (``docs/pairs.md``) as frozen dataclasses.
+"""The hand-in-hand problem (``docs/contracts/pairs.md``) as frozen dataclasses.
 
 Resident data is personal: the problem holds ids, a home location, the vulnerable groups, needs,
 required skills and a vulnerability score — no names, no phone numbers. Locations are WGS84

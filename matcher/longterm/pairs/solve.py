@@ -1,6 +1,6 @@
 """Pair vulnerable residents with members: continuity first, then the most vulnerable, then near.
 
-The objective (``docs/pairs.md``), smaller is better::
+The objective (``docs/contracts/pairs.md``), smaller is better::
 
     UNPAIRED_WEIGHT_KM · Σ_unpaired residents vulnerability  +  Σ_pairs distance_km
 

@@ -1,4 +1,5 @@
-"""Independent checker for hand-in-hand pairs (拉手式), written from ``docs/pairs.md`` alone.
+"""Independent checker for hand-in-hand pairs (拉手式), written from ``docs/contracts/pairs.md``
+alone.
 
 It shares no code with the solver (nor with the rest of :mod:`matcher`): standard library only,
 on the raw JSON objects of the problem and the answer, defaults applied as the contract states.

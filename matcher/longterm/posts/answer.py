@@ -1,4 +1,4 @@
-"""The post allocation (``docs/posts.md``) as frozen dataclasses."""
+"""The post allocation (``docs/contracts/posts.md``) as frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class Vacancy:
 
 @dataclass(frozen=True)
 class Stats:
-    """Figures of the allocation; ``objective`` and ``bound`` as defined in ``docs/posts.md``.
+    """Figures of the allocation; ``objective`` and ``bound`` as defined in
+    ``docs/contracts/posts.md``.
 
     ``placed_by_rank[k]`` counts members placed at their (k+1)-th choice; ``filled`` those placed
     by fit. ``blocking_pairs`` counts (member, post) pairs that would both rather be together

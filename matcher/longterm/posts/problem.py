@@ -1,4 +1,4 @@
-"""The post-allocation problem (``docs/posts.md``) as frozen dataclasses.
+"""The post-allocation problem (``docs/contracts/posts.md``) as frozen dataclasses.
 
 Lists are tuples so that problems hash and never change under a solver. The two small functions
 at the end, :func:`is_eligible` and :func:`fit`, are the contract's definitions of who may hold a

@@ -1,6 +1,6 @@
 """Allocate members to posts: a min-cost flow (``optimal``) or deferred acceptance (``stable``).
 
-The objective (``docs/posts.md``), smaller is better, with ``n`` the number of members::
+The objective (``docs/contracts/posts.md``), smaller is better, with ``n`` the number of members::
 
     w_unplaced · U  +  w_rank · S  −  F
     w_rank     = FIT_MAX · n + 1                       (FIT_MAX = 7)

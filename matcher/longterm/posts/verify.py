@@ -1,4 +1,5 @@
-"""Independent checker for post allocations (设岗认岗), written from ``docs/posts.md`` alone.
+"""Independent checker for post allocations (设岗认岗), written from ``docs/contracts/posts.md``
+alone.
 
 This module shares no code with the solver (nor with the rest of :mod:`matcher`): it uses the
 standard library only and reads the raw JSON objects (``dict``/``list`` as produced by
@@ -225,7 +226,8 @@ def _objective_terms(problem: _Problem, placed: Mapping[str, str]) -> tuple[int,
 
 
 def recompute_objective(problem_json: Mapping[str, Any], answer_json: Mapping[str, Any]) -> float:
-    """The objective of ``docs/posts.md`` for the answer's allocations (unknown ids ignored)."""
+    """The objective of ``docs/contracts/posts.md`` for the answer's allocations (unknown ids
+    ignored)."""
     problem = _read_problem(problem_json)
     placed = _placement(problem, answer_json)
     unplaced, squares, total_fit = _objective_terms(problem, placed)

@@ -4,5 +4,5 @@ Each community lists weighted needs (legal, medical, education, ...); each unit 
 ``problem`` holds the frozen problem, ``validation`` its reference checks, ``solve`` the CP-SAT
 model (need coverage first, then pairs made, then nearness, by sequential solves), ``answer`` the
 result with reasons, ``verify`` the independent checker and ``generate`` synthetic districts.
-Contract: ``docs/units.md``.
+Contract: ``docs/contracts/units.md``.
 """

@@ -1,4 +1,4 @@
-"""The unit–community pairing answer (``docs/units.md``) as frozen dataclasses."""
+"""The unit–community pairing answer (``docs/contracts/units.md``) as frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ class OpenSlots:
 
 @dataclass(frozen=True)
 class Stats:
-    """``objective`` and ``bound`` as defined in ``docs/units.md``; the rest its three levels."""
+    """``objective`` and ``bound`` as defined in ``docs/contracts/units.md``; the rest its three
+    levels."""
 
     objective: float
     bound: float

@@ -1,4 +1,4 @@
-"""The unit–community pairing problem (``docs/units.md``) as frozen dataclasses.
+"""The unit–community pairing problem (``docs/contracts/units.md``) as frozen dataclasses.
 
 Locations are :class:`matcher.dispatch.problem.Location` (WGS-84 degrees). Lists are tuples so that
 problems hash and never change under a solver.

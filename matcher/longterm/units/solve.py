@@ -1,6 +1,6 @@
 """Pair units with communities: a CP-SAT model solved three times, one level of the objective each.
 
-The objective (``docs/units.md``), smaller is better::
+The objective (``docs/contracts/units.md``), smaller is better::
 
     A · (need weight − coverage)  +  B · (P − pairs)  +  Σ distance_km
     P = min(Σ unit.max_communities, Σ community slots)        (the most pairs there can be)

@@ -1,4 +1,5 @@
-"""Independent checker for unit–community pairings (结对共建), written from ``docs/units.md`` alone.
+"""Independent checker for unit–community pairings (结对共建), written from
+``docs/contracts/units.md`` alone.
 
 This module shares no code with the solver (nor with the rest of :mod:`matcher`): it uses the
 standard library only and reads the raw JSON objects (``dict``/``list`` as produced by
@@ -178,7 +179,7 @@ def _most_pairs(problem: _Problem) -> int:
 
 
 def recompute_objective(problem_json: Mapping[str, Any], answer_json: Mapping[str, Any]) -> float:
-    """The objective of ``docs/units.md`` for the answer's pairs (unknown ids ignored)."""
+    """The objective of ``docs/contracts/units.md`` for the answer's pairs (unknown ids ignored)."""
     problem = _read_problem(problem_json)
     pairs = _pairs(problem, answer_json)
     covered = _covered(problem, pairs)

@@ -4,7 +4,8 @@ One module each: :mod:`.posts`, :mod:`.groups` (with households), :mod:`.pairs`;
 (scope, commits, solving a model with no lock held) is :mod:`.common`.
 
 **Posts** (分类设岗亮承诺): a community's menu of posts; members rank up to five posts of their own
-community; :func:`allocate` builds the posts problem of ``docs/posts.md`` from the stored rows,
+community; :func:`allocate` builds the posts problem of ``docs/contracts/posts.md`` from the stored
+rows,
 solves it with :mod:`matcher.longterm.posts`, checks the answer with the independent verifier
 and, in one transaction, stores the allocation and each placed member's commitment (the open
 commitments of the community's previous allocation are withdrawn). A dispatcher marks an open

@@ -206,7 +206,7 @@ def groups_problem(
     group_size: dict[str, int],
     time_limit_s: float,
 ) -> dict[str, Any]:
-    """The groups problem (``docs/groups.md`` JSON) of a community's active members: home,
+    """The groups problem (``docs/contracts/groups.md`` JSON) of a community's active members: home,
     trade (occupation), the categories of the posts they hold (open commitments) and their
     service intentions."""
     members = session.scalars(

@@ -260,7 +260,8 @@ def _next_period(
 def hand_in_hand_problem(
     session: Session, community_id: str, data: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, HandInHandPair]]:
-    """The hand-in-hand problem (``docs/pairs.md`` JSON) of a community: the residents of the
+    """The hand-in-hand problem (``docs/contracts/pairs.md`` JSON) of a community: the residents of
+    the
     request, the community's active members (home and skills) and, as existing pairs, the
     active pairs of those residents. Also those active pairs by resident ref."""
     members = session.scalars(

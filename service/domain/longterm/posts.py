@@ -187,7 +187,7 @@ def set_choices(
 def posts_problem(
     session: Session, community_id: str, *, mode: str = "optimal", fill_unranked: bool = False
 ) -> dict[str, Any]:
-    """The posts problem (``docs/posts.md`` JSON) of a community: its menu and its active
+    """The posts problem (``docs/contracts/posts.md`` JSON) of a community: its menu and its active
     members with their skills, service intentions, grid and ranked choices."""
     posts = session.scalars(posts_of(community_id).order_by(Post.id)).all()
     members = session.scalars(

@@ -23,7 +23,7 @@ blp = Blueprint(
     "dispatch",
     __name__,
     url_prefix=API_PREFIX,
-    description="Dispatch members to demands (contract: shared/spec/dispatch.md).",
+    description="Dispatch members to demands (contract: docs/contracts/dispatch.md).",
 )
 
 

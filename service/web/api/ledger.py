@@ -76,7 +76,7 @@ class CommunityVisitSchedules(MethodView):
     def post(self, problem: Any, community_id: str) -> Any:
         """Schedule and store a community's quarter of team visits (组团走访).
 
-        The problem is the visit contract (`shared/spec/visits.md`). Every member id (members,
+        The problem is the visit contract (`docs/contracts/visits.md`). Every member id (members,
         teams' members and leaders) must be an active member of this community, the time zone
         Asia/Shanghai, and the quarter small enough to solve while the request waits (422
         naming the field otherwise; at most 500 households). The engine solves in-process (the

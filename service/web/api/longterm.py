@@ -172,7 +172,7 @@ class AllocatePosts(MethodView):
     @blp.error_responses(*_ERRORS, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """Allocate the community's active members to its posts (认岗) with the posts model
-        (docs/posts.md) and store the result.
+        (docs/contracts/posts.md) and store the result.
 
         The problem is built from the stored menu and choices; the answer is checked by the
         independent verifier before anything is written. In one transaction the open
@@ -284,7 +284,7 @@ class ComputeGroups(MethodView):
     @blp.response(201, ComputedGroupsSchema)
     @blp.error_responses(*_ERRORS, 409, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
-        """Group the community's active members with the groups model (docs/groups.md) and
+        """Group the community's active members with the groups model (docs/contracts/groups.md) and
         store the groups: near homes, related trades, shared posts and service intentions.
 
         The engine solves in-process (`time_limit_s`, default 5, at most 30); its answer is
@@ -420,7 +420,7 @@ class ComputeHandInHand(MethodView):
     @blp.error_responses(*_ERRORS, 409, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """Pair vulnerable residents with the community's active members for a period, with
-        the pairs model (docs/pairs.md), and store the pairs.
+        the pairs model (docs/contracts/pairs.md), and store the pairs.
 
         The residents' homes, needs and vulnerability are used for this solve only: a pair
         stores the opaque `resident_ref` and the category. The active pairs of the listed

@@ -24,7 +24,7 @@ blp = Blueprint(
     "visits",
     __name__,
     url_prefix=API_PREFIX,
-    description="Quarterly team visits (contract: shared/spec/visits.md).",
+    description="Quarterly team visits (contract: docs/contracts/visits.md).",
 )
 
 

@@ -28,7 +28,8 @@ IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class DispatchRequestSchema(ProblemSchema):
-    """The problem of ``shared/spec/dispatch.md``; list sizes are checked before anything else."""
+    """The problem of ``docs/contracts/dispatch.md``; list sizes are checked before anything
+    else."""
 
     @pre_load
     def check_item_counts(self, data: Any, **kwargs: Any) -> Any:
@@ -48,7 +49,7 @@ class StoredAnswerSchema(AnswerSchema):
 
 
 class VisitRequestSchema(VisitProblemSchema):
-    """The problem of ``shared/spec/visits.md``; list sizes are checked before anything else."""
+    """The problem of ``docs/contracts/visits.md``; list sizes are checked before anything else."""
 
     @pre_load
     def check_item_counts(self, data: Any, **kwargs: Any) -> Any:

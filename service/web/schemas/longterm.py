@@ -154,7 +154,7 @@ class AllocateSchema(StrictSchema):
     mode = StrictString(
         load_default="optimal",
         validate=one_of(MODES),
-        metadata={"description": "optimal (default) or stable, see docs/posts.md"},
+        metadata={"description": "optimal (default) or stable, see docs/contracts/posts.md"},
     )
     fill_unranked = StrictBoolean(
         load_default=False,
@@ -294,7 +294,7 @@ class GroupSizeRangeSchema(StrictSchema):
 
 
 class ComputeGroupsSchema(StrictSchema):
-    """Options of a grouping run (docs/groups.md)."""
+    """Options of a grouping run (docs/contracts/groups.md)."""
 
     group_size = StrictNested(
         GroupSizeRangeSchema,
@@ -432,7 +432,7 @@ class PairResidentSchema(StrictSchema):
 
 
 class ComputePairsSchema(StrictSchema):
-    """A pairing run (docs/pairs.md) for a period."""
+    """A pairing run (docs/contracts/pairs.md) for a period."""
 
     period = _period(required=True)
     start_date = DateField(load_default=None, metadata={"description": "default: today"})

@@ -1,4 +1,4 @@
-"""The engine keeps each numbered rule of ``shared/spec/dispatch.md`` (rules 1-9).
+"""The engine keeps each numbered rule of ``docs/contracts/dispatch.md`` (rules 1-9).
 
 Every rule is tested two ways (CP-SAT primer habit): a tiny problem where the solver must respect
 the rule to do well, and the same problem with the forbidden choice forced through a pin, which

@@ -1,4 +1,5 @@
-"""Groups of members (``docs/groups.md``): every answer passes the independent verifier with its
+"""Groups of members (``docs/contracts/groups.md``): every answer passes the independent verifier
+with its
 objective recomputed, each rule binds where it should, members the rules force out come back with
 reasons (not errors), small communities are solved exactly, and bad input names its field."""
 

@@ -1,4 +1,5 @@
-"""Hand-in-hand pairs (``docs/pairs.md``): every answer passes the independent verifier with its
+"""Hand-in-hand pairs (``docs/contracts/pairs.md``): every answer passes the independent verifier
+with its
 objective recomputed, each pair rule binds, last period's pairs carry on unless they cannot, the
 most vulnerable are paired first, residents left without a partner come back with the reason the
 data gives, and bad input names its field."""

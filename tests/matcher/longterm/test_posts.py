@@ -1,5 +1,6 @@
 """Posts (设岗认岗): every allocation passes the independent verifier with its objective recomputed;
-each rule of ``docs/posts.md`` binds in a case of its own; what cannot be granted comes back as
+each rule of ``docs/contracts/posts.md`` binds in a case of its own; what cannot be granted comes
+back as
 ``unassigned`` with a reason, never as an error; small random menus match brute force.
 """
 

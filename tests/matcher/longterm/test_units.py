@@ -1,5 +1,6 @@
 """Unit–community pairing (结对共建): every answer passes the independent verifier with its
-objective recomputed; each rule of ``docs/units.md`` binds in a case of its own; needs that cannot
+objective recomputed; each rule of ``docs/contracts/units.md`` binds in a case of its own; needs
+that cannot
 be met come back in ``uncovered`` with a reason, never as an error; small random districts match
 brute force.
 """

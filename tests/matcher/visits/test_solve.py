@@ -1,5 +1,5 @@
 """The visit scheduler: every schedule it returns passes the independent verifier, and every rule
-of ``shared/spec/visits.md`` that cannot be met shows up in ``unscheduled`` with the right reason
+of ``docs/contracts/visits.md`` that cannot be met shows up in ``unscheduled`` with the right reason
 instead of an error.
 """
 
