@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 
 from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
+from tests.service.domain.test_menu_flow import API, _ok
 from tests.service.helpers import assert_error
-from tests.service.test_menu_flow import API, _ok
 
 
 class Login:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service.db.clients import ApiClient
 from service.db.jobs import Job
 from service.jobs.solver import WORKSPACE
-from tests.service.test_menu_flow import Flow, _ok
+from tests.service.domain.test_menu_flow import Flow, _ok
 
 
 def _workspace_jobs(app: Flask) -> list[tuple[str, str, str]]:

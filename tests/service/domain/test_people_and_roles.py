@@ -23,8 +23,8 @@ from service.db.base import utcnow
 from service.db.flow import Demand
 from service.domain import flow
 from service.domain.people import new_person
+from tests.service.domain.test_menu_flow import API, Flow, _ok
 from tests.service.helpers import assert_error as _assert_error
-from tests.service.test_menu_flow import API, Flow, _ok
 
 PASSWORD = "correct horse battery"
 PHONE = "13812345678"

@@ -33,7 +33,7 @@ from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, th
 
 C = DEMO_COMMUNITY
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-TRANSLATIONS = Path(__file__).parents[2] / "service" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+TRANSLATIONS = Path(__file__).parents[3] / "service" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 
 DISPATCHER_PAGES = {
     f"/console/c/{C}/demands": ("需求清单", "Demand list"),

@@ -35,7 +35,7 @@ from service.domain.people import new_person
 from tests.service.conftest import TEST_SETTINGS, thread_executor
 
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "console"
+ARTIFACTS = Path(__file__).parents[3] / "test-artifacts" / "console"
 TIMEOUT_MS = 30_000
 C = DEMO_COMMUNITY
 

@@ -22,8 +22,8 @@ from matcher.vocabulary import CATEGORIES
 from service.domain.availability import LOCAL
 from service.domain.coordinates import gcj02_to_wgs84
 from service.web import workbooks as sheets
-from tests.service.test_menu_flow import API, _ok
-from tests.service.test_people_and_roles import ADDRESS, PHONE, Roles, assert_error
+from tests.service.domain.test_menu_flow import API, _ok
+from tests.service.domain.test_people_and_roles import ADDRESS, PHONE, Roles, assert_error
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -20,7 +20,7 @@ from service.db.engine import make_engine, make_session_factory, upgrade_databas
 from service.domain.keys import create_api_client
 from tests.service.helpers import assert_verified, body_of
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _free_port() -> int:

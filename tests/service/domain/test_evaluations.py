@@ -31,8 +31,8 @@ from service.domain.evaluations.periods import Period
 from service.domain.evaluations.points import Fact, Veto, tally, year_end
 from service.domain.evaluations.scheme import DEFAULT_SCHEME
 from service.domain.reliability import Record, shrunk_reliability
-from tests.service.test_menu_flow import API, PLACE, _ok
-from tests.service.test_people_and_roles import Roles, assert_error
+from tests.service.domain.test_menu_flow import API, PLACE, _ok
+from tests.service.domain.test_people_and_roles import Roles, assert_error
 
 H1, H2 = Period(2025, 1), Period(2025, 2)
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.service.domain.test_menu_flow import HOME, Flow, _ok, _window
 from tests.service.helpers import assert_error
-from tests.service.test_menu_flow import HOME, Flow, _ok, _window
 
 NEAR_KM = 0.15  # HOME to PLACE
 ONE_KM_NORTH = {"lat": HOME["lat"] + 0.009, "lon": HOME["lon"]}

@@ -16,8 +16,8 @@ from service.db.flow import DispatchRun
 from service.db.registration import new_id
 from service.domain import flow
 from service.jobs import dispatch_runs
+from tests.service.domain.test_menu_flow import API, Flow, _ok
 from tests.service.helpers import assert_error
-from tests.service.test_menu_flow import API, Flow, _ok
 
 ASYNC = {"Prefer": "respond-async"}
 

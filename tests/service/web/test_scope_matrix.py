@@ -21,16 +21,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.domain.evaluations.scheme import DEFAULT_SCHEME
-from tests.service.test_ledger_and_visit_records import _quarter
-from tests.service.test_menu_flow import API, PLACE, Flow, _ok, _window
-from tests.service.test_sheets import demand_row, filled
+from tests.service.domain.test_ledger_and_visit_records import _quarter
+from tests.service.domain.test_menu_flow import API, PLACE, Flow, _ok, _window
+from tests.service.web.test_sheets import demand_row, filled
 
 PASSWORD = "a long enough password"
 ROUTE_PREFIX = "/api/v1/"
 SHARED = {"unit_id"}
 """Units are district-wide reference data every client may read (their tracking is filtered)."""
 KEY_ONLY = {"job_id"}
-"""Jobs belong to the API client that made them (covered by tests/service/test_jobs_api.py)."""
+"""Jobs belong to the API client that made them (covered by tests/service/web/test_jobs_api.py)."""
 
 
 class Foreign(Flow):
