@@ -29,8 +29,8 @@ from service.domain.coordinates import gcj02_to_wgs84
 from service.domain.demo import seed_demo
 from service.domain.evaluations.periods import Period
 from service.domain.evaluations.scheme import TIER_LABELS
-from tests.service.web import test_console
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
+from tests.service.web import test_console
 from tests.service.web.test_console import C, Login, demo_member_id
 
 foreign = test_console.foreign  # the fixture: another community's records
