@@ -39,8 +39,8 @@ from service.contracts.fields import (
     StrictNested,
     StrictSchema,
     StrictString,
-    at_least,
-    greater_than,
+    above_at_most,
+    between,
     id_field,
     one_of,
 )
@@ -54,6 +54,17 @@ __all__ = [
     "load_visit_problem_file",
     "looks_like_visit_problem",
 ]
+
+
+# The ranges of the visit contract's numbers (README, *Limits and what bad input gets*).
+MAX_MINUTES = 1440.0
+"""A visit lasts at most a day."""
+MAX_VISITS = 100
+"""Visits a household may need in one quarter."""
+MAX_PEOPLE = 10000
+"""The largest quorum, and the most outings a day."""
+MAX_TIME_LIMIT_S = 86400.0
+MAX_SEED = 2**31 - 1
 
 
 class DateField(fields.Field):
@@ -111,7 +122,7 @@ class QuarterSchema(StrictSchema):
 
 class SessionSchema(StrictSchema):
     start = ClockTimeField(load_default=time(9, 0))
-    max_hours = StrictFloat(load_default=3.0, validate=greater_than(0))
+    max_hours = StrictFloat(load_default=3.0, validate=above_at_most(0, 24))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Session:
@@ -135,7 +146,7 @@ class VisitTeamSchema(StrictSchema):
     id = id_field(required=True)
     members = StrictList(id_field(), required=True)
     leader = id_field(load_default=None)
-    quorum = StrictInteger(load_default=1, validate=at_least(1))
+    quorum = StrictInteger(load_default=1, validate=between(1, MAX_PEOPLE))
     area = id_field(required=True)
 
     @post_load
@@ -153,8 +164,8 @@ class PointSchema(LocationSchema):
 class HouseholdSchema(StrictSchema):
     id = id_field(required=True)
     location = StrictNested(PointSchema, required=True)
-    visit_minutes = StrictFloat(load_default=20.0, validate=at_least(0))
-    visits = StrictInteger(load_default=1, validate=at_least(0))
+    visit_minutes = StrictFloat(load_default=20.0, validate=between(0, MAX_MINUTES))
+    visits = StrictInteger(load_default=1, validate=between(0, MAX_VISITS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Household:
@@ -173,9 +184,9 @@ class AreaSchema(StrictSchema):
 
 
 class VisitOptionsSchema(StrictSchema):
-    time_limit_s = StrictFloat(load_default=30.0, validate=greater_than(0))
-    seed = StrictInteger(load_default=0)
-    min_days_between_visits = StrictInteger(load_default=21, validate=at_least(0))
+    time_limit_s = StrictFloat(load_default=30.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
+    min_days_between_visits = StrictInteger(load_default=21, validate=between(0, 366))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitOptions:
@@ -189,9 +200,9 @@ class VisitProblemSchema(StrictSchema):
     timezone = id_field(load_default="Asia/Shanghai")
     visit_weekdays = StrictList(StrictString(validate=one_of(WEEKDAYS)), load_default=WEEKDAYS)
     blackout_dates = _dates(load_default=())
-    max_sessions_per_day = StrictInteger(load_default=4, validate=at_least(1))
+    max_sessions_per_day = StrictInteger(load_default=4, validate=between(1, MAX_PEOPLE))
     session = StrictNested(SessionSchema, load_default=Session)
-    walking_speed_kmh = StrictFloat(load_default=4.0, validate=greater_than(0))
+    walking_speed_kmh = StrictFloat(load_default=4.0, validate=above_at_most(0, 50))
     members = StrictNested(VisitMemberSchema, many=True, required=True)
     teams = StrictNested(VisitTeamSchema, many=True, required=True)
     areas = StrictNested(AreaSchema, many=True, required=True)
