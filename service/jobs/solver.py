@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -46,9 +47,13 @@ class RunnerSolver:
         self.sessions = sessions
         self.settings = settings
         self._client_id: int | None = None
+        self._owner_lock = threading.Lock()
 
     def _owner(self) -> int:
-        if self._client_id is None:
+        """The internal client's id, made on first use (one per database, under a lock)."""
+        with self._owner_lock:
+            if self._client_id is not None:
+                return self._client_id
             with self.sessions() as session:
                 found = session.scalar(select(ApiClient.id).where(ApiClient.name == WORKSPACE))
                 if found is None:
@@ -58,7 +63,7 @@ class RunnerSolver:
                     session.commit()
                     found = row.id
                 self._client_id = int(found)
-        return self._client_id
+            return self._client_id
 
     def __call__(self, kind: str, problem_json: dict[str, Any], *, time_limit_s: float) -> Any:
         """Solve ``problem_json`` (a contract's JSON) as a job of ``kind``; its JSON answer.

@@ -131,13 +131,12 @@ class Lease:
     def report_visits(self, phase: str, figures: dict[str, object]) -> None:
         """``solve_visits``' ``progress`` callback: remember the latest phase and figures."""
         elapsed = figures.get("elapsed_s", 0.0)
-        objective = figures.get("objective", figures.get("sessions"))
-        bound = figures.get("lower_bound_sessions")
+        objective = figures.get("objective")
         self._progress = {
             "phase": phase,
             "elapsed_s": round(float(elapsed), 3) if isinstance(elapsed, int | float) else 0.0,
             "objective": _finite(objective) if isinstance(objective, int | float) else None,
-            "bound": _finite(bound) if isinstance(bound, int | float) else None,
+            "bound": None,  # sessions and their bound are in the message, not in objective units
             "message": " ".join(f"{k}={v}" for k, v in figures.items() if k != "elapsed_s"),
         }
 
