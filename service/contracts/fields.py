@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import (
@@ -179,6 +179,29 @@ class StrictDateTime(fields.AwareDateTime):
         if moment.utcoffset() is None:
             raise self.make_error("invalid_awareness")
         return moment
+
+
+class StrictDate(fields.Date):
+    """An ISO 8601 calendar date (``2026-12-05``) between the years 2000 and 2200."""
+
+    default_error_messages = {  # noqa: RUF012
+        **COMMON_MESSAGES,
+        "invalid": "must be an ISO 8601 date such as 2026-12-05",
+        "range": "must be between the years 2000 and 2200",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> date:
+        if not isinstance(value, str) or len(value) != 10:
+            raise self.make_error("invalid")
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if not 2000 <= day.year <= 2200:
+            raise self.make_error("range")
+        return day
 
 
 class StrictList(fields.List):

@@ -6,7 +6,7 @@ Times are stored in UTC and always read back timezone-aware, on SQLite too. Larg
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     DateTime,
@@ -24,9 +24,20 @@ NAMING_CONVENTION = {
 }
 
 
+_clock_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (moved by :func:`set_clock_offset`, if ever)."""
+    return datetime.now(UTC) + _clock_offset
+
+
+def set_clock_offset(offset: timedelta) -> None:
+    """Move the service's clock by ``offset`` (rehearsals and tests only: a task can be
+    completed only after it started, so a test that completes one moves the clock past its
+    start instead of waiting). ``timedelta(0)`` puts it back."""
+    global _clock_offset
+    _clock_offset = offset
 
 
 class UTCDateTime(TypeDecorator[datetime]):

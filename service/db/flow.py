@@ -15,8 +15,34 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.db.base import Base, UTCDateTime, utcnow
 from service.db.registration import ID_LENGTH, NAME_LENGTH, new_id  # noqa: F401
 
-DEMAND_STATUSES = ("open", "dispatched", "accepted", "completed", "cancelled")
-"""open: on the demand list; dispatched: offered to a member; accepted: a member serves it."""
+DEMAND_STATUSES = ("open", "dispatched", "accepted", "completed", "closed", "cancelled")
+"""open: on the demand list; dispatched: offered to a member; accepted: a member serves it;
+completed: served, the resident not yet told back; closed: the feedback is recorded (诉求反馈)."""
+
+SOURCES = ("team_visit", "building_branch", "qq_group", "sms", "phone", "walk_in", "system")
+"""诉求来源: 组团走访, 楼(院)党支部, QQ群, 短信平台, 电话, 来访, another system."""
+
+CONTENT_LENGTH = 500
+"""需求内容, a feedback's summary, a visit note: at most this many characters."""
+
+DEMAND_ACTIONS = (
+    "ordered",
+    "dispatched",
+    "declined",
+    "claimed",
+    "accepted",
+    "completed",
+    "rated",
+    "cancelled",
+    "feedback",
+)
+"""The steps of a demand's history (群众诉求台账), in the order they can happen."""
+
+TOLD_VIA = ("phone", "visit", "sms", "wechat", "in_person", "other")
+"""How the resident was told back: 电话, 上门, 短信, 微信, 当面, 其他."""
+
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+"""满意, 基本满意, 不满意."""
 
 TASK_STATUSES = ("offered", "accepted", "completed", "declined")
 ACTIVE_TASK_STATUSES = ("offered", "accepted", "completed")
@@ -47,6 +73,16 @@ class Demand(Base):
     duration_hours: Mapped[float] = mapped_column(Float, nullable=False)
     priority: Mapped[int] = mapped_column(Integer, nullable=False)
     crew_size: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    content: Mapped[str | None] = mapped_column(String(CONTENT_LENGTH), nullable=True)
+    """需求内容: what the resident asks, in their words (null on rows before ``0012``)."""
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """诉求来源 (:data:`SOURCES`)."""
+    building_id: Mapped[str | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="SET NULL"), nullable=True
+    )
+    household_id: Mapped[str | None] = mapped_column(
+        ForeignKey("households.id", ondelete="SET NULL"), nullable=True
+    )
     resident_ref: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     contact_phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     address_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -85,6 +121,53 @@ class Task(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The requests and feedback ledgers (群众诉求台账, 诉求反馈台账): built by ``0012_records``
+# --------------------------------------------------------------------------------------------
+
+
+class DemandEvent(Base):
+    """One step of a demand's history: who did what, when (the requests ledger's rows)."""
+
+    __tablename__ = "demand_events"
+    __table_args__ = (Index("ix_demand_events_demand_id_at", "demand_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    demand_id: Mapped[str] = mapped_column(
+        ForeignKey("demands.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    member_id: Mapped[str | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), nullable=True
+    )
+    """The member the step concerns (offered to, declined by, claimed by, served by)."""
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    """Who did it, by name (a person's display name, a key's name, or the member)."""
+    note: Mapped[str | None] = mapped_column(String(CONTENT_LENGTH), nullable=True)
+    """A decline's reason, the hours served, the rating, …"""
+
+
+class DemandFeedback(Base):
+    """What the resident was told back (诉求反馈): one per demand; recording it closes a
+    completed demand."""
+
+    __tablename__ = "demand_feedback"
+
+    demand_id: Mapped[str] = mapped_column(
+        ForeignKey("demands.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(CONTENT_LENGTH), nullable=False)
+    """What was done (办理结果)."""
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    told_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    satisfaction: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    no_feedback_reason: Mapped[str | None] = mapped_column(String(CONTENT_LENGTH), nullable=True)
+    """Why the resident could not be told (exactly one of this and ``told_at`` is set)."""
+    recorded_by: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,16 +3,18 @@
 Built by the Alembic revision ``0003_workspace_registration``. Ids of communities are slugs
 chosen by the district administrator; every other id is set by the server (``g-…``, ``b-…``,
 ``u-…``, ``m-…``). A member's home is a location (WGS84) with optional grid and building
-references: no free-text address and no phone number is stored.
+references (no free-text address). A member's name is shown on purpose (建档亮身份: to those who
+work with them and on the publicity board); their phone is stored only encrypted and shown
+masked, in clear only to their community's managers, audited (``0012_records``).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, UTCDateTime, utcnow
@@ -25,6 +27,8 @@ MEMBER_TRANSITIONS = frozenset({("registered", "active"), ("active", "left")})
 
 ID_LENGTH = 64
 NAME_LENGTH = 200
+PERSON_NAME_LENGTH = 50
+"""A person's name (姓名): Chinese names are 2–4 characters, others longer."""
 
 
 def new_id(prefix: str) -> str:
@@ -65,6 +69,9 @@ class Building(Base):
         ForeignKey("grids.id", ondelete="CASCADE"), nullable=False, index=True
     )
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Where it stands (WGS84), if known: a demand can take its location from its building."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -93,6 +100,18 @@ class Member(Base):
         ForeignKey("units.id", ondelete="SET NULL"), nullable=True, index=True
     )
     card_number: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False, unique=True)
+    name: Mapped[str | None] = mapped_column(String(PERSON_NAME_LENGTH), nullable=True)
+    """姓名; null only on rows registered before names were kept (``0012``)."""
+    phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """联系电话, encrypted (:mod:`service.domain.personal_data`)."""
+    party_organisation: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
+    """所在党组织: the Party organisation the member belongs to (often the unit's)."""
+    position: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
+    """职务 at the unit."""
+    card_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """When the unit issued the registration card (报到卡)."""
+    reported_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """When the member reported to the community (报到), as the community recorded it."""
     occupation: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
     specialties: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     skills: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)

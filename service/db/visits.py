@@ -93,3 +93,45 @@ class VisitAttendance(Base):
     member_id: Mapped[str] = mapped_column(
         ForeignKey("members.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The visit notes ledger (民情走访台账): built by ``0012_records``
+# --------------------------------------------------------------------------------------------
+
+NOTE_LENGTH = 500
+
+
+class VisitNote(Base):
+    """What one household said on one visit (a team outing or a member's own call), and the
+    demand it became, if any."""
+
+    __tablename__ = "visit_notes"
+    __table_args__ = (
+        Index("ix_visit_notes_community_id_visited_on", "community_id", "visited_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="RESTRICT"), nullable=False
+    )
+    household_id: Mapped[str] = mapped_column(
+        ForeignKey("households.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("visit_sessions.id", ondelete="SET NULL"), nullable=True
+    )
+    """The team outing it was taken on (null: a visit outside the quarter's schedule)."""
+    visited_on: Mapped[date] = mapped_column(Date, nullable=False)
+    visitors: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    """Member ids of those who called."""
+    content: Mapped[str] = mapped_column(String(NOTE_LENGTH), nullable=False)
+    """走访情况: what the household said or needs."""
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The demand category it suggests, if any."""
+    demand_id: Mapped[str | None] = mapped_column(
+        ForeignKey("demands.id", ondelete="SET NULL"), nullable=True
+    )
+    """The demand the note became (one action: :func:`service.domain.visit_notes.to_demand`)."""
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

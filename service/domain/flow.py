@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -41,9 +41,11 @@ from service.config.identity import Client
 from service.contracts.dispatch import dump_problem, load_answer
 from service.db.base import utcnow
 from service.db.flow import Demand, Task
-from service.db.registration import Community, Member, new_id
+from service.db.longterm import Household
+from service.db.registration import Building, Community, Grid, Member, new_id
 from service.domain import audit
 from service.domain.availability import LOCAL, MAX_HORIZON, expand_weekly
+from service.domain.demand_history import record_step
 from service.domain.errors import Conflict, DomainError, Forbidden, Invalid, PlanRejected
 from service.domain.outcomes import CANCELLED_DECLINE
 from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
@@ -109,6 +111,10 @@ def present_demand(demand: Demand, cipher: FieldCipher | None = None) -> dict[st
         "duration_hours": demand.duration_hours,
         "priority": demand.priority,
         "crew_size": demand.crew_size,
+        "content": demand.content,
+        "source": demand.source,
+        "building_id": demand.building_id,
+        "household_id": demand.household_id,
         "resident_ref": demand.resident_ref,
         "contact": present_contact(demand, cipher),
         "status": demand.status,
@@ -163,20 +169,26 @@ def _commit_or_conflict(session: Session, message: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _new_demand(community_id: str, data: dict[str, Any], cipher: FieldCipher) -> Demand:
+def _new_demand(
+    community_id: str, data: dict[str, Any], cipher: FieldCipher, place: tuple[float, float]
+) -> Demand:
     window: mp.Interval = data["window"]
     return Demand(
         id=new_id("d"),
         community_id=community_id,
         category=data["category"],
         skills=list(data["skills"]),
-        lat=data["location"].lat,
-        lon=data["location"].lon,
+        lat=place[0],
+        lon=place[1],
         window_start=window.start,
         window_end=window.end,
         duration_hours=data["duration_hours"],
         priority=data["priority"],
         crew_size=data["crew_size"],
+        content=data.get("content"),
+        source=data.get("source"),
+        building_id=data.get("building_id"),
+        household_id=data.get("household_id"),
         resident_ref=data["resident_ref"],
         contact_phone_enc=cipher.encrypt(data.get("contact_phone")),
         address_enc=cipher.encrypt(data.get("address")),
@@ -194,8 +206,43 @@ def create_demand(
 ) -> Demand:
     """An open demand in a community of the client's scope (404 otherwise; 403 for roles that
     may not enter demands); the resident's contact details are stored encrypted."""
-    (demand,) = import_demands(session, client, community_id, [data], cipher)
+    (demand,) = import_demands(session, client, community_id, [data], cipher, paths=[""])
     return demand
+
+
+def _place_errors(
+    session: Session, community_id: str, row: dict[str, Any]
+) -> tuple[tuple[float, float] | None, dict[str, list[str]]]:
+    """Where a demand is served: its own location, else its household's, else its building's;
+    and the problems of its building and household references."""
+    errors: dict[str, list[str]] = {}
+    place = None if row.get("location") is None else (row["location"].lat, row["location"].lon)
+    building_id, household_id = row.get("building_id"), row.get("household_id")
+    household = None if household_id is None else session.get(Household, household_id)
+    if household_id is not None and (household is None or household.community_id != community_id):
+        errors["household_id"] = ["no such household in this community"]
+        household = None
+    building = None
+    if building_id is not None:
+        building = session.scalars(
+            select(Building)
+            .join(Grid, Grid.id == Building.grid_id)
+            .where(Building.id == building_id, Grid.community_id == community_id)
+        ).first()
+        if building is None:
+            errors["building_id"] = ["no such building in this community"]
+        elif household is not None and household.building_id != building.id:
+            errors["building_id"] = ["must be the household's building"]
+    if place is None and household is not None:
+        place = (household.lat, household.lon)
+    if place is None and building is not None:
+        if building.lat is None or building.lon is None:
+            errors["location"] = ["required: the building has no location on file"]
+        else:
+            place = (building.lat, building.lon)
+    if place is None and not errors:
+        errors["location"] = ["required (or a building or household with a location)"]
+    return place, errors
 
 
 def import_demands(
@@ -206,16 +253,33 @@ def import_demands(
     cipher: FieldCipher,
     *,
     dry_run: bool = False,
+    paths: Sequence[str] | None = None,
 ) -> list[Demand]:
-    """Open demands from validated rows, all in one transaction (or none: ``dry_run``)."""
+    """Open demands from validated rows, all in one transaction (or none: ``dry_run``).
+
+    A row's location may come from its household or building (:func:`_place_errors`); a
+    problem in any row is a 422 naming the row (``paths[i]``, default ``demands[i]``) and
+    nothing is written.
+    """
     community = get_scoped(session, Community, community_id, client)
     require_manager(client, community.id)
-    demands = [_new_demand(community.id, row, cipher) for row in rows]
+    prefixes = list(paths) if paths is not None else [f"demands[{i}]" for i in range(len(rows))]
+    demands: list[Demand] = []
+    problems: dict[str, list[str]] = {}
+    for prefix, row in zip(prefixes, rows, strict=True):
+        place, errors = _place_errors(session, community.id, row)
+        for field, messages in errors.items():
+            problems[f"{prefix}.{field}" if prefix else field] = messages
+        if place is not None:
+            demands.append(_new_demand(community.id, row, cipher, place))
+    if problems:
+        raise Invalid("The request is not valid: unknown references.", errors=problems)
     if dry_run:
         return demands
     for demand in demands:
         session.add(demand)
         audit.record(session, client, "create", "demand", demand.id, community.id)
+        record_step(session, client, demand.id, "ordered", at=demand.created_at)
     session.commit()
     if len(demands) == 1:
         log.info("demand %s ordered in community %s", demands[0].id, community.id)
@@ -394,6 +458,7 @@ def offer(
     )
     session.add(task)
     audit.record(session, client, "create", "task", task.id, community_id, detail)
+    record_step(session, client, task.demand_id, "dispatched", member_id=task.member_id)
     return task
 
 
@@ -614,13 +679,17 @@ def _transition(
     values: dict[str, Any] | None = None,
     unrated: bool = False,
     managers_only: bool = False,
+    step: tuple[str, str | None] | None = None,
+    check: Callable[[Task, Demand], None] | None = None,
 ) -> Task:
     """Move a task from ``source`` to ``target`` (and its demand), or 409 with nothing written.
 
     The task's member or a manager of its community may move it (``managers_only``: only a
     manager; 403 otherwise). The demand's row is updated (and locked) before the task's, in the
     order every writer of the flow uses, so that concurrent changes wait for each other instead
-    of deadlocking. The change and its audit entry are one transaction.
+    of deadlocking. The change, its audit entry and its step of the demand's history (``step``:
+    action and note) are one transaction. ``check`` refuses a change the task's times do not
+    allow (raising a domain error), after the permission check and before anything is written.
     """
     task = get_scoped(session, Task, task_id, client)
     if managers_only:
@@ -628,6 +697,10 @@ def _transition(
     else:
         _require_member_or_manager(session, client, task)
     community_id = _community_of(session, task)
+    if check is not None and task.status == source:
+        demand_row = session.get(Demand, task.demand_id)
+        assert demand_row is not None
+        check(task, demand_row)
     done = True
     if demand_change is not None:
         before, after = demand_change
@@ -671,14 +744,34 @@ def _transition(
         raise Conflict("The task's demand changed meanwhile.", errors={"status": ["changed"]})
     change = f"{source} → {target}" if source != target else "rated"
     audit.record(session, client, "transition", "task", task.id, community_id, change)
+    if step is not None:
+        record_step(
+            session, client, task.demand_id, step[0], member_id=task.member_id, note=step[1]
+        )
     session.commit()
     session.refresh(task)
     log.info("task %s: %s", task.id, change)
     return task
 
 
-def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
-    """offered → accepted; the demand dispatched → accepted."""
+def _local(moment: datetime) -> str:
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+
+
+def accept(
+    session: Session, client: Client, task_id: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """offered → accepted; the demand dispatched → accepted. Not once the demand's window has
+    ended (409: the offer lapsed; the community dispatches it again or cancels it)."""
+    moment = now or utcnow()
+
+    def still_open(task: Task, demand: Demand) -> None:
+        if demand.window_end <= moment:
+            raise Conflict(
+                f"The demand's window ended at {_local(demand.window_end)}; the offer lapsed.",
+                errors={"window": ["has ended"]},
+            )
+
     task = _transition(
         session,
         client,
@@ -686,8 +779,17 @@ def accept(session: Session, client: Client, task_id: str) -> dict[str, Any]:
         source="offered",
         target="accepted",
         demand_change=("dispatched", "accepted"),
+        step=("accepted", None),
+        check=still_open,
     )
     return _present(session, task)
+
+
+def hours_allowed(task: Task, demand: Demand, now: datetime) -> float:
+    """The most hours a task can have served by ``now``: from its start to ``now`` or its
+    demand's window end, whichever is earlier (0 before it starts)."""
+    end = min(now, demand.window_end)
+    return max(0.0, (end - task.start).total_seconds() / 3600)
 
 
 def decline(
@@ -710,6 +812,7 @@ def decline(
         target="declined",
         demand_change=("dispatched", "open"),
         values={"decline_reason": reason},
+        step=("declined", reason),
     )
     result = _present(session, task)
     if redispatch:
@@ -727,8 +830,29 @@ def decline(
     return result
 
 
-def complete(session: Session, client: Client, task_id: str, hours: float) -> dict[str, Any]:
-    """accepted → completed with the hours served; the demand accepted → completed."""
+def complete(
+    session: Session, client: Client, task_id: str, hours: float, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """accepted → completed with the hours served; the demand accepted → completed.
+
+    Not before the task starts (409), and with at most the hours between its start and now (or
+    its window's end, if earlier): 422 on ``hours`` otherwise.
+    """
+    moment = now or utcnow()
+
+    def started(task: Task, demand: Demand) -> None:
+        if moment < task.start:
+            raise Conflict(
+                f"The task starts at {_local(task.start)}; it can be completed only after that.",
+                errors={"start": ["has not come yet"]},
+            )
+        allowed = hours_allowed(task, demand, moment)
+        if hours > allowed + 1e-9:
+            raise Invalid(
+                "More hours than the task can have taken.",
+                errors={"hours": [f"at most {allowed:.2f} (from its start to its window's end)"]},
+            )
+
     task = _transition(
         session,
         client,
@@ -736,7 +860,9 @@ def complete(session: Session, client: Client, task_id: str, hours: float) -> di
         source="accepted",
         target="completed",
         demand_change=("accepted", "completed"),
-        values={"hours": hours, "completed_at": utcnow()},
+        values={"hours": hours, "completed_at": moment},
+        step=("completed", f"{hours:g} h"),
+        check=started,
     )
     return _present(session, task)
 
@@ -754,6 +880,7 @@ def rate(session: Session, client: Client, task_id: str, rating: int) -> dict[st
         values={"rating": rating},
         unrated=True,
         managers_only=True,
+        step=("rated", str(rating)),
     )
     return _present(session, task)
 
@@ -867,6 +994,7 @@ def cancel(session: Session, client: Client, demand_id: str) -> Demand:
     audit.record(
         session, client, "transition", "demand", demand.id, demand.community_id, "→ cancelled"
     )
+    record_step(session, client, demand.id, "cancelled")
     session.commit()
     session.refresh(demand)
     log.info("demand %s cancelled", demand.id)
@@ -953,6 +1081,7 @@ def claim(
     )
     session.add(task)
     audit.record(session, client, "create", "task", task.id, demand.community_id, "claimed")
+    record_step(session, client, demand.id, "claimed", member_id=member.id)
     _commit_or_conflict(session, "The demand was claimed concurrently.")
     log.info("demand %s claimed as task %s", demand.id, task.id)
     return present_task(task, demand.duration_hours, demand.window_end)

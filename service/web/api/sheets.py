@@ -29,10 +29,10 @@ from service.db.flow import Demand, Task
 from service.db.longterm import Household
 from service.db.registration import Building, Community, Grid, Member, Unit, new_id
 from service.domain import audit, flow, ledger
+from service.domain.members import apply_profile, present_member
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
-from service.web.api.workspace import apply_profile, present_member
 from service.web.auth import current_client
 from service.web.errors import cap_errors, fail
 from service.web.schemas.ledger import LedgerQuerySchema
@@ -330,7 +330,7 @@ def _write_members(
             status="registered",
             created_at=utcnow(),
         )
-        apply_profile(member, row.data)
+        apply_profile(member, row.data, _cipher())
         session.add(member)
         audit.record(session, client, "create", "member", member.id, community_id)
         ids.append(member.id)
@@ -546,7 +546,7 @@ def export_rows(
             .where(Member.community_id == community_id)
             .order_by(Member.card_number)
         )
-        return [present_member(m) for m in session.scalars(members)]
+        return [present_member(m, _cipher()) for m in session.scalars(members)]
     community, visible = ledger.ledger_scope(session, client, community_id)
     where = ledger_filter or ledger.LedgerFilter()
     selection = ledger.entries_query(community, where, members=visible)

@@ -32,6 +32,8 @@ from service.db.registration import (
 )
 from service.domain import audit
 from service.domain.availability import TIMEZONE_NAME, expand_weekly, local_iso
+from service.domain.members import apply_profile, present_member, reveal_phone
+from service.domain.personal_data import FieldCipher
 from service.domain.scope import (
     get_scoped,
     require_district,
@@ -53,6 +55,7 @@ from service.web.schemas.workspace import (
     MemberCreateSchema,
     MemberListQuerySchema,
     MemberPatchSchema,
+    MemberPhoneSchema,
     MemberRecordSchema,
     NamedCreateSchema,
     UnitCreateSchema,
@@ -72,6 +75,11 @@ blp = Blueprint(
 def _session() -> Session:
     session: Session = current_app.extensions["linli"].sessions()
     return session
+
+
+def _cipher() -> FieldCipher:
+    cipher: FieldCipher = current_app.extensions["linli"].cipher
+    return cipher
 
 
 def _commit(session: Session, conflict: str, errors: dict[str, list[str]]) -> None:
@@ -201,58 +209,6 @@ class Units(MethodView):
 # --------------------------------------------------------------------------------------------
 
 
-def present_member(member: Member) -> dict[str, Any]:
-    """A member row as the data :class:`MemberRecordSchema` dumps."""
-    return {
-        "id": member.id,
-        "community_id": member.community_id,
-        "unit_id": member.unit_id,
-        "card_number": member.card_number,
-        "occupation": member.occupation,
-        "specialties": member.specialties,
-        "skills": member.skills,
-        "preferences": member.preferences,
-        "location": {"lat": member.lat, "lon": member.lon},
-        "grid_id": member.grid_id,
-        "building_id": member.building_id,
-        "weekly_availability": member.weekly_availability,
-        "capacity_hours_per_week": member.capacity_hours_per_week,
-        "status": member.status,
-        "reported_at": member.reported_at,
-        "created_at": member.created_at,
-    }
-
-
-_PROFILE_FIELDS = (
-    "unit_id",
-    "occupation",
-    "specialties",
-    "skills",
-    "preferences",
-    "grid_id",
-    "building_id",
-    "capacity_hours_per_week",
-)
-
-
-def apply_profile(member: Member, data: dict[str, Any]) -> None:
-    """Copy the profile fields present in ``data`` (already validated) onto the row."""
-    for name in _PROFILE_FIELDS:
-        if name in data:
-            setattr(member, name, data[name])
-    if "location" in data:
-        member.lat, member.lon = data["location"].lat, data["location"].lon
-    if "weekly_availability" in data:
-        member.weekly_availability = [
-            {
-                "weekday": slot["weekday"],
-                "start": slot["start"].strftime("%H:%M"),
-                "end": slot["end"].strftime("%H:%M"),
-            }
-            for slot in data["weekly_availability"]
-        ]
-
-
 def _check_references(session: Session, client: Client, member: Member) -> None:
     """422 unless the unit exists and the grid and building are the member's community's."""
     errors: dict[str, list[str]] = {}
@@ -300,7 +256,7 @@ class Members(MethodView):
                 selection = selection.where(getattr(Member, name) == query[name])
         with _session() as session:
             rows = page_rows(session, selection, pagination_parameters, Member.card_number)
-            return [present_member(member) for (member,) in rows]
+            return [present_member(member, _cipher()) for (member,) in rows]
 
     @blp.arguments(MemberCreateSchema)
     @blp.response(201, MemberRecordSchema)
@@ -335,12 +291,12 @@ class Members(MethodView):
                 status="registered",
                 created_at=utcnow(),
             )
-            apply_profile(member, data)
+            apply_profile(member, data, _cipher())
             _check_references(session, client, member)
             session.add(member)
             audit.record(session, client, "create", "member", member.id, community.id)
             _commit(session, message, errors)
-            return present_member(member)
+            return present_member(member, _cipher())
 
 
 @blp.route("/members/<string:member_id>")
@@ -350,7 +306,8 @@ class MemberById(MethodView):
     def get(self, member_id: str) -> Any:
         """A member of this key's communities."""
         with _session() as session:
-            return present_member(get_scoped(session, Member, member_id, current_client()))
+            member = get_scoped(session, Member, member_id, current_client())
+            return present_member(member, _cipher())
 
     @blp.arguments(MemberPatchSchema)
     @blp.response(200, MemberRecordSchema)
@@ -376,14 +333,28 @@ class MemberById(MethodView):
                 if new_status == "active":
                     member.reported_at = utcnow()
                 member.status = new_status
-            apply_profile(member, data)
+            apply_profile(member, data, _cipher())
             _check_references(session, client, member)
             detail = ", ".join(sorted(data))[:200]
             audit.record(
                 session, client, "update", "member", member.id, member.community_id, detail
             )
             session.commit()
-            return present_member(member)
+            return present_member(member, _cipher())
+
+
+@blp.route("/members/<string:member_id>/phone")
+class MemberPhone(MethodView):
+    @blp.response(200, MemberPhoneSchema)
+    @blp.error_responses(*AUTH_ERRORS, 403, 404)
+    def get(self, member_id: str) -> Any:
+        """A member's phone in clear, for a manager of their community or the district.
+
+        Every call is written to the audit trail (`view_contact`); lists show the phone
+        masked. A member who has no phone on file answers `phone: null`.
+        """
+        with _session() as session:
+            return reveal_phone(session, current_client(), member_id, _cipher())
 
 
 @blp.route("/members/<string:member_id>/availability")

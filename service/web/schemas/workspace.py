@@ -7,12 +7,14 @@ creation, ``reported_at``, ``created_at``, or a member's community after registr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contracts.dispatch import IntervalSchema, LocationSchema
 from service.contracts.fields import (
+    StrictDate,
     StrictDateTime,
     StrictFloat,
     StrictInteger,
@@ -25,8 +27,14 @@ from service.contracts.fields import (
 )
 from service.contracts.visits import ClockTimeField
 from service.db.base import utcnow
-from service.db.flow import DEMAND_STATUSES, RUN_STATUSES, TASK_STATUSES
-from service.db.registration import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH
+from service.db.flow import (
+    CONTENT_LENGTH,
+    DEMAND_STATUSES,
+    RUN_STATUSES,
+    SOURCES,
+    TASK_STATUSES,
+)
+from service.db.registration import ID_LENGTH, MEMBER_STATUSES, NAME_LENGTH, PERSON_NAME_LENGTH
 from service.domain.availability import (
     MAX_HORIZON,
     TIMEZONE_NAME,
@@ -35,6 +43,8 @@ from service.domain.availability import (
 )
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+CARD_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$"
+"""A registration card number: letters, digits, ``-`` and ``_`` (as units print them)."""
 MAX_LIST_ITEMS = 50
 MAX_WEEKLY_SLOTS = 70
 
@@ -54,6 +64,32 @@ def text_field(max_length: int, **kwargs: Any) -> StrictString:
         ],
         **kwargs,
     )
+
+
+_MOBILE = re.compile(r"^(?:\+?86)?1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^(?:\+?86)?0[1-9][0-9]{1,2}[0-9]{7,8}(?:#[0-9]{1,6})?$")
+PHONE_HINT = (
+    "must be a mainland phone number: a mobile (11 digits from 13–19) "
+    "or a landline with its area code"
+)
+
+
+def is_phone(value: str) -> bool:
+    """A mainland mobile (``13812345678``, ``+86 138 1234 5678``) or a landline with its area
+    code (``0371-12345678``, extension after ``#``); spaces and dashes are ignored."""
+    compact = re.sub(r"[\s-]", "", value)
+    return len(value) <= 24 and bool(_MOBILE.match(compact) or _LANDLINE.match(compact))
+
+
+def _phone(value: str) -> bool:
+    if not is_phone(value):
+        raise ValidationError(PHONE_HINT)
+    return True
+
+
+def phone_field(**kwargs: Any) -> StrictString:
+    """A phone number (:func:`is_phone`), or null."""
+    return StrictString(load_default=None, allow_none=True, validate=_phone, **kwargs)
 
 
 def ref_field(**kwargs: Any) -> StrictString:
@@ -121,6 +157,32 @@ class WeeklySlotSchema(StrictSchema):
 class MemberProfileSchema(StrictSchema):
     """The fields of a profile a client may set (all optional: a PATCH sends what changes)."""
 
+    name = text_field(
+        PERSON_NAME_LENGTH,
+        metadata={"description": "姓名, shown to those who work with the member"},
+    )
+    phone = StrictString(
+        allow_none=True,
+        validate=_phone,
+        metadata={
+            "description": "联系电话; stored encrypted, shown masked "
+            "(GET /members/{id}/phone reveals it, audited)"
+        },
+    )
+    party_organisation = text_field(
+        NAME_LENGTH, allow_none=True, metadata={"description": "所在党组织"}
+    )
+    position = text_field(
+        NAME_LENGTH, allow_none=True, metadata={"description": "职务 at the unit"}
+    )
+    card_issued_on = StrictDate(
+        allow_none=True,
+        metadata={"description": "when the unit issued the registration card (报到卡)"},
+    )
+    reported_on = StrictDate(
+        allow_none=True,
+        metadata={"description": "when the member reported to the community (报到)"},
+    )
     unit_id = ref_field(allow_none=True)
     occupation = text_field(NAME_LENGTH, allow_none=True)
     specialties = labels_field()
@@ -153,8 +215,22 @@ class MemberCreateSchema(MemberProfileSchema):
     """A registration (建档): the server sets ``id``, ``status`` (registered) and ``created_at``."""
 
     community_id = ref_field(required=True, metadata={"description": "where the member lives"})
-    card_number = ref_field(required=True, metadata={"description": "registration card number"})
+    name = text_field(PERSON_NAME_LENGTH, required=True, metadata={"description": "姓名"})
+    card_number = StrictString(
+        required=True,
+        validate=validate.Regexp(
+            CARD_NUMBER_PATTERN,
+            error="must be a card number of 2 to 64 letters, digits, - or _",
+        ),
+        metadata={"description": "registration card number (报到卡号)"},
+    )
     location = StrictNested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_dates(self, data: dict[str, Any], **kwargs: Any) -> None:
+        issued, reported = data.get("card_issued_on"), data.get("reported_on")
+        if issued is not None and reported is not None and reported < issued:
+            raise ValidationError("must not be before the card was issued", "reported_on")
 
 
 class MemberPatchSchema(MemberProfileSchema):
@@ -270,6 +346,18 @@ class MemberRecordSchema(Schema):
     community_id = fields.String(required=True)
     unit_id = fields.String(required=True, allow_none=True)
     card_number = fields.String(required=True)
+    name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "姓名 (null: registered before names were kept)"},
+    )
+    phone = fields.String(
+        required=True, allow_none=True, metadata={"description": "联系电话, masked (138****5678)"}
+    )
+    party_organisation = fields.String(required=True, allow_none=True)
+    position = fields.String(required=True, allow_none=True)
+    card_issued_on = fields.Date(required=True, allow_none=True)
+    reported_on = fields.Date(required=True, allow_none=True)
     occupation = fields.String(required=True, allow_none=True)
     specialties = fields.List(fields.String(), required=True)
     skills = fields.List(fields.String(), required=True)
@@ -282,6 +370,14 @@ class MemberRecordSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
     reported_at = fields.DateTime(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
+
+
+class MemberPhoneSchema(Schema):
+    """A member's phone in clear (audited)."""
+
+    member_id = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
 
 
 class IntervalOutSchema(Schema):
@@ -304,7 +400,6 @@ class AvailabilitySchema(Schema):
 # --------------------------------------------------------------------------------------------
 
 RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,19}$"
 MAX_DEMAND_WINDOW = MAX_HORIZON
 DISPATCH_TIME_LIMIT_S = 5.0
 MAX_DISPATCH_TIME_LIMIT_S = 30.0
@@ -314,11 +409,32 @@ MAX_CANDIDATES_LIMIT = 20
 
 class DemandCreateSchema(StrictSchema):
     """A resident's order (点单). The server sets ``id``, ``community_id`` (from the path),
-    ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now."""
+    ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now.
+    ``location`` may be left out when ``household_id`` or ``building_id`` names a place on
+    file: the demand is then served there."""
 
     category = text_field(100, required=True)
+    content = text_field(
+        CONTENT_LENGTH,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "需求内容: what the resident asks, in their words"},
+    )
+    source = StrictString(
+        load_default=None,
+        allow_none=True,
+        validate=one_of(SOURCES),
+        metadata={"description": "诉求来源", "enum": list(SOURCES)},
+    )
+    building_id = ref_field(load_default=None, allow_none=True)
+    household_id = ref_field(load_default=None, allow_none=True)
     skills = labels_field(load_default=list, metadata={"description": "every one is required"})
-    location = StrictNested(LocationSchema, required=True, metadata={"description": "WGS84"})
+    location = StrictNested(
+        LocationSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "WGS84 (default: the household's or the building's)"},
+    )
     window = StrictNested(
         IntervalSchema, required=True, metadata={"description": "served inside it"}
     )
@@ -340,12 +456,7 @@ class DemandCreateSchema(StrictSchema):
         ],
         metadata={"description": "an opaque resident id; never a name, phone or address"},
     )
-    contact_phone = StrictString(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Regexp(
-            PHONE_PATTERN, error="must be a phone number (digits, optionally + - and spaces)"
-        ),
+    contact_phone = phone_field(
         metadata={
             "description": "the resident's phone, for the member who serves it; "
             "stored encrypted, shown masked"
@@ -513,6 +624,12 @@ class DemandRecordSchema(Schema):
     duration_hours = fields.Float(required=True)
     priority = fields.Integer(required=True)
     crew_size = fields.Integer(required=True)
+    content = fields.String(required=True, allow_none=True, metadata={"description": "需求内容"})
+    source = fields.String(
+        required=True, allow_none=True, metadata={"description": "诉求来源", "enum": list(SOURCES)}
+    )
+    building_id = fields.String(required=True, allow_none=True)
+    household_id = fields.String(required=True, allow_none=True)
     resident_ref = fields.String(required=True, allow_none=True)
     contact = fields.Nested(ContactSchema, required=True)
     status = fields.String(required=True, validate=validate.OneOf(DEMAND_STATUSES))
