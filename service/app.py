@@ -158,6 +158,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         longterm,
         ops,
         people,
+        records,
         sheets,
         visits,
         workspace,
@@ -174,6 +175,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(people.blp)
     api.register_blueprint(evaluations.blp)
     api.register_blueprint(sheets.blp)
+    api.register_blueprint(records.blp)
     app.register_blueprint(docs_assets_blueprint())
     from service.web.console import init_console  # the console: pages, Babel (zh_Hans_CN, en)
 

@@ -117,9 +117,15 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         d.window.start for d in demands
     ]
     origin = min(moments) if moments else datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    origin = origin.replace(microsecond=0)
 
-    def sec(moment: datetime) -> int:
-        return round((moment - origin).total_seconds())
+    def start_sec(moment: datetime) -> int:
+        """An interval's start in whole seconds, rounded inwards (up)."""
+        return math.ceil((moment - origin).total_seconds())
+
+    def end_sec(moment: datetime) -> int:
+        """An interval's end in whole seconds, rounded inwards (down)."""
+        return math.floor((moment - origin).total_seconds())
 
     skill_names = sorted(
         {s for m in members for s in m.skills} | {s for d in demands for s in d.skills}
@@ -138,7 +144,9 @@ def build_arrays(problem: Problem) -> ProblemArrays:
     d_lon = np.array([d.location.lon for d in demands], dtype=np.float64)
 
     av_rows = sorted(
-        (i, sec(iv.start), sec(iv.end)) for i, m in enumerate(members) for iv in m.availability
+        (i, start_sec(iv.start), end_sec(iv.end))
+        for i, m in enumerate(members)
+        for iv in m.availability
     )
     av = np.array(av_rows, dtype=np.int64).reshape(-1, 3)
     av_ptr = np.searchsorted(av[:, 0], np.arange(len(members) + 1)).astype(np.int64)
@@ -191,8 +199,8 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         d_xyz=unit_vectors(d_lat, d_lon),
         d_skills=_masks([d.skills for d in demands], skill_index),
         d_category=_masks(category_rows, category_index),
-        d_window_start=np.array([sec(d.window.start) for d in demands], dtype=np.int64),
-        d_window_end=np.array([sec(d.window.end) for d in demands], dtype=np.int64),
+        d_window_start=np.array([start_sec(d.window.start) for d in demands], dtype=np.int64),
+        d_window_end=np.array([end_sec(d.window.end) for d in demands], dtype=np.int64),
         d_duration_s=np.array(
             [math.ceil(d.duration_hours * 3600 - 1e-6) for d in demands], dtype=np.int64
         ),

@@ -78,6 +78,8 @@ AUTO_AUDITED = {
     "visit_schedules": "visit_schedule",
     "visit_sessions": "visit_session",
     "visit_attendances": "visit_attendance",
+    "visit_notes": "visit_note",
+    "demand_feedback": "demand_feedback",
     "self_evaluations": "self_evaluation",
     "leader_reviews": "leader_review",
     "survey_responses": "survey_response",

@@ -14,8 +14,9 @@ closes only this way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, update
@@ -24,17 +25,22 @@ from sqlalchemy.orm import Session
 
 from service.config.identity import Client
 from service.db.base import utcnow
-from service.db.flow import Demand, DemandEvent, DemandFeedback
-from service.db.registration import NAME_LENGTH
+from service.db.flow import Demand, DemandEvent, DemandFeedback, Task
+from service.db.registration import NAME_LENGTH, Member
 from service.domain import audit
 from service.domain.availability import LOCAL
+from service.domain.demands import present_demand
 from service.domain.errors import Conflict, Invalid
+from service.domain.members import member_label
+from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_STATUSES = ("completed", "cancelled")
 """A demand takes feedback once it is served (completed) or cancelled."""
+LEDGER_STATUSES = ("completed", "closed", "cancelled")
+"""The feedback ledger's demands: served (told back or not yet) and cancelled."""
 
 
 def actor_name(client: Client | None) -> str:
@@ -93,14 +99,89 @@ def history_of(session: Session, demand_ids: Iterable[str]) -> dict[str, list[di
     return out
 
 
-def requests_query(client: Client, community_id: str) -> Select[Any]:
-    """The requests ledger's demands: every demand of the community, newest first."""
-    return scoped(
-        select(Demand)
-        .where(Demand.community_id == community_id)
-        .order_by(Demand.created_at.desc(), Demand.id),
-        client,
+@dataclass(frozen=True)
+class RequestsFilter:
+    """Which demands a ledger lists: ordered between two local dates (inclusive), a status,
+    a source channel (``None``: any)."""
+
+    start: date | None = None
+    end: date | None = None
+    status: str | None = None
+    source: str | None = None
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LOCAL)
+
+
+def requests_query(
+    client: Client, community_id: str, where: RequestsFilter | None = None
+) -> Select[Any]:
+    """The requests ledger's demands: every demand of the community (filtered), newest first."""
+    where = where or RequestsFilter()
+    query = select(Demand).where(Demand.community_id == community_id)
+    if where.start is not None:
+        query = query.where(Demand.created_at >= _local_midnight(where.start))
+    if where.end is not None:
+        query = query.where(Demand.created_at < _local_midnight(where.end + timedelta(days=1)))
+    if where.status is not None:
+        query = query.where(Demand.status == where.status)
+    if where.source is not None:
+        query = query.where(Demand.source == where.source)
+    return scoped(query, client)
+
+
+REQUESTS_ORDER = (Demand.created_at.desc(), Demand.id)
+
+
+def _names(session: Session, member_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted({m for m in member_ids if m})
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        for member in session.scalars(
+            select(Member).where(Member.id.in_(ids[start : start + 500]))
+        ):
+            out[member.id] = member_label(member)
+    return out
+
+
+def ledger_entries(
+    session: Session, demands: Sequence[Demand], cipher: FieldCipher | None
+) -> list[dict[str, Any]]:
+    """The requests and feedback ledgers' rows: each demand with its history (members by
+    name), who served it and its feedback."""
+    ids = [d.id for d in demands]
+    histories = history_of(session, ids)
+    feedback = feedback_of(session, ids)
+    served: dict[str, list[str]] = {d: [] for d in ids}
+    for start in range(0, len(ids), 500):
+        for demand_id, member_id in session.execute(
+            select(Task.demand_id, Task.member_id)
+            .where(Task.demand_id.in_(ids[start : start + 500]), Task.status == "completed")
+            .order_by(Task.completed_at, Task.id)
+        ):
+            served[demand_id].append(member_id)
+    names = _names(
+        session,
+        [e["member_id"] for h in histories.values() for e in h]
+        + [m for ms in served.values() for m in ms],
     )
+    rows = []
+    for demand in demands:
+        history = [
+            {**event, "member_name": names.get(event["member_id"] or "")}
+            for event in histories[demand.id]
+        ]
+        rows.append(
+            {
+                "demand": present_demand(demand, cipher),
+                "history": history,
+                "served_by": [names.get(m, "") for m in served[demand.id]],
+                "feedback": feedback.get(demand.id),
+                "awaiting": demand.status == "completed" and demand.id not in feedback,
+            }
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,108 +46,26 @@ from service.db.registration import Building, Community, Grid, Member, new_id
 from service.domain import audit
 from service.domain.availability import LOCAL, MAX_HORIZON, expand_weekly
 from service.domain.demand_history import record_step
+from service.domain.demands import (  # noqa: F401  (the flow's states, re-exported)
+    BUSY_TASK_STATUSES,
+    CANCELLABLE,
+    CHANGEOVER,
+    NOTHING_TO_DISPATCH,
+    REDISPATCH_TIME_LIMIT_S,
+    UNSERVED,
+    is_overdue_demand,
+    present_contact,
+    present_demand,
+    present_task,
+)
 from service.domain.errors import Conflict, DomainError, Forbidden, Invalid, PlanRejected
 from service.domain.outcomes import CANCELLED_DECLINE
-from service.domain.personal_data import DataKeyError, FieldCipher, mask_address, mask_phone
+from service.domain.personal_data import FieldCipher
 from service.domain.reliability import member_reliability
 from service.domain.scope import get_scoped, may_manage, require_manager, scoped
 from service.domain.solving import Solver, in_process
 
 log = logging.getLogger(__name__)
-
-BUSY_TASK_STATUSES = ("offered", "accepted")
-"""Tasks that hold a member's time and capacity when the community dispatches again."""
-
-CANCELLABLE = ("open", "dispatched")
-UNSERVED = ("open", "dispatched", "accepted")
-"""A demand in one of these states whose window has ended is overdue."""
-REDISPATCH_TIME_LIMIT_S = 2.0
-CHANGEOVER = timedelta(minutes=mp.Options().changeover_minutes)
-NOTHING_TO_DISPATCH = "nothing_to_dispatch"
-
-
-# --------------------------------------------------------------------------------------------
-# Presentation
-# --------------------------------------------------------------------------------------------
-
-
-def is_overdue_demand(demand: Demand, now: datetime | None = None) -> bool:
-    """Its window ended and it is neither completed nor cancelled."""
-    return demand.status in UNSERVED and demand.window_end <= (now or utcnow())
-
-
-def present_contact(
-    demand: Demand, cipher: FieldCipher | None, *, reveal: bool = False
-) -> dict[str, Any]:
-    """The resident's contact details of a demand: masked unless ``reveal``."""
-    stored = demand.contact_phone_enc is not None or demand.address_enc is not None
-    phone = address = None
-    if stored and cipher is not None:
-        try:
-            phone = cipher.decrypt(demand.contact_phone_enc)
-            address = cipher.decrypt(demand.address_enc)
-        except DataKeyError:
-            log.error("demand %s: contact details do not decrypt under the data key", demand.id)
-            phone = address = None
-    if not reveal:
-        phone, address = mask_phone(phone), mask_address(address)
-    purged = demand.contact_purged_at is not None
-    return {"phone": phone, "address": address, "masked": not reveal, "purged": purged}
-
-
-def present_demand(demand: Demand, cipher: FieldCipher | None = None) -> dict[str, Any]:
-    """A demand row as the data ``DemandRecordSchema`` dumps (times of service in +08:00;
-    the resident's contact details masked)."""
-    return {
-        "id": demand.id,
-        "community_id": demand.community_id,
-        "category": demand.category,
-        "skills": demand.skills,
-        "location": {"lat": demand.lat, "lon": demand.lon},
-        "window": {
-            "start": demand.window_start.astimezone(LOCAL),
-            "end": demand.window_end.astimezone(LOCAL),
-        },
-        "duration_hours": demand.duration_hours,
-        "priority": demand.priority,
-        "crew_size": demand.crew_size,
-        "content": demand.content,
-        "source": demand.source,
-        "building_id": demand.building_id,
-        "household_id": demand.household_id,
-        "resident_ref": demand.resident_ref,
-        "contact": present_contact(demand, cipher),
-        "status": demand.status,
-        "overdue": is_overdue_demand(demand),
-        "created_at": demand.created_at,
-        "closed_at": demand.closed_at,
-    }
-
-
-def present_task(
-    task: Task, duration_hours: float, window_end: datetime | None = None
-) -> dict[str, Any]:
-    """A task row (and its demand's duration, for ``end``) as ``TaskRecordSchema`` dumps it.
-
-    ``overdue``: still offered or accepted although its demand's window (``window_end``, or the
-    task's own end if not given) has ended.
-    """
-    start = task.start.astimezone(LOCAL)
-    deadline = window_end or (task.start + timedelta(hours=duration_hours))
-    return {
-        "id": task.id,
-        "demand_id": task.demand_id,
-        "member_id": task.member_id,
-        "start": start,
-        "end": start + timedelta(hours=duration_hours),
-        "status": task.status,
-        "decline_reason": task.decline_reason,
-        "hours": task.hours,
-        "rating": task.rating,
-        "overdue": task.status in BUSY_TASK_STATUSES and deadline <= utcnow(),
-        "created_at": task.created_at,
-        "completed_at": task.completed_at,
-    }
 
 
 def _rowcount(session: Session, statement: Update) -> int:
@@ -254,8 +172,10 @@ def import_demands(
     *,
     dry_run: bool = False,
     paths: Sequence[str] | None = None,
+    commit: bool = True,
 ) -> list[Demand]:
-    """Open demands from validated rows, all in one transaction (or none: ``dry_run``).
+    """Open demands from validated rows, all in one transaction (or none: ``dry_run``;
+    ``commit=False`` leaves the transaction to the caller, who writes more with it).
 
     A row's location may come from its household or building (:func:`_place_errors`); a
     problem in any row is a 422 naming the row (``paths[i]``, default ``demands[i]``) and
@@ -280,6 +200,8 @@ def import_demands(
         session.add(demand)
         audit.record(session, client, "create", "demand", demand.id, community.id)
         record_step(session, client, demand.id, "ordered", at=demand.created_at)
+    if not commit:
+        return demands
     session.commit()
     if len(demands) == 1:
         log.info("demand %s ordered in community %s", demands[0].id, community.id)
@@ -786,10 +708,11 @@ def accept(
 
 
 def hours_allowed(task: Task, demand: Demand, now: datetime) -> float:
-    """The most hours a task can have served by ``now``: from its start to ``now`` or its
-    demand's window end, whichever is earlier (0 before it starts)."""
-    end = min(now, demand.window_end)
-    return max(0.0, (end - task.start).total_seconds() / 3600)
+    """The most hours a task can report by ``now``: the time since it started, and no more
+    than the whole window the resident asked to be served in (0 before it starts)."""
+    elapsed = (now - task.start).total_seconds() / 3600
+    window = (demand.window_end - demand.window_start).total_seconds() / 3600
+    return max(0.0, min(elapsed, window))
 
 
 def decline(
@@ -835,8 +758,8 @@ def complete(
 ) -> dict[str, Any]:
     """accepted → completed with the hours served; the demand accepted → completed.
 
-    Not before the task starts (409), and with at most the hours between its start and now (or
-    its window's end, if earlier): 422 on ``hours`` otherwise.
+    Not before the task starts (409), and with at most the hours since it started, and no more
+    than its demand's window is long (:func:`hours_allowed`): 422 on ``hours`` otherwise.
     """
     moment = now or utcnow()
 
@@ -850,7 +773,7 @@ def complete(
         if hours > allowed + 1e-9:
             raise Invalid(
                 "More hours than the task can have taken.",
-                errors={"hours": [f"at most {allowed:.2f} (from its start to its window's end)"]},
+                errors={"hours": [f"at most {allowed:.2f} (since it started, within its window)"]},
             )
 
     task = _transition(

@@ -42,8 +42,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 from matcher.longterm.pairs.problem import PROXIES
 from matcher.vocabulary import CATEGORIES
 from service.contracts.dispatch import flatten_errors
+from service.db.flow import CONTENT_LENGTH
 from service.domain.availability import LOCAL, WEEKDAYS
 from service.domain.coordinates import gcj02_to_wgs84
+from service.domain.labels import (
+    PRIORITY_LABELS,
+    SATISFACTION_LABELS,
+    SOURCE_LABELS,
+    TOLD_VIA_LABELS,
+)
 from service.web.schemas.longterm import HouseholdCreateSchema
 from service.web.schemas.workspace import MAX_IMPORT_ROWS, DemandCreateSchema, MemberCreateSchema
 
@@ -62,7 +69,16 @@ __all__ = [
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_KINDS = ("members", "demands", "residents")
-EXPORT_KINDS = ("demands", "tasks", "services", "members", "ledger")
+EXPORT_KINDS = (
+    "demands",
+    "tasks",
+    "services",
+    "members",
+    "ledger",
+    "visit-notes",
+    "requests",
+    "feedback",
+)
 COORDINATE_SYSTEMS = {"wgs84": "WGS-84", "gcj02": "GCJ-02"}
 """Query values → the labels of the sheet's 坐标系 column."""
 
@@ -99,7 +115,8 @@ DEMAND_STATUS_LABELS = {
     "open": "待派单",
     "dispatched": "已派单",
     "accepted": "已接单",
-    "completed": "已完成",
+    "completed": "已完成待反馈",
+    "closed": "已办结",
     "cancelled": "已取消",
 }
 TASK_STATUS_LABELS = {
@@ -134,9 +151,10 @@ class Column:
         header: The Chinese header (what the sheet's first row says).
         path: The JSON field it fills (``location.lat``, ``window.start``); ``coordinate_system``
             for the 坐标系 column.
-        kind: How a cell is read: ``text``, ``number``, ``integer``, ``datetime``, ``category``
-            (one category), ``categories`` (a list of categories), ``labels`` (free labels),
-            ``needs`` (household needs), ``slots`` (weekly availability), ``coordinates``.
+        kind: How a cell is read: ``text``, ``number``, ``integer``, ``datetime``, ``date``,
+            ``category`` (one category), ``categories`` (a list of categories), ``labels``
+            (free labels), ``source`` (a source channel by its Chinese name), ``needs``
+            (household needs), ``slots`` (weekly availability), ``coordinates``.
         required: The schema requires it.
         note: What to write, in Chinese (the instructions sheet).
         width: Column width in the template.
@@ -152,6 +170,8 @@ class Column:
 
 _LAT = Column("纬度", "location.lat", "number", True, "十进制度，如 34.7466", 12)
 _LON = Column("经度", "location.lon", "number", True, "十进制度，如 113.6253", 12)
+_DEMAND_LAT = Column("纬度", "location.lat", "number", False, "十进制度；不填时按楼栋位置", 12)
+_DEMAND_LON = Column("经度", "location.lon", "number", False, "十进制度；不填时按楼栋位置", 12)
 _CRS = Column(
     "坐标系",
     "coordinate_system",
@@ -164,7 +184,22 @@ _CRS = Column(
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "members": (
         Column("登记卡号", "card_number", "text", True, "报到卡上的编号，不可重复", 16),
+        Column("姓名", "name", "text", True, "党员姓名（亮身份：在名单和公示栏上显示）", 10),
+        Column(
+            "联系电话",
+            "phone",
+            "text",
+            False,
+            "手机号或带区号的固定电话；加密保存，列表中只显示掩码",
+            16,
+        ),
         Column("单位", "unit_id", "text", False, "单位编号或单位名称（须已登记）", 18),
+        Column("所在党组织", "party_organisation", "text", False, "如 某某单位党委第一支部", 20),
+        Column("职务", "position", "text", False, "在单位的职务", 12),
+        Column(
+            "发卡日期", "card_issued_on", "date", False, "单位发放报到卡的日期，如 2026-03-05", 12
+        ),
+        Column("报到日期", "reported_on", "date", False, "到社区报到的日期，不早于发卡日期", 12),
         Column("职业", "occupation", "text", False, "如 教师、医生", 12),
         Column("专业特长", "specialties", "labels", False, "多项用顿号（、）分隔", 18),
         Column("技能", "skills", "categories", False, "从下拉列表选择；多项用顿号分隔", 18),
@@ -188,9 +223,12 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     "demands": (
         Column("类别", "category", "category", True, "从下拉列表选择", 14),
+        Column("需求内容", "content", "text", False, f"群众的诉求，最多 {CONTENT_LENGTH} 字", 30),
+        Column("诉求来源", "source", "source", False, "从下拉列表选择", 14),
         Column("所需技能", "skills", "categories", False, "从下拉列表选择；多项用顿号分隔", 18),
-        _LAT,
-        _LON,
+        Column("楼栋", "building_id", "text", False, "楼栋编号或名称；不填经纬度时按楼栋位置", 14),
+        _DEMAND_LAT,
+        _DEMAND_LON,
         _CRS,
         Column("开始时间", "window.start", "datetime", True, "如 2026-12-05 09:00（北京时间）", 18),
         Column("结束时间", "window.end", "datetime", True, "须晚于开始时间，且在将来", 18),
@@ -276,6 +314,8 @@ def _validation_for(column: Column) -> DataValidation | None:
     if column.kind == "coordinates":
         values = list(COORDINATE_SYSTEMS.values())
         return _list_validation(values, strict=True, prompt="WGS-84 或 GCJ-02（高德）")
+    if column.kind == "source":
+        return _list_validation(list(SOURCE_LABELS.values()), strict=True, prompt="选择诉求来源")
     if column.path == "priority":
         return _list_validation(["1", "2", "3", "4", "5"], strict=True, prompt="1 到 5，5 最急")
     return None
@@ -324,7 +364,7 @@ def _instructions(sheet: Worksheet, kind: str, columns: Sequence[Column]) -> Non
         [f"{SHEET_TITLES[kind]}导入模板：填写说明"],
         [],
         [f"1. 在“{SHEET_TITLES[kind]}”表中每行填写一条记录，第 1 行为表头，请勿修改表头文字。"],
-        ["2. 黄色表头为必填列，蓝色表头为选填列；可以增加其他列（如姓名），导入时忽略。"],
+        ["2. 黄色表头为必填列，蓝色表头为选填列；可以增加其他列（如备注），导入时忽略。"],
         ["3. 导入前可先“试导入”：列出每个有误的行（Excel 行号）和列，不写入任何数据。"],
         ["4. 只要有一行有误，整表都不导入；改正后重新导入。"],
         [
@@ -647,6 +687,35 @@ def _datetime(value: Any) -> str:
     return moment.isoformat()
 
 
+def _date(value: Any) -> str:
+    """An Excel date (or text such as 2026-03-05, 2026/3/5, 2026年3月5日) as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
+    try:
+        if match is None:
+            raise ValueError
+        return date(*(int(p) for p in match.groups())).isoformat()
+    except ValueError:
+        raise ValueError("must be a date such as 2026-03-05") from None
+
+
+def _source(value: Any) -> str:
+    text = _text(value)
+    found = _SOURCE_IDS.get(text)
+    if found is None:
+        raise ValueError(f"unknown source: {text} (choose from the drop-down list)")
+    return found
+
+
+_SOURCE_IDS = {
+    **{label: code for code, label in SOURCE_LABELS.items()},
+    **{code: code for code in SOURCE_LABELS},
+}
+
 _CATEGORY_IDS: dict[str, str] = {
     **{label: category for category, label in CATEGORIES.items()},
     **{category: category for category in CATEGORIES},
@@ -706,6 +775,8 @@ _READERS: dict[str, Callable[[Any], Any]] = {
     "number": _number,
     "integer": _integer,
     "datetime": _datetime,
+    "date": _date,
+    "source": _source,
     "category": _category,
     "categories": _categories,
     "labels": _labels,
@@ -735,6 +806,10 @@ def _label(labels: Mapping[str, str]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else labels.get(value, value)
 
 
+def _priority(value: Any) -> Any:
+    return None if value is None else f"{value}（{PRIORITY_LABELS.get(value, '')}）"
+
+
 def _yes_no(value: Any) -> str:
     return "是" if value else "否"
 
@@ -752,6 +827,7 @@ _TASK_COLUMNS: tuple[_Out, ...] = (
     ("任务编号", "id", None),
     ("需求编号", "demand_id", None),
     ("党员编号", "member_id", None),
+    ("党员姓名", "member_name", None),
     ("开始时间", "start", None),
     ("结束时间", "end", None),
     ("状态", "status", _label(TASK_STATUS_LABELS)),
@@ -767,6 +843,8 @@ EXPORT_COLUMNS: dict[str, tuple[_Out, ...]] = {
     "demands": (
         ("需求编号", "id", None),
         ("类别", "category", _label(CATEGORIES)),
+        ("需求内容", "content", None),
+        ("诉求来源", "source", _label(SOURCE_LABELS)),
         ("所需技能", "skills", _label_list(CATEGORIES)),
         ("纬度", "location.lat", None),
         ("经度", "location.lon", None),
@@ -787,7 +865,13 @@ EXPORT_COLUMNS: dict[str, tuple[_Out, ...]] = {
     "members": (
         ("党员编号", "id", None),
         ("登记卡号", "card_number", None),
+        ("姓名", "name", None),
+        ("联系电话", "phone", None),
         ("单位", "unit_id", None),
+        ("所在党组织", "party_organisation", None),
+        ("职务", "position", None),
+        ("发卡日期", "card_issued_on", None),
+        ("报到日期", "reported_on", None),
         ("职业", "occupation", None),
         ("专业特长", "specialties", _label_list({})),
         ("技能", "skills", _label_list(CATEGORIES)),
@@ -805,6 +889,7 @@ EXPORT_COLUMNS: dict[str, tuple[_Out, ...]] = {
     "ledger": (
         ("类型", "kind", _label(LEDGER_KIND_LABELS)),
         ("党员编号", "member_id", None),
+        ("党员姓名", "member_name", None),
         ("时间", "start", None),
         ("小时", "hours", None),
         ("评价", "rating", None),
@@ -816,6 +901,44 @@ EXPORT_COLUMNS: dict[str, tuple[_Out, ...]] = {
         ("需求编号", "source.demand_id", None),
         ("走访编号", "source.visit_session_id", None),
     ),
+    "visit-notes": (
+        ("走访日期", "visited_on", None),
+        ("走访人员", "visitor_names", _label_list({})),
+        ("楼栋", "building", None),
+        ("户编号", "household_id", None),
+        ("走访情况", "content", None),
+        ("建议类别", "category", _label(CATEGORIES)),
+        ("转为需求", "demand_id", None),
+        ("记录人", "recorded_by", None),
+        ("记录时间", "created_at", None),
+    ),
+    "requests": (
+        ("需求编号", "demand.id", None),
+        ("登记时间", "demand.created_at", None),
+        ("诉求来源", "demand.source", _label(SOURCE_LABELS)),
+        ("类别", "demand.category", _label(CATEGORIES)),
+        ("需求内容", "demand.content", None),
+        ("居民编号", "demand.resident_ref", None),
+        ("优先级", "demand.priority", _priority),
+        ("服务时间段", "window_text", None),
+        ("状态", "demand.status", _label(DEMAND_STATUS_LABELS)),
+        ("办理过程", "history_text", None),
+        ("服务党员", "served_by", _label_list({})),
+        ("办结时间", "demand.closed_at", None),
+    ),
+    "feedback": (
+        ("需求编号", "demand.id", None),
+        ("登记时间", "demand.created_at", None),
+        ("需求内容", "demand.content", None),
+        ("服务党员", "served_by", _label_list({})),
+        ("办理结果", "feedback.outcome", None),
+        ("反馈时间", "feedback.told_at", None),
+        ("反馈方式", "feedback.told_via", _label(TOLD_VIA_LABELS)),
+        ("满意度", "feedback.satisfaction", _label(SATISFACTION_LABELS)),
+        ("未反馈原因", "feedback.no_feedback_reason", None),
+        ("记录人", "feedback.recorded_by", None),
+        ("状态", "demand.status", _label(DEMAND_STATUS_LABELS)),
+    ),
 }
 """Each export's columns: (Chinese header, field path of the list's record, formatter)."""
 
@@ -825,6 +948,9 @@ EXPORT_TITLES = {
     "services": "服务清单",
     "members": "在职党员",
     "ledger": "活动台账",
+    "visit-notes": "民情走访台账",
+    "requests": "群众诉求台账",
+    "feedback": "诉求反馈台账",
 }
 
 

@@ -192,3 +192,15 @@ def small_problem() -> Problem:
 def large_problem() -> Problem:
     """300 members, 900 demands: still improving after 30 s."""
     return generate_district(members=300, demands=900, seed=5)
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    """Every test starts and ends on the real clock (``helpers.served`` moves it)."""
+    from datetime import timedelta
+
+    from service.db.base import set_clock_offset
+
+    set_clock_offset(timedelta(0))
+    yield
+    set_clock_offset(timedelta(0))

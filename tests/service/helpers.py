@@ -91,3 +91,50 @@ class HeldExecutor(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         for future in self.futures:
             future.cancel()
+
+
+def travel_past(*tasks: dict[str, Any], minutes: float = 240.0) -> None:
+    """Move the service's clock to four hours after the latest end of ``tasks`` (never back): a task
+    is completed only after it started, with at most the hours since. The autouse fixture
+    ``_real_clock`` puts the clock back after the test."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.db import base
+
+    ends = [datetime.fromisoformat(t["end"]) for t in tasks]
+    target = max(ends) + timedelta(minutes=minutes)
+    offset = target - datetime.now(UTC)
+    if offset > base._clock_offset:
+        base.set_clock_offset(offset)
+
+
+def travel_past_tasks(app: Flask) -> None:
+    """:func:`travel_past` every offered or accepted task stored in ``app``'s database."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from service.db.flow import Demand, Task
+    from service.domain.availability import LOCAL
+
+    with app.extensions["linli"].sessions() as session:
+        rows = session.execute(
+            select(Task.start, Demand.duration_hours)
+            .join(Demand, Demand.id == Task.demand_id)
+            .where(Task.status.in_(("offered", "accepted")))
+        ).all()
+    ends = [
+        {"end": (start + timedelta(hours=hours)).astimezone(LOCAL).isoformat()}
+        for start, hours in rows
+    ]
+    if ends:
+        travel_past(*ends)
+
+
+def back_to_now() -> None:
+    """Put the service's clock back (after :func:`travel_past`)."""
+    from datetime import timedelta
+
+    from service.db.base import set_clock_offset
+
+    set_clock_offset(timedelta(0))

@@ -28,8 +28,10 @@ from service.db.base import utcnow
 from service.db.flow import Demand, Task
 from service.db.longterm import Household
 from service.db.registration import Building, Community, Grid, Member, Unit, new_id
-from service.domain import audit, flow, ledger
-from service.domain.members import apply_profile, present_member
+from service.domain import audit, demand_history, flow, ledger, visit_notes
+from service.domain.errors import Invalid
+from service.domain.labels import DEMAND_ACTION_LABELS
+from service.domain.members import apply_profile, member_label, present_member
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
@@ -313,6 +315,38 @@ def _check_residents(
     return errors
 
 
+def _check_demands(
+    session: Session,
+    client: Client,
+    community_id: str,
+    rows: list[SheetRow],
+    cipher: FieldCipher,
+) -> dict[str, list[str]]:
+    """Resolve buildings by id or name; every row needs a place (its own or its building's)."""
+    errors: dict[str, list[str]] = {}
+    resolver = _Resolver(session, client, community_id)
+    for row in rows:
+        if row.data.get("building_id") is not None:
+            found, problem = resolver.building(row.data["building_id"], None)
+            if problem is not None:
+                errors[row_path(row.row, "building_id")] = [problem + " in the community"]
+            row.data["building_id"] = found
+    placed = [row for row in rows if row_path(row.row, "building_id") not in errors]
+    try:
+        flow.import_demands(
+            session,
+            client,
+            community_id,
+            [row.data for row in placed],
+            cipher,
+            dry_run=True,
+            paths=[f"rows[{row.row}]" for row in placed],
+        )
+    except Invalid as problem:
+        errors.update(problem.errors or {})
+    return errors
+
+
 def _write_members(
     session: Session, client: Client, community_id: str, rows: list[SheetRow]
 ) -> list[str]:
@@ -393,6 +427,8 @@ def import_sheet(
         errors.update(_check_members(session, client, community.id, parsed.rows))
     elif kind == "residents":
         errors.update(_check_residents(session, client, community.id, parsed.rows))
+    else:
+        errors.update(_check_demands(session, client, community.id, parsed.rows, cipher))
     errors = dict(sorted(errors.items(), key=lambda item: _row_key(item[0])))
     if dry_run:
         good = [row for row in parsed.rows if not any(_in_row(p, row.row) for p in errors)]
@@ -428,7 +464,12 @@ def _write(
 ) -> list[str]:
     if kind == "demands":
         demands = flow.import_demands(
-            session, client, community_id, [row.data for row in rows], cipher
+            session,
+            client,
+            community_id,
+            [row.data for row in rows],
+            cipher,
+            paths=[f"rows[{row.row}]" for row in rows],
         )
         return [demand.id for demand in demands]
     ids = (
@@ -539,7 +580,8 @@ def export_rows(
             .where(Demand.community_id == community_id, Task.status.in_(statuses))
             .order_by(Task.created_at, Task.id)
         )
-        return [flow.present_task(t, hours, end) for t, hours, end in session.execute(query)]
+        tasks = [flow.present_task(t, hours, end) for t, hours, end in session.execute(query)]
+        return _with_member_names(session, tasks)
     if kind == "members":
         members = (
             scoped(select(Member), client)
@@ -547,11 +589,68 @@ def export_rows(
             .order_by(Member.card_number)
         )
         return [present_member(m, _cipher()) for m in session.scalars(members)]
+    if kind in ("visit-notes", "requests", "feedback"):
+        return _ledger_rows(session, client, community_id, kind, cipher)
     community, visible = ledger.ledger_scope(session, client, community_id)
     where = ledger_filter or ledger.LedgerFilter()
     selection = ledger.entries_query(community, where, members=visible)
     rows = session.execute(selection.order_by(*ledger.entry_order(selection))).all()
-    return ledger.present_entries(session, list(rows))
+    return _with_member_names(session, ledger.present_entries(session, list(rows)))
+
+
+def _with_member_names(session: Session, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with a ``member_id`` gain the member's ``member_name``."""
+    ids = {r["member_id"] for r in records if r.get("member_id")}
+    members = session.scalars(select(Member).where(Member.id.in_(ids)))
+    names = {m.id: member_label(m) for m in members}
+    return [{**r, "member_name": names.get(r.get("member_id") or "", "")} for r in records]
+
+
+def _history_text(history: list[dict[str, Any]]) -> str:
+    lines = []
+    for step in history:
+        who = step["member_name"] or ""
+        line = f"{step['at'].strftime('%Y-%m-%d %H:%M')} {DEMAND_ACTION_LABELS[step['action']]}"
+        if who:
+            line += f" {who}"
+        if step["note"]:
+            line += f"（{step['note']}）"
+        lines.append(line + f"，经办：{step['actor']}")
+    return "\n".join(lines)
+
+
+def _ledger_rows(
+    session: Session, client: Client, community_id: str, kind: str, cipher: FieldCipher
+) -> list[dict[str, Any]]:
+    """The rows of one of the three ledgers, in the JSON lists' order, flattened for Excel."""
+    require_manager(client, community_id)
+    if kind == "visit-notes":
+        query = visit_notes.notes_query(session, client, community_id)
+        notes = list(session.scalars(query.order_by(*visit_notes.NOTES_ORDER)))
+        names = visit_notes.visitor_names(session, notes)
+        buildings = dict(
+            session.execute(
+                select(Household.id, Building.name)
+                .join(Building, Building.id == Household.building_id)
+                .where(Household.id.in_({n.household_id for n in notes}))
+            ).all()
+        )
+        return [
+            {**visit_notes.present_note(n, names), "building": buildings.get(n.household_id)}
+            for n in notes
+        ]
+    query = demand_history.requests_query(client, community_id)
+    if kind == "feedback":
+        query = query.where(Demand.status.in_(demand_history.LEDGER_STATUSES))
+    demands = list(session.scalars(query.order_by(*demand_history.REQUESTS_ORDER)))
+    rows = demand_history.ledger_entries(session, demands, cipher)
+    for row in rows:
+        window = row["demand"]["window"]
+        start, end = window["start"], window["end"]
+        end_format = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
+        row["window_text"] = f"{start.strftime('%Y-%m-%d %H:%M')}—{end.strftime(end_format)}"
+        row["history_text"] = _history_text(row["history"])
+    return rows
 
 
 @blp.route(

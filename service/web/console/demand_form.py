@@ -19,10 +19,11 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from matcher.vocabulary import CATEGORIES
-from service.db.registration import Member
+from service.db.registration import Building, Grid, Member
 from service.domain import flow
 from service.domain.availability import LOCAL
 from service.domain.coordinates import gcj02_to_wgs84
+from service.domain.labels import PRIORITY_LABELS, SOURCE_LABELS
 from service.web.console.base import (
     bp,
     category_label,
@@ -50,6 +51,9 @@ FORM_FIELDS = {
     "window.end": "window_end",
     "duration_hours": "duration_hours",
     "priority": "priority",
+    "content": "content",
+    "source": "source",
+    "building_id": "building_id",
     "resident_ref": "resident_ref",
     "contact_phone": "contact_phone",
     "address": "address",
@@ -61,6 +65,9 @@ def demand_body(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     filled = present(
         form,
         "category",
+        "content",
+        "source",
+        "building_id",
         "lat",
         "lon",
         "window_start",
@@ -91,7 +98,16 @@ def demand_body(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
         errors["crs"] = [_("Choose a coordinate system")]
     elif crs == "gcj02" and all(isinstance(location.get(k), float) for k in ("lat", "lon")):
         location["lat"], location["lon"] = gcj02_to_wgs84(location["lat"], location["lon"])
-    body["location"] = location
+    if location:
+        body["location"] = location
+    for name in ("content", "source", "building_id"):
+        if name in filled:
+            body[name] = filled[name]
+    if filled.get("source") is not None and filled["source"] not in SOURCE_LABELS:
+        errors["source"] = [_("Choose from the list")]
+    for name in ("content", "source"):  # the API takes demands without; the console not
+        if name not in filled:
+            errors[name] = [_("Required")]
     window: dict[str, Any] = {}
     for name, key in (("window_start", "start"), ("window_end", "end")):
         if name in filled:
@@ -107,6 +123,19 @@ def demand_body(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     return body, errors
 
 
+def community_buildings(s: Any, community_id: str) -> list[dict[str, Any]]:
+    """The community's buildings for a picker: id, "grid · building", and where they stand."""
+    rows = s.execute(
+        select(Building.id, Building.name, Grid.name, Building.lat, Building.lon)
+        .join(Grid, Grid.id == Building.grid_id)
+        .where(Grid.community_id == community_id)
+        .order_by(Grid.name, Building.name)
+    ).all()
+    return [
+        {"id": b, "label": f"{g} · {name}", "lat": lat, "lon": lon} for b, name, g, lat, lon in rows
+    ]
+
+
 def form_errors(messages: Any) -> dict[str, list[str]]:
     """The schema's messages keyed by the form's fields."""
     out: dict[str, list[str]] = {}
@@ -120,9 +149,14 @@ def _defaults(centre: tuple[float | None, float | None]) -> dict[str, Any]:
     start = datetime.combine(tomorrow, time(9), LOCAL)
     return {
         "category": "",
+        "content": "",
+        "source": "",
+        "building_id": "",
         "skills": [],
-        "lat": f"{centre[0]:.6f}" if centre[0] is not None else "",
-        "lon": f"{centre[1]:.6f}" if centre[1] is not None else "",
+        "lat": "",
+        "lon": "",
+        "centre_lat": f"{centre[0]:.6f}" if centre[0] is not None else "",
+        "centre_lon": f"{centre[1]:.6f}" if centre[1] is not None else "",
         "crs": "wgs84",
         "window_start": start.strftime("%Y-%m-%dT%H:%M"),
         "window_end": (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
@@ -143,6 +177,7 @@ def new_demand(community_id: str) -> ResponseReturnValue:
         errors: dict[str, list[str]] = {}
         if request.method == "POST":
             values: dict[str, Any] = {k: request.form.get(k, "") for k in _defaults((None, None))}
+            values["centre_lat"], values["centre_lon"] = values["lat"], values["lon"]
             values["skills"] = request.form.getlist("skills")
             body, errors = demand_body(request.form)
             try:
@@ -164,7 +199,7 @@ def new_demand(community_id: str) -> ResponseReturnValue:
                         _(
                             "The demand was entered (%(category)s, priority %(priority)s).",
                             category=category_label(demand.category),
-                            priority=demand.priority,
+                            priority=PRIORITY_LABELS[demand.priority],
                         ),
                         "success",
                     )
@@ -185,5 +220,8 @@ def new_demand(community_id: str) -> ResponseReturnValue:
             values=values,
             errors=errors,
             categories=list(CATEGORIES),
+            sources=SOURCE_LABELS,
+            buildings=community_buildings(s, community.id),
+            priorities=PRIORITY_LABELS,
         )
         return page, status

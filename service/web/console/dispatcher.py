@@ -24,10 +24,13 @@ from service.db.registration import Community, Member, Unit
 from service.db.visits import VisitSchedule
 from service.domain import flow, ledger, visit_records
 from service.domain.availability import LOCAL
+from service.domain.errors import NotFound
 from service.domain.longterm import common as longterm_common
 from service.domain.longterm import groups as group_records
 from service.domain.longterm import pairs as pair_records
 from service.domain.longterm import posts as post_records
+from service.domain.members import member_label, phone_of, reveal_phone
+from service.domain.personal_data import mask_phone
 from service.domain.scope import get_scoped, readable_community, require_manager, scoped
 from service.jobs import dispatch_runs
 from service.web.api import API_PREFIX
@@ -61,10 +64,12 @@ def _members_by_id(s: Session, community_id: str) -> dict[str, Member]:
 
 
 def member_text(member: Member | None, member_id: str | None = None) -> str:
-    """A member as the console shows them: occupation and the end of the id (no names kept)."""
+    """A member as the console shows them: by name (建档亮身份), with their occupation; never
+    an id (``member_id`` of a member outside the page's records reads "another member")."""
     if member is None:
-        return member_id or ""
-    return f"{member.occupation or _('Member')} · {member.id[-6:]}"
+        return str(_("a member of another community")) if member_id else ""
+    name = member_label(member)
+    return f"{name}（{member.occupation}）" if member.occupation else name
 
 
 def community_page(template: str, community: Community, section: str, **context: Any) -> str:
@@ -481,7 +486,8 @@ def rate(task_id: str) -> ResponseReturnValue:
 
 @bp.route("/c/<community_id>/members")
 @login_required
-def members(community_id: str) -> ResponseReturnValue:
+def members(community_id: str, revealed: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """在职党员: the community's members by name, phones masked (a manager may show one)."""
     with db() as s:
         community = managed(s, community_id)
         rows = list(
@@ -492,7 +498,9 @@ def members(community_id: str) -> ResponseReturnValue:
                 )
             )
         )
+        rows.sort(key=lambda m: (m.name is None, m.name or "", m.card_number))
         units = {u.id: u.name for u in s.scalars(select(Unit))}
+        phones = {m.id: mask_phone(phone_of(m, cipher())) for m in rows}
         held = dict(
             s.execute(
                 scoped(
@@ -510,13 +518,30 @@ def members(community_id: str) -> ResponseReturnValue:
             members=rows,
             units=units,
             held=held,
-            mask=ledger.mask_card_number,
+            phones=phones,
+            name_of=member_label,
+            revealed=revealed,
             export_url=_api_export_url(community.id, "members"),
             import_members_url=_api_import_url(community.id, "members"),
             members_template_url=_api_template_url("members"),
             import_residents_url=_api_import_url(community.id, "residents"),
             residents_template_url=_api_template_url("residents"),
         )
+
+
+@bp.route("/c/<community_id>/members/<member_id>/phone", methods=["POST"])
+@login_required
+def member_phone(community_id: str, member_id: str) -> ResponseReturnValue:
+    """One member's phone in clear on the members page (audited, for the community's
+    managers)."""
+    with db() as s:
+        community = managed(s, community_id)
+        member = get_scoped(s, Member, member_id, client())
+        if member.community_id != community.id:
+            raise NotFound("No such member.")
+        found = reveal_phone(s, client(), member.id, cipher())
+    revealed = {"name": member_label(member), "phone": found["phone"] or _("none on file")}
+    return members(community_id, revealed=revealed)
 
 
 @bp.route("/c/<community_id>/groups")

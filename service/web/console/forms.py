@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from service.domain.availability import LOCAL
+from service.web.schemas.workspace import PHONE_HINT
 
 MESSAGES = {
     "is required": _l("Required"),
@@ -30,8 +31,8 @@ MESSAGES = {
     "must be an opaque id (A-Z, 0-9, . _ : -)": _l(
         "An opaque reference only (letters, digits, . _ : -), never a name"
     ),
-    "must be a phone number (digits, optionally + - and spaces)": _l(
-        "Enter a phone number (digits, optionally + - and spaces)"
+    PHONE_HINT: _l(
+        "Enter a mainland phone number: an 11-digit mobile or a landline with its area code"
     ),
     "must not contain control characters": _l("Must not contain control characters"),
     "must not be in the future": _l("This half year has not begun"),

@@ -31,7 +31,7 @@ from service.domain.availability import LOCAL, WEEKDAYS
 from service.domain.errors import DomainError
 from service.domain.keys import create_api_client
 from service.web.errors import status_of
-from tests.service.helpers import assert_error
+from tests.service.helpers import assert_error, back_to_now, travel_past
 
 API = "/api/v1"
 Json = dict[str, Any]
@@ -82,6 +82,7 @@ class World:
         body = {
             "community_id": community,
             "card_number": _card(),
+            "name": "王建国",
             "location": HOME,
             "skills": ["care"],
             "weekly_availability": EVERY_DAY,
@@ -116,7 +117,9 @@ class World:
             201,
         )
         task = self.post(f"/demands/{demand['id']}/claim", {"member_id": member}, self.key_a, 201)
+        travel_past(task)
         self.post(f"/tasks/{task['id']}/complete", {"hours": hours}, self.key_a)
+        back_to_now()
         if rating is not None:
             self.post(f"/tasks/{task['id']}/rate", {"rating": rating}, self.key_a)
         return dict(task)

@@ -97,6 +97,7 @@ class World:
         body = {
             "community_id": community,
             "card_number": f"card-{_uid()}",
+            "name": "王建国",
             "location": HOME,
             "skills": skills or [],
             **extra,

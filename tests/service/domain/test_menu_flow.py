@@ -23,7 +23,7 @@ from service.db.flow import Task
 from service.domain import flow
 from service.domain.availability import LOCAL, WEEKDAYS
 from service.domain.keys import create_api_client
-from tests.service.helpers import assert_error
+from tests.service.helpers import assert_error, travel_past
 
 API = "/api/v1"
 HOME = {"lat": 34.761234, "lon": 113.651234}
@@ -82,6 +82,7 @@ class Flow:
         body = {
             "community_id": community,
             "card_number": f"card-{uuid.uuid4().hex[:12]}",
+            "name": "王建国",
             "location": HOME,
             "skills": skills,
             "weekly_availability": EVERY_DAY,
@@ -202,6 +203,7 @@ def test_the_whole_flow(world: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
     accepted = _ok(world.post(f"/tasks/{task['id']}/accept"))
     assert accepted["status"] == "accepted"
     assert _ok(world.get(f"/demands/{care['id']}"))["status"] == "accepted"
+    travel_past(task)
     completed = _ok(world.post(f"/tasks/{task['id']}/complete", {"hours": 1.25}))
     assert completed["status"] == "completed" and completed["hours"] == 1.25
     assert _ok(world.get(f"/demands/{care['id']}"))["status"] == "completed"
@@ -312,6 +314,7 @@ def test_illegal_transitions_are_409_and_change_nothing(world: Flow) -> None:
     _ok(world.post(f"/tasks/{task['id']}/accept"))
     assert_error(world.post(f"/tasks/{task['id']}/accept"), 409)
     assert_error(world.post(f"/tasks/{task['id']}/decline", {"reason": "changed my mind"}), 409)
+    travel_past(task)
     _ok(world.post(f"/tasks/{task['id']}/complete", {"hours": 2}))
     assert_error(world.post(f"/tasks/{task['id']}/accept"), 409)
     assert_error(world.post(f"/tasks/{task['id']}/complete", {"hours": 2}), 409)
@@ -346,6 +349,7 @@ def test_claims(world: Flow) -> None:
     )
     assert _ok(world.get(f"/demands/{demand['id']}"))["status"] == "accepted"
     assert_error(world.post(url, {"member_id": able["id"]}), 409)
+    travel_past(task)
     _ok(world.post(f"/tasks/{task['id']}/complete", {"hours": 1}))
 
 
@@ -498,6 +502,7 @@ def test_accept_racing_cancel_has_one_winner(app: Flask, world: Flow) -> None:
         task_status = _ok(world.get(f"/tasks/{task['id']}"))["status"]
         if accept == 200:
             assert (demand_status, task_status) == ("accepted", "accepted")
+            travel_past(task)
             _ok(world.post(f"/tasks/{task['id']}/complete", {"hours": 1}))
         else:
             assert (demand_status, task_status) == ("cancelled", "declined")
@@ -511,6 +516,7 @@ def test_logs_hold_no_resident_ref_or_home_coordinates(
     demand = world.demand(world.a, ["elderly_care"], resident_ref="r-secret-4711")
     task = world.dispatch(world.a)["tasks"][0]
     _ok(world.post(f"/tasks/{task['id']}/accept"))
+    travel_past(task)
     _ok(world.post(f"/tasks/{task['id']}/complete", {"hours": 1}))
     _ok(world.post(f"/tasks/{task['id']}/rate", {"rating": 4}))
     _ok(world.get(f"/demands/{demand['id']}"))

@@ -25,6 +25,7 @@ from service.domain import flow
 from service.domain.people import new_person
 from tests.service.domain.test_menu_flow import API, Flow, _ok
 from tests.service.helpers import assert_error as _assert_error
+from tests.service.helpers import travel_past
 
 PASSWORD = "correct horse battery"
 PHONE = "13812345678"
@@ -271,6 +272,7 @@ def test_a_member_sees_their_own_tasks_and_their_communitys_demand_list(roles: R
     assert_error(member.post(f"/communities/{roles.a}/demands", {**order, "priority": 3}), 403)
     accepted = _ok(member.post(f"/tasks/{mine['id']}/accept"))
     assert accepted["status"] == "accepted"
+    travel_past(mine)
     _ok(member.post(f"/tasks/{mine['id']}/complete", {"hours": 1}))
     assert_error(member.post(f"/tasks/{mine['id']}/rate", {"rating": 5}), 403)
     assert _ok(roles.post(f"/tasks/{mine['id']}/rate", {"rating": 5}))["rating"] == 5
@@ -402,6 +404,7 @@ def test_logs_of_a_whole_flow_hold_no_contact_details(
     task = roles.dispatch(roles.a)["tasks"][0]
     _ok(dispatcher.get(f"/demands/{demand['id']}/contact"))
     _ok(dispatcher.post(f"/tasks/{task['id']}/accept"))
+    travel_past(task)
     _ok(dispatcher.post(f"/tasks/{task['id']}/complete", {"hours": 1}))
     _ok(dispatcher.post(f"/tasks/{task['id']}/rate", {"rating": 4}))
     assert demand["id"] in caplog.text
@@ -507,6 +510,7 @@ def test_a_claim_needs_free_time_next_to_the_tasks_held(roles: Roles) -> None:
 def test_a_unit_tracks_whether_and_when_its_members_reported_and_served(roles: Roles) -> None:
     demand = roles.demand(roles.a, ["elderly_care"])
     task = _ok(roles.post(f"/demands/{demand['id']}/claim", {"member_id": roles.m_a1["id"]}), 201)
+    travel_past(task)
     _ok(roles.post(f"/tasks/{task['id']}/complete", {"hours": 2.5}))
     organiser = roles.person("organiser")
     tracking = _ok(organiser.get(f"/units/{roles.unit}/tracking"))

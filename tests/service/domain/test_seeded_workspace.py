@@ -10,7 +10,7 @@ from flask import Flask
 
 from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
 from tests.service.domain.test_menu_flow import API, _ok
-from tests.service.helpers import assert_error
+from tests.service.helpers import assert_error, travel_past
 
 
 class Login:
@@ -65,6 +65,7 @@ def test_the_menu_flow_runs_end_to_end_on_the_seeded_community(app: Flask) -> No
     served = [claimed, *result["tasks"]]
     for task in served:
         done = member if task["member_id"] == me else dispatcher
+        travel_past(task)
         _ok(done.post(f"/tasks/{task['id']}/complete", {"hours": 1.5}))
         _ok(dispatcher.post(f"/tasks/{task['id']}/rate", {"rating": 5}))
     assert_error(member.post(f"/tasks/{claimed['id']}/rate", {"rating": 1}), 403)

@@ -53,6 +53,7 @@ def _member_body(community_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "community_id": community_id,
         "card_number": f"card-{uuid.uuid4().hex[:12]}",
+        "name": "王建国",
         "location": {"lat": 34.75, "lon": 113.62},
         **extra,
     }

@@ -30,6 +30,7 @@ from service.db.registration import Community, Member, new_id
 from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
 from service.domain.people import new_person
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
+from tests.service.helpers import travel_past_tasks
 
 C = DEMO_COMMUNITY
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -577,6 +578,7 @@ def test_a_member_accepts_sees_the_contact_and_completes_then_the_dispatcher_rat
     contact = member.get(f"/console/my/tasks/{task_id}/contact")
     assert contact.status_code == 200 and "13812345678" in contact.text
     assert "花园路8号院3单元" in contact.text
+    travel_past_tasks(console_app)
     bad = member.post(f"/console/tasks/{task_id}/complete", {"hours": "30"}, follow_redirects=True)
     assert "请填写服务时长" in bad.text
     done = member.post(

@@ -69,6 +69,8 @@ def _local(day_offset: int, hour: int) -> str:
 def _good_form(**changes: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
         "category": "repairs",
+        "content": "厨房水管漏水，需要上门维修",
+        "source": "phone",
         "skills": ["repairs", "digital_help"],
         "lat": "34.7512",
         "lon": "113.6321",

@@ -99,6 +99,19 @@ class Foreign(Flow):
         schedule = self._post(f"/communities/{b}/visit-schedules", self.quarter)
         self.ids["schedule_id"] = schedule["id"]
         self.ids["session_id"] = schedule["sessions"][0]["id"]
+        household = self._post(
+            f"/communities/{b}/households",
+            {"building_id": building["id"], "location": PLACE, "needs": ["elderly_care"]},
+        )
+        self.ids["household_id"] = household["id"]
+        note = {
+            "household_id": household["id"],
+            "visited_on": "2026-12-01",
+            "visitors": [members[0]["id"]],
+            "content": "家里水龙头漏水",
+        }
+        self.note = note
+        self.ids["note_id"] = self._post(f"/communities/{b}/visit-notes", note)["id"]
         # community a: a member of each role's login
         self.own = self.member(self.a, ["elderly_care"])
         self.logins: dict[str, FlaskClient] = {}
@@ -221,6 +234,20 @@ def requests_for(foreign: Foreign) -> dict[tuple[str, str], tuple[Any, str]]:
             {"member_id": member, "period": PERIOD, "statement": "组织考评：一票否决"},
             "",
         ),
+        ("GET", f"{c}/requests"): (None, ""),
+        ("GET", f"{c}/feedback"): (None, ""),
+        ("GET", f"{c}/visit-notes"): (None, ""),
+        ("POST", f"{c}/visit-notes"): (foreign.note, ""),
+        ("GET", "/api/v1/demands/<string:demand_id>/history"): (None, ""),
+        ("POST", "/api/v1/demands/<string:demand_id>/feedback"): (
+            {"outcome": "已上门维修", "no_feedback_reason": "联系不上"},
+            "",
+        ),
+        ("POST", "/api/v1/visit-notes/<string:note_id>/demand"): (
+            {k: v for k, v in demand_body.items() if k != "location"},
+            "",
+        ),
+        ("GET", "/api/v1/members/<string:member_id>/phone"): (None, ""),
         ("GET", f"{c}/visit-schedules"): (None, ""),
         ("POST", f"{c}/visit-schedules"): (foreign.quarter, ""),
         ("GET", f"{c}/exports/<string:name>.xlsx"): (None, ""),

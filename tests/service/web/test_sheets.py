@@ -24,6 +24,7 @@ from service.domain.coordinates import gcj02_to_wgs84
 from service.web import workbooks as sheets
 from tests.service.domain.test_menu_flow import API, _ok
 from tests.service.domain.test_people_and_roles import ADDRESS, PHONE, Roles, assert_error
+from tests.service.helpers import travel_past
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -69,6 +70,7 @@ def demand_row(**extra: Any) -> dict[str, Any]:
 def member_row(**extra: Any) -> dict[str, Any]:
     return {
         "登记卡号": f"card-{uuid.uuid4().hex[:12]}",
+        "姓名": "李明",
         "职业": "教师",
         "技能": "助老服务、数字帮办",
         "服务意向": "助老服务",
@@ -294,10 +296,11 @@ def test_exports_hold_the_records_with_chinese_headers_and_no_formulas() -> None
     }
     sheet = workbook(sheets.export("tasks", [task]))["任务清单"]
     assert sheet["A1"].value == "任务编号"
-    assert sheet["F2"].value == "已拒绝"
-    assert sheet["G2"].value == "=HYPERLINK(1)"
-    assert sheet["G2"].data_type == "s"
-    assert sheet["D2"].value == datetime(2026, 12, 1, 1, 30)
+    assert sheet["D1"].value == "党员姓名" and sheet["G1"].value == "状态"
+    assert sheet["G2"].value == "已拒绝"
+    assert sheet["H2"].value == "=HYPERLINK(1)"
+    assert sheet["H2"].data_type == "s"
+    assert sheet["E2"].value == datetime(2026, 12, 1, 1, 30)
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,10 +491,11 @@ def test_exports_hold_the_lists_rows_with_masked_contacts(roles: Roles) -> None:
     book = _export(roles.client, roles.a, "demands", roles.key_a)
     assert book.sheetnames == ["需求清单"]
     rows = _values(book)
-    assert rows[0][:3] == ["需求编号", "类别", "所需技能"]
+    assert rows[0][:5] == ["需求编号", "类别", "需求内容", "诉求来源", "所需技能"]
+    column = {header: i for i, header in enumerate(rows[0])}
     mine = next(row for row in rows if row[0] == demand["id"])
-    assert mine[1] == "助老服务" and mine[10] == "138****5678"
-    assert mine[12] == "待派单"
+    assert mine[1] == "助老服务" and mine[column["联系电话"]] == "138****5678"
+    assert mine[column["状态"]] == "待派单"
     flat = " ".join(str(v) for row in rows for v in row)
     assert PHONE not in flat and ADDRESS not in flat
     open_ids = {d["id"] for d in _ok(roles.get(f"/demands?community_id={roles.a}&status=open"))}
@@ -503,16 +507,20 @@ def test_exports_hold_the_lists_rows_with_masked_contacts(roles: Roles) -> None:
     assert {row[0] for row in tasks[1:]} == {t["id"] for t in listed}
     assert tasks[0][:3] == ["任务编号", "需求编号", "党员编号"]
     done = listed[0]["id"]
-    _ok(roles.post(f"/tasks/{done}/accept"))
+    travel_past(_ok(roles.post(f"/tasks/{done}/accept")))
     _ok(roles.post(f"/tasks/{done}/complete", {"hours": 1.5}))
     _ok(roles.post(f"/tasks/{done}/rate", {"rating": 5}))
     services = _values(_export(roles.client, roles.a, "services", roles.key_a))
     assert [row[0] for row in services[1:]] == [done]
-    assert services[1][5] == "已完成" and services[1][7] == 1.5 and services[1][8] == 5
+    column = {header: i for i, header in enumerate(services[0])}
+    assert services[1][column["状态"]] == "已完成"
+    assert services[1][column["服务小时"]] == 1.5 and services[1][column["评价"]] == 5
+    assert services[1][column["党员姓名"]] == "王建国"
     ledger = _export(roles.client, roles.a, "ledger", roles.key_a)
     assert ledger.sheetnames == ["活动台账"]
     entries = _values(ledger)
-    assert [(row[0], row[9]) for row in entries[1:]] == [("服务", done)]
+    column = {header: i for i, header in enumerate(entries[0])}
+    assert [(row[0], row[column["任务编号"]]) for row in entries[1:]] == [("服务", done)]
     visits = _values(_export(roles.client, roles.a, "ledger", roles.key_a, "?kind=visit"))
     assert visits[1:] == []
     assert_error(
