@@ -240,12 +240,14 @@ def record_feedback(
         raise Invalid(
             "The resident cannot have been told before the demand was ordered, or in the future.",
             errors={"told_at": ["must lie between the order and now"]},
+            reason="told_at_out_of_range",
         )
     source = demand.status
     if source not in FEEDBACK_STATUSES:
         raise Conflict(
             f"Feedback is recorded once the demand is served or cancelled; this one is {source}.",
             errors={"status": ["must be completed or cancelled"]},
+            reason="feedback_not_due" if source != "closed" else "feedback_recorded",
         )
     target = "closed" if source == "completed" else source
     moved = session.execute(
@@ -278,7 +280,9 @@ def record_feedback(
     except IntegrityError:
         session.rollback()
         raise Conflict(
-            "This demand's feedback is recorded already.", errors={"status": ["recorded once"]}
+            "This demand's feedback is recorded already.",
+            errors={"status": ["recorded once"]},
+            reason="feedback_recorded",
         ) from None
     log.info("demand %s: feedback recorded (%s → %s)", demand.id, source, target)
     return present_feedback(row)

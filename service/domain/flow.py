@@ -692,6 +692,8 @@ def accept(
             raise Conflict(
                 f"The demand's window ended at {_local(demand.window_end)}; the offer lapsed.",
                 errors={"window": ["has ended"]},
+                reason="window_ended",
+                params={"end": _local(demand.window_end)},
             )
 
     task = _transition(
@@ -768,12 +770,16 @@ def complete(
             raise Conflict(
                 f"The task starts at {_local(task.start)}; it can be completed only after that.",
                 errors={"start": ["has not come yet"]},
+                reason="not_started",
+                params={"start": _local(task.start)},
             )
         allowed = hours_allowed(task, demand, moment)
         if hours > allowed + 1e-9:
             raise Invalid(
                 "More hours than the task can have taken.",
                 errors={"hours": [f"at most {allowed:.2f} (since it started, within its window)"]},
+                reason="too_many_hours",
+                params={"hours": round(allowed, 2)},
             )
 
     task = _transition(

@@ -172,7 +172,9 @@ def to_demand(
     note = get_note(session, client, note_id)
     if note.demand_id is not None:
         raise Conflict(
-            "This note is a demand already.", errors={"demand_id": [f"is {note.demand_id}"]}
+            "This note is a demand already.",
+            errors={"demand_id": [f"is {note.demand_id}"]},
+            reason="note_is_demand",
         )
     row = {
         **data,

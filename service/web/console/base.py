@@ -37,6 +37,7 @@ from service.db.people import Person
 from service.domain import audit
 from service.domain.availability import LOCAL
 from service.domain.errors import DomainError
+from service.domain.labels import PRIORITY_LABELS, SOURCE_LABELS
 from service.domain.people import (
     check_login,
     end_sessions,
@@ -77,7 +78,8 @@ DEMAND_STATUS = {
     "open": _l("Open"),
     "dispatched": _l("Dispatched"),
     "accepted": _l("Accepted"),
-    "completed": _l("Completed"),
+    "completed": _l("Served, awaiting feedback"),
+    "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),
 }
 TASK_STATUS = {
@@ -174,6 +176,8 @@ def _template_helpers() -> dict[str, Any]:
         "ENGINE_STATUS": ENGINE_STATUS,
         "COMMITMENT_STATUS": COMMITMENT_STATUS,
         "MEMBER_STATUS": MEMBER_STATUS,
+        "SOURCE_LABELS": SOURCE_LABELS,
+        "PRIORITY_LABELS": PRIORITY_LABELS,
         "lang": "zh-CN" if is_chinese() else "en",
         "other_lang": "en" if is_chinese() else "zh",
         "me": g.get("console_client"),
@@ -405,9 +409,27 @@ def _error_page(exc: HTTPException | DomainError) -> ResponseReturnValue:
     return page, code, headers
 
 
+REFUSAL_TEXTS = {
+    "window_ended": _l("The demand's window ended at %(end)s: the offer has lapsed."),
+    "not_started": _l("The task starts at %(start)s; mark it completed once it has been served."),
+    "too_many_hours": _l("At most %(hours)s hours can be reported for this task."),
+    "told_at_out_of_range": _l(
+        "The time the resident was told must lie between the order and now."
+    ),
+    "feedback_not_due": _l("Feedback is recorded once the demand is served or cancelled."),
+    "feedback_recorded": _l("This demand's feedback is recorded already."),
+    "note_is_demand": _l("This visit note has already become a demand."),
+}
+"""Refusals the console says in its own words (``DomainError.reason`` → sentence)."""
+
+
 def failure_text(exc: HTTPException | DomainError) -> str:
-    """What a refused change tells the person (the engine's message kept for the detail)."""
+    """What a refused change tells the person: the console's own sentence for a refusal with a
+    known ``reason``, else the message kept for the detail."""
     title = str(ERROR_TITLES.get(status_of(exc), _l("Something went wrong")))
+    reason = getattr(exc, "reason", None)
+    if reason in REFUSAL_TEXTS:
+        return f"{title}：{REFUSAL_TEXTS[reason] % getattr(exc, 'params', {})}"
     fallback = exc.description if isinstance(exc, HTTPException) else None
     parts = [refusal_message(exc) or fallback or ""]
     parts += [f"{k}: {'; '.join(map(str, v))}" for k, v in refusal_errors(exc).items()]

@@ -439,6 +439,7 @@ def services(community_id: str) -> ResponseReturnValue:
         rows = _task_rows(s, community.id, ("completed",), member_id, False)
         if unrated:
             rows = [r for r in rows if r["rating"] is None]
+        rows.sort(key=lambda r: r["completed_at"] or r["created_at"], reverse=True)  # newest first
         members = _members_by_id(s, community.id)
         return community_page(
             "services.html",

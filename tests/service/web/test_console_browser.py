@@ -33,6 +33,7 @@ from service.domain.availability import LOCAL
 from service.domain.demo import DEMO_COMMUNITY, DEMO_PASSWORD, seed_demo
 from service.domain.people import new_person
 from tests.service.conftest import TEST_SETTINGS, thread_executor
+from tests.service.helpers import travel_past_tasks
 
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts" / "console"
@@ -228,6 +229,7 @@ def test_the_menu_flow_in_a_browser(live_app: tuple[Flask, str], browser: Any) -
         assert mobile.get_by_role("link", name=re.compile(r"^1380000\d{4}$")).is_visible()
         shot(mobile, "05a-member-resident-contact")
         mobile.go_back()
+    travel_past_tasks(app)  # a task is completed once it has been served
     card.get_by_label("服务时长（小时）").fill("1.5")
     shot(mobile, "05-member-accepted")
     card.get_by_role("button", name="服务完成").click()
@@ -245,7 +247,7 @@ def test_the_menu_flow_in_a_browser(live_app: tuple[Flask, str], browser: Any) -
     page.wait_for_load_state()
     assert page.get_by_text("已评价 ★★★★★").is_visible()
     page.goto(f"{base}/console/c/{C}/services")
-    assert page.locator("#service-table").get_by_text("★★★★★").is_visible()
+    assert page.locator(f"#service-{task_id}").get_by_text("★★★★★").is_visible()
     shot(page, "07-service-list-rated")
     page.goto(f"{base}/console/c/{C}/ledger")
     assert page.locator("#ledger-table").get_by_text("★★★★★").count() >= 1
