@@ -9,7 +9,9 @@
 
 Rows registered before keep null names and contents; the console says so. Existing demands'
 history starts with an ``ordered`` step at their creation time, and every task they had
-becomes its steps (offered, declined, accepted, completed), so the requests ledger is whole.
+becomes its steps (dispatched, declined, completed), so the requests ledger is whole.
+Every column is added in place (no table rebuild: SQLite could not rebuild tables that other
+tables reference).
 
 Revision ID: 0012
 Revises: 0011
@@ -41,36 +43,30 @@ def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyCon
     )
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("members") as batch:
-        batch.add_column(sa.Column("name", sa.String(length=50), nullable=True))
-        batch.add_column(sa.Column("phone_enc", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("party_organisation", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("position", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("card_issued_on", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("reported_on", sa.Date(), nullable=True))
-    with op.batch_alter_table("buildings") as batch:
-        batch.add_column(sa.Column("lat", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("lon", sa.Float(), nullable=True))
-    with op.batch_alter_table("demands") as batch:
-        batch.add_column(sa.Column("content", sa.String(length=500), nullable=True))
-        batch.add_column(sa.Column("source", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("building_id", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("household_id", sa.String(length=64), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_demands_building_id_buildings"),
-            "buildings",
-            ["building_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
-        batch.create_foreign_key(
-            op.f("fk_demands_household_id_households"),
-            "households",
-            ["household_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+    # Plain ADD COLUMN (no table rebuild): members, buildings and demands are referenced by
+    # other tables, and SQLite could not drop and rebuild them with foreign keys on.
+    for column in (
+        sa.Column("name", sa.String(length=50), nullable=True),
+        sa.Column("phone_enc", sa.Text(), nullable=True),
+        sa.Column("party_organisation", sa.String(length=200), nullable=True),
+        sa.Column("position", sa.String(length=200), nullable=True),
+        sa.Column("card_issued_on", sa.Date(), nullable=True),
+        sa.Column("reported_on", sa.Date(), nullable=True),
+    ):
+        op.add_column("members", column)
+    op.add_column("buildings", sa.Column("lat", sa.Float(), nullable=True))
+    op.add_column("buildings", sa.Column("lon", sa.Float(), nullable=True))
+    op.add_column("demands", sa.Column("content", sa.String(length=500), nullable=True))
+    op.add_column("demands", sa.Column("source", sa.String(length=16), nullable=True))
+    # The building and household a demand names are checked when it is written
+    # (service.domain.flow); no foreign key, so SQLite adds them without a table rebuild.
+    op.add_column("demands", sa.Column("building_id", sa.String(length=64), nullable=True))
+    op.add_column("demands", sa.Column("household_id", sa.String(length=64), nullable=True))
     op.create_table(
         "demand_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -160,23 +156,18 @@ def downgrade() -> None:
     op.drop_index("ix_demand_events_demand_id_at", table_name="demand_events")
     op.drop_table("demand_events")
     op.execute("UPDATE demands SET status = 'completed' WHERE status = 'closed'")
-    with op.batch_alter_table("demands") as batch:
-        batch.drop_constraint(op.f("fk_demands_household_id_households"), type_="foreignkey")
-        batch.drop_constraint(op.f("fk_demands_building_id_buildings"), type_="foreignkey")
-        batch.drop_column("household_id")
-        batch.drop_column("building_id")
-        batch.drop_column("source")
-        batch.drop_column("content")
-    with op.batch_alter_table("buildings") as batch:
-        batch.drop_column("lon")
-        batch.drop_column("lat")
-    with op.batch_alter_table("members") as batch:
-        for column in (
-            "reported_on",
-            "card_issued_on",
-            "position",
-            "party_organisation",
-            "phone_enc",
-            "name",
-        ):
-            batch.drop_column(column)
+    op.drop_column("demands", "household_id")
+    op.drop_column("demands", "building_id")
+    op.drop_column("demands", "source")
+    op.drop_column("demands", "content")
+    op.drop_column("buildings", "lon")
+    op.drop_column("buildings", "lat")
+    for column in (
+        "reported_on",
+        "card_issued_on",
+        "position",
+        "party_organisation",
+        "phone_enc",
+        "name",
+    ):
+        op.drop_column("members", column)

@@ -77,12 +77,10 @@ class Demand(Base):
     """需求内容: what the resident asks, in their words (null on rows before ``0012``)."""
     source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """诉求来源 (:data:`SOURCES`)."""
-    building_id: Mapped[str | None] = mapped_column(
-        ForeignKey("buildings.id", ondelete="SET NULL"), nullable=True
-    )
-    household_id: Mapped[str | None] = mapped_column(
-        ForeignKey("households.id", ondelete="SET NULL"), nullable=True
-    )
+    building_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    """The building it is served at, if any (checked when the demand is written)."""
+    household_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    """The household it is for, if any (checked when the demand is written)."""
     resident_ref: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     contact_phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     address_enc: Mapped[str | None] = mapped_column(Text, nullable=True)

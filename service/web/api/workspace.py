@@ -48,6 +48,7 @@ from service.web.paging import page_rows
 from service.web.schemas.workspace import (
     AvailabilityQuerySchema,
     AvailabilitySchema,
+    BuildingCreateSchema,
     BuildingSchema,
     CommunityCreateSchema,
     CommunitySchema,
@@ -164,17 +165,24 @@ class Buildings(MethodView):
             query = select(Building).where(Building.grid_id == grid_id).order_by(Building.name)
             return list(session.scalars(scoped(query, client)))
 
-    @blp.arguments(NamedCreateSchema)
+    @blp.arguments(BuildingCreateSchema)
     @blp.response(201, BuildingSchema)
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], grid_id: str) -> Any:
-        """Add a building or courtyard to a grid this key may act for."""
+        """Add a building or courtyard to a grid this key may act for (with where it stands,
+        if known: a demand may then take its place from its building)."""
         with _session() as session:
             client = current_client()
             grid = get_scoped(session, Grid, grid_id, client)
             require_manager(client, grid.community_id)
+            location = data.get("location")
             building = Building(
-                id=new_id("b"), grid_id=grid.id, name=data["name"], created_at=utcnow()
+                id=new_id("b"),
+                grid_id=grid.id,
+                name=data["name"],
+                lat=None if location is None else location.lat,
+                lon=None if location is None else location.lon,
+                created_at=utcnow(),
             )
             session.add(building)
             session.commit()

@@ -136,6 +136,14 @@ class NamedCreateSchema(StrictSchema):
     name = text_field(NAME_LENGTH, required=True)
 
 
+class BuildingCreateSchema(NamedCreateSchema):
+    """A building: its name and, if known, where it stands."""
+
+    location = StrictNested(
+        LocationSchema, load_default=None, allow_none=True, metadata={"description": "WGS84"}
+    )
+
+
 class UnitCreateSchema(StrictSchema):
     name = text_field(NAME_LENGTH, required=True)
     party_organisation = text_field(NAME_LENGTH, load_default=None, allow_none=True)
@@ -297,7 +305,12 @@ class BuildingSchema(Schema):
     id = fields.String(required=True)
     grid_id = fields.String(required=True)
     name = fields.String(required=True)
+    location = fields.Method("_location", allow_none=True, metadata={"description": "WGS84"})
     created_at = fields.DateTime(required=True)
+
+    def _location(self, building: Any) -> dict[str, float] | None:
+        lat, lon = getattr(building, "lat", None), getattr(building, "lon", None)
+        return None if lat is None or lon is None else {"lat": lat, "lon": lon}
 
 
 class UnitRecordSchema(Schema):
