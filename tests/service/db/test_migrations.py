@@ -59,8 +59,8 @@ def test_migration_0012_keeps_existing_records_and_writes_their_history(
                 text(
                     "INSERT INTO members (id, community_id, card_number, specialties, skills,"
                     " preferences, lat, lon, weekly_availability, capacity_hours_per_week, status,"
-                    " created_at) VALUES ('m1', 'c1', 'card-1', '[]', '[]', '[]', 34.7, 113.6, '[]',"
-                    " 4, 'active', :t)"
+                    " created_at) VALUES ('m1', 'c1', 'card-1', '[]', '[]', '[]', 34.7, 113.6,"
+                    " '[]', 4, 'active', :t)"
                 ),
                 {"t": _T},
             )

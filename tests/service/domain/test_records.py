@@ -18,7 +18,7 @@ from service.db.audit import AuditEvent
 from service.db.registration import Member
 from service.domain.availability import LOCAL
 from tests.service.domain.test_menu_flow import API, PLACE, Flow, _ok, _window
-from tests.service.domain.test_menu_flow import world as world  # noqa: F401  (the fixture)
+from tests.service.domain.test_menu_flow import world as world  # the fixture
 from tests.service.helpers import assert_error, back_to_now, travel_past
 
 PHONE = "13912345678"
