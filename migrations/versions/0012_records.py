@@ -43,10 +43,6 @@ def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyCon
     )
 
 
-def _sqlite() -> bool:
-    return op.get_bind().dialect.name == "sqlite"
-
-
 def upgrade() -> None:
     # Plain ADD COLUMN (no table rebuild): members, buildings and demands are referenced by
     # other tables, and SQLite could not drop and rebuild them with foreign keys on.

@@ -46,6 +46,9 @@ DISPATCHER_PAGES = {
     f"/console/c/{C}/pairs": ("拉手式", "Hand-in-hand pairs"),
     f"/console/c/{C}/visits": ("组团走访", "Team visits"),
     f"/console/c/{C}/ledger": ("活动台账", "Ledger"),
+    f"/console/c/{C}/visit-notes": ("民情走访台账", "Visit notes ledger"),
+    f"/console/c/{C}/requests": ("群众诉求台账", "Requests ledger"),
+    f"/console/c/{C}/feedback": ("诉求反馈台账", "Feedback ledger"),
     f"/console/c/{C}/map": ("需求与党员地图", "Map of demands and members"),
     f"/console/c/{C}/board": ("公示栏", "Publicity board"),
 }

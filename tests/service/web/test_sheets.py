@@ -592,3 +592,72 @@ def test_the_map_shows_open_demands_and_rounded_members(roles: Roles) -> None:
     assert_error(roles.client.get(f"{API}/communities/{roles.b}/map", headers=roles.key_a), 404)
     assert_error(roles.person("member1").get(f"/communities/{roles.a}/map"), 403)
     assert _ok(roles.person("dispatcher").get(f"/communities/{roles.a}/map"))["features"]
+
+
+def test_a_member_sheet_keeps_names_phones_and_card_dates_and_refuses_a_bad_phone_by_row(
+    roles: Roles,
+) -> None:
+    """姓名, 联系电话 (encrypted, listed masked), 所在党组织, 职务, 发卡日期 and 报到日期 are read;
+    a phone such as 12345, a date that does not exist and a missing name are row errors."""
+    good = member_row(
+        姓名="周春梅",
+        联系电话="139 1234 5678",
+        所在党组织="八中党支部",
+        职务="年级组长",
+        发卡日期="2026年3月5日",
+        报到日期="2026/3/12",
+    )
+    bad = [
+        member_row(联系电话="12345"),
+        member_row(发卡日期="2026-02-30"),
+        {k: v for k, v in member_row().items() if k != "姓名"},
+    ]
+    url = f"/communities/{roles.a}/imports/members"
+    dry = _ok(
+        upload(roles.client, url + "?dry_run=true", filled("members", [good, *bad]), roles.key_a)
+    )
+    assert dry["count"] == 1
+    assert set(dry["errors"]) == {"rows[3].phone", "rows[4].card_issued_on", "rows[5].name"}
+    assert sheets.header_of("members", "phone") == "联系电话"
+    result = _ok(upload(roles.client, url, filled("members", [good]), roles.key_a), 201)
+    (member_id,) = result["ids"]
+    member = _ok(roles.get(f"/members/{member_id}"))
+    assert (member["name"], member["phone"]) == ("周春梅", "139****5678")
+    assert (member["card_issued_on"], member["reported_on"]) == ("2026-03-05", "2026-03-12")
+    assert (member["party_organisation"], member["position"]) == ("八中党支部", "年级组长")
+
+
+def test_a_demand_sheet_keeps_content_and_source_and_places_a_row_at_its_building(
+    roles: Roles,
+) -> None:
+    """需求内容 and 诉求来源 (by its Chinese name) are read; a row with a 楼栋 and no coordinates
+    is served at the building; a building without a location, or an unknown source, is named."""
+    grid = _ok(
+        roles.post(f"/communities/{roles.a}/grids", {"name": f"网格-{uuid.uuid4().hex[:6]}"}), 201
+    )
+    placed = f"5号楼-{uuid.uuid4().hex[:4]}"
+    _ok(
+        roles.post(
+            f"/grids/{grid['id']}/buildings",
+            {"name": placed, "location": {"lat": 34.7633, "lon": 113.6544}},
+        ),
+        201,
+    )
+    bare = f"6号楼-{uuid.uuid4().hex[:4]}"
+    _ok(roles.post(f"/grids/{grid['id']}/buildings", {"name": bare}), 201)
+    at_building = {
+        k: v
+        for k, v in demand_row(需求内容="楼道灯坏了", 诉求来源="QQ群", 楼栋=placed).items()
+        if k not in ("纬度", "经度")
+    }
+    nowhere = {k: v for k, v in demand_row(楼栋=bare).items() if k not in ("纬度", "经度")}
+    unknown_source = demand_row(诉求来源="微博")
+    url = f"/communities/{roles.a}/imports/demands"
+    book = filled("demands", [at_building, nowhere, unknown_source])
+    dry = _ok(upload(roles.client, url + "?dry_run=true", book, roles.key_a))
+    assert set(dry["errors"]) == {"rows[3].location", "rows[4].source"}
+    result = _ok(upload(roles.client, url, filled("demands", [at_building]), roles.key_a), 201)
+    (demand_id,) = result["ids"]
+    demand = _ok(roles.get(f"/demands/{demand_id}"))
+    assert (demand["content"], demand["source"]) == ("楼道灯坏了", "qq_group")
+    assert demand["location"] == {"lat": 34.7633, "lon": 113.6544}
