@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 from service.config.identity import Client
 from service.db.flow import Demand, Task
 from service.db.longterm import Commitment, Post
-from service.db.registration import Community, Member
+from service.db.registration import Community, Member, Unit
 from service.db.visits import VisitAttendance, VisitSessionRecord
 from service.domain.availability import LOCAL
+from service.domain.members import member_label
 from service.domain.scope import get_scoped, visible_member_ids
 from service.domain.visit_records import readable_community
 
@@ -278,42 +279,38 @@ def half_year(day: date) -> tuple[date, date]:
     return date(day.year, 7, 1), date(day.year, 12, 31)
 
 
-def mask_card_number(card: str) -> str:
-    """``4101********12``: the first four and last two characters of a card number of ten or
-    more; only the last two of a shorter one (of four or more); nothing of a shorter one."""
-    if len(card) >= 10:
-        return card[:4] + "*" * (len(card) - 6) + card[-2:]
-    if len(card) >= 4:
-        return "*" * (len(card) - 2) + card[-2:]
-    return "*" * len(card)
-
-
 def board(session: Session, client: Client, community_id: str, day: date) -> dict[str, Any]:
     """The community's publicity board for the half year containing ``day`` (local).
 
-    Lists the active members and every member with an entry in that half year, in id order.
+    Lists the active members and every member with an entry in that half year, by name (亮身份:
+    the board shows who serves, on purpose), with their unit; never a phone, a card number or a
+    home.
     """
     community = readable_community(session, client, community_id)
     start, end = half_year(day)
     where = LedgerFilter(start=start, end=end)
     totals = {t["member_id"]: t for t in member_totals(session, community.id, where, members=None)}
-    shown = session.execute(
-        select(Member.id, Member.card_number)
-        .where(
-            Member.community_id == community.id,
-            (Member.status == "active") | Member.id.in_(list(totals)),
+    shown = list(
+        session.scalars(
+            select(Member).where(
+                Member.community_id == community.id,
+                (Member.status == "active") | Member.id.in_(list(totals)),
+            )
         )
-        .order_by(Member.id)
-    ).all()
-    figures = [totals.get(m) or _totals(m, 0, 0.0, 0, 0.0, 0, None) for m, _card in shown]
+    )
+    shown.sort(key=lambda m: (m.name is None, m.name or "", m.id))
+    units = dict(session.execute(select(Unit.id, Unit.name)).all())
+    figures = [totals.get(m.id) or _totals(m.id, 0, 0.0, 0, 0.0, 0, None) for m in shown]
     promised = _commitments(session, community.id)
     return {
         "community_id": community.id,
         "community_name": community.name,
         "period": {"start": start, "end": end},
         "members": [
-            _board_member(member_id, card, each, promised.get(member_id, []))
-            for (member_id, card), each in zip(shown, figures, strict=True)
+            _board_member(
+                member, units.get(member.unit_id or ""), each, promised.get(member.id, [])
+            )
+            for member, each in zip(shown, figures, strict=True)
         ],
         "totals": community_totals(figures),
     }
@@ -345,11 +342,15 @@ def _commitments(session: Session, community_id: str) -> dict[str, list[dict[str
 
 
 def _board_member(
-    member_id: str, card: str, figures: dict[str, Any], commitments: list[dict[str, Any]]
+    member: Member,
+    unit: str | None,
+    figures: dict[str, Any],
+    commitments: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
-        "member_id": member_id,
-        "card_number_masked": mask_card_number(card),
+        "member_id": member.id,
+        "name": member_label(member),
+        "unit": unit,
         "services": figures["services"],
         "hours": figures["hours"],
         "visits": figures["visits"],

@@ -36,6 +36,7 @@ from service.domain.evaluations.reports import (
 from service.domain.evaluations.scheme import (
     TIERS,
 )
+from service.domain.members import member_label
 from service.domain.scope import (
     get_scoped,
     visible_member_ids,
@@ -190,4 +191,28 @@ def results(
         visible = visible_member_ids(client)
         seen = None if visible is None else set(session.scalars(visible))
         rows = [r for m, r in found.community(community.id).items() if seen is None or m in seen]
-    return _summary(scope, object_id, found, rows)
+    return _summary(scope, object_id, found, _named(session, rows))
+
+
+def _named(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each member's name and each community's name (reports show people and
+    places by name, never by id)."""
+    member_ids = sorted({r["member_id"] for r in rows})
+    members = {
+        m.id: member_label(m)
+        for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    }
+    community_ids = sorted({r["community_id"] for r in rows})
+    communities = dict(
+        session.execute(
+            select(Community.id, Community.name).where(Community.id.in_(community_ids))
+        ).all()
+    )
+    return [
+        {
+            **r,
+            "member_name": members.get(r["member_id"], ""),
+            "community_name": communities.get(r["community_id"], ""),
+        }
+        for r in rows
+    ]

@@ -20,10 +20,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 
+from service.db.registration import Community, Member, Unit
 from service.domain.evaluations import records as evaluation_records
 from service.domain.evaluations import results as evaluation_results
 from service.domain.evaluations.periods import Period
 from service.domain.evaluations.scheme import ITEMS, TIER_LABELS
+from service.domain.members import member_label
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.schemas.evaluations import (
@@ -227,7 +229,8 @@ def _route(scope: str, path: str, doc: str) -> None:
         )
 
     def get_html(self: MethodView, query: dict[str, Any], **ids: str) -> Any:
-        return Response(printable(_results(scope, ids[argument], query)), mimetype="text/html")
+        found = _results(scope, ids[argument], query)
+        return Response(printable(found, _scope_name(scope, found)), mimetype="text/html")
 
     get_json.__doc__ = doc + _RESULTS_DOC
     get_xlsx.__doc__ = doc + " As an Excel workbook (积分汇总 and 台账依据: the facts)."
@@ -254,12 +257,22 @@ _route("unit", "/units", "The evaluation results of a unit's members (those the 
 _route("community", "/communities", "A community's evaluation results (members it may read).")
 
 
+def _scope_name(scope: str, found: dict[str, Any]) -> str:
+    """Whom a report is about, by name."""
+    with _session() as session:
+        model = {"member": Member, "unit": Unit, "community": Community}[scope]
+        row = session.get(model, found["id"])
+        if isinstance(row, Member):
+            return member_label(row)
+        return str(getattr(row, "name", "") or "")
+
+
 def _filename(found: dict[str, Any]) -> str:
     when = found["period"] or str(found["year"])
     return f"evaluation-{found['scope']}-{found['id']}-{when}"
 
 
-HEADERS = ["社区", "党员编号", "期间"]
+HEADERS = ["社区", "党员", "期间"]
 ITEM_LABELS = {name: label for name, _key, label, _sign in ITEMS}
 
 
@@ -289,7 +302,7 @@ def workbook(found: dict[str, Any]) -> bytes:
         cell.font = Font(bold=True)
     for row in found["rows"]:
         points = {i["item"]: i["points"] for i in row["items"]}
-        line = [row["community_id"], row["member_id"], _when(row)]
+        line = [row["community_name"], row["member_name"], _when(row)]
         line += [points[name] for name, *_ in ITEMS] + [row["points"]]
         if yearly:
             veto = row["veto"]
@@ -307,15 +320,13 @@ def workbook(found: dict[str, Any]) -> bytes:
     for column in ("A", "B"):
         summary.column_dimensions[column].width = 22
     facts = book.create_sheet("台账依据")
-    facts.append(
-        ["社区", "党员编号", "期间", "项目", "数量", "权重", "得分", "依据（台账记录编号）"]
-    )
+    facts.append(["社区", "党员", "期间", "项目", "数量", "权重", "得分", "依据（台账记录编号）"])
     for cell in facts[1]:
         cell.font = Font(bold=True)
     for row in found["rows"]:
         for item in row["items"]:
             label = ITEM_LABELS[item["item"]]
-            base = [row["community_id"], row["member_id"], _when(row), label]
+            base = [row["community_name"], row["member_name"], _when(row), label]
             figures = [item["quantity"], item["weight"], item["points"]]
             for source in item["sources"] or [""]:
                 facts.append([*base, *figures, source])
@@ -347,14 +358,14 @@ section.member { page-break-inside: avoid; }
 @media screen { body { max-width: 210mm; margin: 10mm auto; } }
 </style></head><body>
 <h1>{{ title }}</h1>
-<p class="meta">{{ scope_label }}：{{ found.id }}　期间：{{ when }}
+<p class="meta">{{ scope_label }}：{{ scope_name }}　期间：{{ when }}
 　人数：{{ found.totals.members }}　合计积分：{{ found.totals.points }}</p>
 <table>
-<thead><tr><th>社区</th><th>党员编号</th><th>总积分</th>
+<thead><tr><th>社区</th><th>党员</th><th>总积分</th>
 {% if yearly %}<th>排名</th><th>等次</th><th>星级</th><th>最美在职党员候选</th>
 <th>一票否决</th>{% endif %}
 </tr></thead><tbody>
-{% for row in found.rows %}<tr><td>{{ row.community_id }}</td><td>{{ row.member_id }}</td>
+{% for row in found.rows %}<tr><td>{{ row.community_name }}</td><td>{{ row.member_name }}</td>
 <td>{{ row.points }}</td>
 {% if yearly %}<td>{{ row.rank }}</td><td>{{ tiers[row.tier] }}</td><td>{{ "★" * row.stars }}</td>
 <td>{{ "是" if row.shortlisted else "否" }}</td>
@@ -362,7 +373,7 @@ section.member { page-break-inside: avoid; }
 {{ row.veto.why | join("；") }}</td>{% endif %}</tr>
 {% endfor %}</tbody></table>
 {% for row in found.rows %}<section class="member">
-<h2 style="font-size:12pt">{{ row.member_id }}（{{ row.community_id }}）积分明细</h2>
+<h2 style="font-size:12pt">{{ row.member_name }}（{{ row.community_name }}）积分明细</h2>
 <table><thead><tr><th>项目</th><th>数量</th><th>权重</th><th>得分</th><th>依据（台账记录编号）</th></tr>
 </thead><tbody>
 {% for item in row["items"] %}<tr><td>{{ labels[item.item] }}</td><td>{{ item.quantity }}</td>
@@ -376,14 +387,16 @@ section.member { page-break-inside: avoid; }
 SCOPE_LABELS = {"member": "党员", "unit": "单位", "community": "社区"}
 
 
-def printable(found: dict[str, Any]) -> str:
-    """The results as a print-styled HTML page (A4), in Chinese."""
+def printable(found: dict[str, Any], scope_name: str) -> str:
+    """The results as a print-styled HTML page (A4), in Chinese; ``scope_name``: the member's,
+    unit's or community's name."""
     yearly = found["year"] is not None
     when = f"{found['year']}年度" if yearly else Period.parse(found["period"]).label
     return render_template_string(
         REPORT,
         title=f"在职党员五评议{'年度' if yearly else '半年'}积分报告",
         scope_label=SCOPE_LABELS[found["scope"]],
+        scope_name=scope_name,
         found=found,
         when=when,
         yearly=yearly,

@@ -301,7 +301,9 @@ class EvaluationRowSchema(Schema):
     """A member's half year (``period``) or year end (``year``) in one community."""
 
     member_id = fields.String()
+    member_name = fields.String(metadata={"description": "姓名"})
     community_id = fields.String()
+    community_name = fields.String()
     period = fields.String(allow_none=True)
     year = fields.Integer(allow_none=True)
     points = fields.Float()

@@ -270,12 +270,11 @@ class BoardCommitmentSchema(Schema):
 
 
 class BoardMemberSchema(Schema):
-    """One member on the board: masked, no home, no full card number."""
+    """One member on the board, by name (亮身份); no phone, card number or home."""
 
     member_id = fields.String(required=True)
-    card_number_masked = fields.String(
-        required=True, metadata={"description": "e.g. 4101********12"}
-    )
+    name = fields.String(required=True, metadata={"description": "姓名"})
+    unit = fields.String(required=True, allow_none=True, metadata={"description": "单位"})
     services = fields.Integer(required=True)
     hours = fields.Float(required=True)
     visits = fields.Integer(required=True)

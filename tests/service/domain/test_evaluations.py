@@ -576,10 +576,11 @@ def test_the_excel_report_opens_and_its_totals_match_the_api(roles: Roles, facts
         summary = list(book["积分汇总"].iter_rows(values_only=True))
         header, body, total = summary[0], summary[1:-1], summary[-1]
         points = header.index("总积分")
-        assert header[:3] == ("社区", "党员编号", "期间")
+        assert header[:3] == ("社区", "党员", "期间")
         assert {r[1]: r[points] for r in body} == {
-            r["member_id"]: r["points"] for r in found["rows"]
+            r["member_name"]: r["points"] for r in found["rows"]
         }
+        assert all(r[0] == found["rows"][0]["community_name"] for r in body)
         assert total[0] == "合计" and total[points] == pytest.approx(found["totals"]["points"])
         sources = {r[7] for r in book["台账依据"].iter_rows(min_row=2, values_only=True)}
         expected = tasks[:1] if query.startswith("period") else tasks
@@ -588,6 +589,9 @@ def test_the_excel_report_opens_and_its_totals_match_the_api(roles: Roles, facts
     text = html.get_data(as_text=True)
     assert html.status_code == 200 and html.mimetype == "text/html"
     assert "@page { size: A4" in text and "年度积分报告" in text and tasks[1] in text
+    names = {r["member_name"] for r in found["rows"]}
+    assert names and all(name in text for name in names)
+    assert roles.m_a1["id"] not in text.replace(tasks[1], "")  # people by name, not by id
     assert_error(_get(roles, f"/communities/{roles.b}/evaluation.xlsx?year=2025", roles.key_a), 404)
 
 

@@ -6,6 +6,7 @@ database is shared by the session. Windows lie in the coming days (dispatch plan
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import uuid
@@ -30,6 +31,8 @@ HOME = {"lat": 34.761234, "lon": 113.651234}
 """Members' homes: distinctive digits, looked for in the logs."""
 PLACE = {"lat": 34.7621, "lon": 113.6522}
 """Where the residents' demands are (about 150 m from HOME)."""
+NAMES = itertools.cycle(("王建国", "李秀英", "张志强", "刘丽娟", "陈海涛", "杨晓燕", "赵国华"))
+"""Members' names (a test that needs one passes ``name=``)."""
 EVERY_DAY = [{"weekday": day, "start": "08:00", "end": "20:00"} for day in WEEKDAYS]
 
 
@@ -82,7 +85,7 @@ class Flow:
         body = {
             "community_id": community,
             "card_number": f"card-{uuid.uuid4().hex[:12]}",
-            "name": "王建国",
+            "name": next(NAMES),
             "location": HOME,
             "skills": skills,
             "weekly_availability": EVERY_DAY,
