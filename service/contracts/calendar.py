@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,8 +32,14 @@ def session_uid(session: VisitSession) -> str:
     return f"{session.team}-{session.date:%Y%m%d}-{digest}@linli"
 
 
-def calendar_bytes(problem: VisitProblem, schedule: Schedule, team: str | None = None) -> bytes:
-    """The ``.ics`` text of every session (or of one team's sessions)."""
+def calendar_bytes(
+    problem: VisitProblem,
+    schedule: Schedule,
+    team: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> bytes:
+    """The ``.ics`` text of every session (or of one team's sessions); ``names`` gives the
+    attendees' names (the workspace knows them; the contract has ids only)."""
     zone = ZoneInfo(problem.timezone)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -50,12 +57,14 @@ def calendar_bytes(problem: VisitProblem, schedule: Schedule, team: str | None =
     for session in schedule.sessions:
         if team is not None and session.team != team:
             continue
-        cal.add_component(_event(session, zone, stamp))
+        cal.add_component(_event(session, zone, stamp, names or {}))
     cal.add_missing_timezones()
     return bytes(cal.to_ical())
 
 
-def _event(session: VisitSession, zone: ZoneInfo, stamp: datetime) -> Event:
+def _event(
+    session: VisitSession, zone: ZoneInfo, stamp: datetime, names: Mapping[str, str]
+) -> Event:
     event = Event()
     event.add("uid", session_uid(session))
     event.add("dtstamp", stamp)
@@ -67,7 +76,7 @@ def _event(session: VisitSession, zone: ZoneInfo, stamp: datetime) -> Event:
         "\n".join(
             [
                 f"团队 team: {session.team}",
-                f"参加人员 attendees: {', '.join(session.attendees)}",
+                f"参加人员 attendees: {', '.join(names.get(m, m) for m in session.attendees)}",
                 f"走访路线 route: {' → '.join(session.route)}",
                 f"步行 walk: {session.walk_km:.2f} km",
             ]
@@ -75,7 +84,7 @@ def _event(session: VisitSession, zone: ZoneInfo, stamp: datetime) -> Event:
     )
     for member in session.attendees:
         attendee = vCalAddress(f"urn:x-linli:member:{member}")
-        attendee.params["cn"] = vText(member)
+        attendee.params["cn"] = vText(names.get(member, member))
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         event.add("attendee", attendee, encode=False)
     return event

@@ -658,11 +658,12 @@ def test_the_committed_catalog_is_complete_and_compiled() -> None:
 def test_the_visits_page_lists_a_stored_quarter_with_its_calendars(console_app: Flask) -> None:
     """组团走访: the sessions of a stored schedule, and iCalendar links that download."""
     with console_app.extensions["linli"].sessions() as session:
-        members = list(
+        rows = list(
             session.scalars(
-                select(Member.id).where(Member.community_id == C).order_by(Member.id).limit(3)
+                select(Member).where(Member.community_id == C).order_by(Member.id).limit(3)
             )
         )
+        members, names = [m.id for m in rows], [m.name for m in rows]
     quarter = {
         "quarter": {"start": "2026-01-01", "end": "2026-01-31"},
         "visit_weekdays": ["sat", "sun"],
@@ -704,6 +705,8 @@ def test_the_visits_page_lists_a_stored_quarter_with_its_calendars(console_app: 
     for link in links:
         calendar = dispatcher.get(link.replace("&amp;", "&"))
         assert calendar.status_code == 200 and b"BEGIN:VCALENDAR" in calendar.data
+        text = calendar.data.decode().replace("\r\n ", "")  # unfold the long lines
+        assert all(f"CN={name}" in text for name in names)  # attendees by name
 
 
 def test_console_pages_share_the_api_rate_limit(tmp_path: Path) -> None:
