@@ -9,7 +9,7 @@ and returns one line per problem, empty when the page is clean; a browser test a
   punctuation, never by a Chinese character or a line break: "none is free for 1.5 h" is one
   run, whereas "Excel 表格" is a single word. Digits and symbols between the words do not break a
   run. Runs made only of allow-listed words (product names such as OpenStreetMap, Excel, API)
-  pass.
+  pass. Letters inside a token with digits (``3f2a9c``, ``A4``) are no words.
 - A **raw id** is a record id as the database keeps it: a short prefix and a dash before six or
   more hexadecimal digits (``m-3f2a9c0d1e4b``, ``d-…``, ``g-…``, ``b-…``, ``u-…``, ``r-…``,
   ``t-…``), or a bare UUID.
@@ -28,7 +28,7 @@ ALLOWED_WORDS = frozenset(
 """Words that may stand in a Chinese sentence (lower case): names of products and formats."""
 
 MIN_RUN = 3
-_WORD = r"[A-Za-z]+(?:['’\-][A-Za-z]+)*"
+_WORD = r"(?<![A-Za-z0-9])[A-Za-z]+(?:['’\-][A-Za-z]+)*(?![A-Za-z0-9])"
 _GAP = r"[ \t\u00a0.,;:!?()\[\]{}\"'/&+*=<>#%@$0-9·—–-]+"
 _RUN = re.compile(rf"{_WORD}(?:{_GAP}{_WORD})+")
 _WORDS = re.compile(_WORD)

@@ -18,7 +18,9 @@ def test_three_english_words_in_a_row_are_a_run() -> None:
 
 def test_chinese_text_and_short_english_pass() -> None:
     """Two words, single words between Chinese characters and line breaks are not runs."""
-    text = "导入 Excel 表格（.xlsx）\n打印页（A4）\nWGS-84 坐标\n党员 Top two\nOne\ntwo\nthree"
+    lines = ["导入 Excel 表格（.xlsx）", "打印页（A4）", "WGS-84 坐标", "党员 Top two"]
+    lines += ["One", "two", "three", "教师 · 1a4b5f"]  # letters among digits are no words
+    text = "\n".join(lines)
     assert english_runs(text) == []
 
 
