@@ -40,7 +40,6 @@
   };
   var gcj = ds.crs === "gcj02";
   var place = function (lat, lon) { return gcj ? L.latLng(toGcj(lat, lon)) : L.latLng(lat, lon); };
-  window.linliToGcj02 = toGcj;  /* for the browser test: the same shift as the server's */
 
   var maxZoom = +ds.maxZoom || 18;
   var map = L.map(el, { keyboard: true, maxZoom: maxZoom, attributionControl: false })
@@ -117,4 +116,5 @@
   /* Members and demands above the grids' outlines. */
   layer.eachLayer(function (lyr) { if (lyr.bringToFront && !lyr.getLatLngs) { lyr.bringToFront(); } });
   if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 17 }); }
+  window.linliMap = { map: map, layer: layer };  /* for the browser tests */
 })();

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,17 +20,23 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from service.app import create_app
 from service.db.base import utcnow
 from service.db.flow import Demand
 from service.db.registration import Member
 from service.domain.availability import LOCAL
+from service.domain.coordinates import wgs84_to_gcj02
 from service.domain.demo import seed_demo
 from service.web.api.sheets import MAP_GRID_MARGIN_DEG, _outline, community_map
 from service.web.console.base import tile_settings
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
+from tests.service.web import test_console_browser as browser_tests
 from tests.service.web.test_console import C, Login
+
+browser = browser_tests.browser  # the fixtures: headless Chromium, and Playwright or the skip
+sync_api = browser_tests.sync_api
 
 MAP = f"/console/c/{C}/map"
 MAP_DATA = re.compile(r'<script type="application/json" id="map-data">(.*?)</script>', re.S)
@@ -341,6 +348,77 @@ def test_community_map_is_the_apis_by_default(map_app: Flask) -> None:
         "demand",
         "member",
     }
+
+
+# --------------------------------------------------------------------------------------------
+# In a browser: AMap's GCJ-02
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def amap_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
+    """The app with the AMap preset on a free port, on a fresh seeded SQLite database."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser_amap') / 'linli.sqlite3'}"
+    app = create_app(
+        {
+            "LINLI_DATABASE_URL": url,
+            **TEST_SETTINGS,
+            "LINLI_SECURE_COOKIES": False,  # plain http on 127.0.0.1
+            "EXECUTOR_FACTORY": thread_executor,
+            "CONSOLE_MAP_PRESET": "amap",
+        }
+    )
+    state = app.extensions["linli"]
+    with state.sessions() as session:
+        seed_demo(session, state.cipher)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+    state.close(cancel_running=True)
+
+
+def test_on_amap_every_point_is_shifted_to_gcj02(
+    amap_live: tuple[Flask, str], browser: Any
+) -> None:
+    """With AMap's tiles (blocked here: no network in a test) each member's marker sits at
+    the GCJ-02 shift of its rounded WGS-84 home, as :func:`wgs84_to_gcj02` computes it; the
+    attribution is AMap's alone."""
+    app, base = amap_live
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(browser_tests.TIMEOUT_MS)
+    page = context.new_page()
+    tiles: list[str] = []
+    page.route(re.compile(r"^https://"), lambda route: route.abort())
+    page.on("request", lambda r: None if r.url.startswith(base) else tiles.append(r.url))
+    browser_tests.log_in(page, base, "dispatcher")
+    page.goto(f"{base}{MAP}")
+    page.locator("#map path.leaflet-interactive").first.wait_for()
+    page.wait_for_function("window.linliMap !== undefined")
+    shown = page.evaluate(
+        """() => window.linliMap.layer.getLayers()
+             .filter(l => l.feature.properties.kind === "member")
+             .map(l => [l.feature.properties.id, l.getLatLng().lat, l.getLatLng().lng])"""
+    )
+    with app.extensions["linli"].sessions() as session:
+        homes = {
+            m.id: (round(m.lat, 3), round(m.lon, 3))
+            for m in session.scalars(select(Member).where(Member.community_id == C))
+        }
+    assert len(shown) == sum(1 for _ in homes)
+    for member_id, lat, lon in shown:
+        expected = wgs84_to_gcj02(*homes[member_id])
+        assert abs(lat - expected[0]) < 1e-9 and abs(lon - expected[1]) < 1e-9
+        assert abs(lat - homes[member_id][0]) + abs(lon - homes[member_id][1]) > 1e-3
+    attribution = page.locator("#map .leaflet-control-attribution").inner_text()
+    assert attribution.strip() == "© 高德地图"
+    page.locator("#map img.leaflet-tile").first.wait_for(state="attached")
+    assert tiles and all("autonavi.com/appmaptile" in url for url in tiles)
+    browser_tests.shot(page, "map-amap-gcj02-no-network")
+    context.close()
 
 
 # --------------------------------------------------------------------------------------------
