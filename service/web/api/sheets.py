@@ -713,13 +713,13 @@ def community_map(
 
     ``detail=True`` is the console's map, for the community's dispatchers, who work with the
     members by name anyway (the API keeps the contract above). It adds the accepted demands and
-    those completed or cancelled in the last :data:`MAP_RECENT_DAYS` days; each demand's
+    those completed, closed or cancelled in the last :data:`MAP_RECENT_DAYS` days; each demand's
     ``content``, ``window_start`` and ``window_end`` (ISO 8601, UTC); each member's ``name``
-    (still at the rounded home); and the community's grids and buildings. Grids and buildings
-    have no geometry of their own: a building is a point at the mean of its members' rounded
-    homes, a grid the convex hull of its members' rounded homes widened by
-    :data:`MAP_GRID_MARGIN_DEG` (``{"kind": "grid" | "building", "id", "name", "members"}``,
-    a building also ``grid``, its grid's name).
+    (still at the rounded home); and the community's grids and buildings
+    (``{"kind": "grid" | "building", "id", "name", "members"}``, a building also ``grid``, its
+    grid's name). A building stands at its own location, or, without one, at the mean of its
+    members' rounded homes; a grid has no outline of its own: it is drawn as the convex hull of
+    its buildings and its members' rounded homes, widened by :data:`MAP_GRID_MARGIN_DEG`.
     """
     community = get_scoped(session, Community, community_id, client)
     require_manager(client, community.id)
@@ -727,7 +727,7 @@ def community_map(
     if detail:
         recent = utcnow() - timedelta(days=MAP_RECENT_DAYS)
         shown = Demand.status.in_((*MAP_DEMAND_STATUSES, "accepted")) | (
-            Demand.status.in_(("completed", "cancelled")) & (Demand.closed_at >= recent)
+            Demand.status.in_(MAP_CLOSED_STATUSES) & (Demand.closed_at >= recent)
         )
     demands = session.scalars(
         scoped(select(Demand), client)
@@ -751,8 +751,7 @@ def community_map(
         }
         if detail:
             properties |= {
-                # The demand's content is the records issue's (#18) column: none until then.
-                "content": getattr(d, "content", None),
+                "content": d.content,
                 "window_start": d.window_start.isoformat(),
                 "window_end": d.window_end.isoformat(),
             }
@@ -766,7 +765,7 @@ def community_map(
     for m in members:
         properties = {"kind": "member", "id": m.id}
         if detail:
-            # FALLBACK until Member.name (issue #18) exists: the occupation stands in.
+            # FALLBACK for members registered before names were kept: their occupation.
             properties["name"] = getattr(m, "name", None) or m.occupation
         features.append(
             {"type": "Feature", "geometry": _point(*homes[m.id]), "properties": properties}
@@ -777,7 +776,8 @@ def community_map(
 
 
 MAP_RECENT_DAYS = 7
-"""The console's map shows demands completed or cancelled this many days ago at most."""
+"""The console's map shows demands completed, closed or cancelled this many days ago at most."""
+MAP_CLOSED_STATUSES = ("completed", "closed", "cancelled")
 MAP_GRID_MARGIN_DEG = 0.0005
 """How far a grid's outline lies outside its outermost members' rounded homes (about 50 m)."""
 
@@ -788,8 +788,9 @@ def _areas(
     members: Sequence[Member],
     homes: dict[str, tuple[float, float]],
 ) -> list[dict[str, Any]]:
-    """The community's grids (outlines) and buildings (points) drawn from its members' homes;
-    a grid or building without an active member is left out."""
+    """The community's grids (outlines) and buildings (points), drawn from the buildings'
+    locations and the members' rounded homes; a building with neither and a grid with no
+    building or member to draw from are left out."""
     grids = {
         g.id: g
         for g in session.scalars(
@@ -806,11 +807,23 @@ def _areas(
             by_grid.setdefault(m.grid_id, []).append(homes[m.id])
         if m.building_id is not None:
             by_building.setdefault(m.building_id, []).append(homes[m.id])
+    places: dict[str, tuple[float, float]] = {}
+    for building in buildings:
+        points = by_building.get(building.id, [])
+        if building.lat is not None and building.lon is not None:
+            places[building.id] = (building.lat, building.lon)
+        elif points:
+            places[building.id] = (
+                round(sum(p[0] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1),
+                round(sum(p[1] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1),
+            )
+        if building.id in places:
+            by_grid.setdefault(building.grid_id, []).append(places[building.id])
     features: list[dict[str, Any]] = []
     for grid in grids.values():
-        points = by_grid.get(grid.id)
-        if points:
-            ring = _outline(points, MAP_GRID_MARGIN_DEG)
+        inside = by_grid.get(grid.id)
+        if inside:
+            ring = _outline(inside, MAP_GRID_MARGIN_DEG)
             features.append(
                 {
                     "type": "Feature",
@@ -819,25 +832,22 @@ def _areas(
                         "kind": "grid",
                         "id": grid.id,
                         "name": grid.name,
-                        "members": len(points),
+                        "members": sum(m.grid_id == grid.id for m in members),
                     },
                 }
             )
     for building in buildings:
-        points = by_building.get(building.id)
-        if points:
-            lat = round(sum(p[0] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1)
-            lon = round(sum(p[1] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1)
+        if building.id in places:
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": _point(lat, lon),
+                    "geometry": _point(*places[building.id]),
                     "properties": {
                         "kind": "building",
                         "id": building.id,
                         "name": building.name,
                         "grid": grids[building.grid_id].name,
-                        "members": len(points),
+                        "members": len(by_building.get(building.id, [])),
                     },
                 }
             )

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from service.app import create_app
 from service.db.base import utcnow
 from service.db.flow import Demand
-from service.db.registration import Member
+from service.db.registration import Building, Member
 from service.domain.availability import LOCAL
 from service.domain.coordinates import wgs84_to_gcj02
 from service.domain.demo import seed_demo
@@ -213,7 +213,7 @@ def test_the_page_embeds_grids_buildings_demands_and_members(map_app: Flask) -> 
         assert p["title"] == p["category_label"] and p["status_label"] == "待派单"
         assert p["window_text"].startswith(f"{start.month}月{start.day}日 {start:%H:%M}–")
         assert p["window_text"].endswith(f"{end:%H:%M}")
-        assert p["content"] == getattr(demand, "content", None)
+        assert p["content"] == demand.content
     for feature in data["features"]:
         p = feature["properties"]
         if p["kind"] == "member":
@@ -227,7 +227,8 @@ def test_the_page_embeds_grids_buildings_demands_and_members(map_app: Flask) -> 
     assert "contact_phone" not in page.text and "resident_ref" not in page.text
     legend = re.search(r'<ul class="map-legend".*?</ul>', page.text, re.S)
     assert legend is not None
-    words = ("待派单", "已派单", "已接单", "已完成（近7天）", "已取消（近7天）", "楼院", "网格")
+    words = ("待派单", "已派单", "已接单", "已完成（近7天）", "已办结（近7天）", "已取消（近7天）")
+    words += ("楼院", "网格")
     for word in words:
         assert word in legend.group()
     english = Login(map_app, "dispatcher").get(f"{MAP}?lang=en")
@@ -244,12 +245,13 @@ def test_the_consoles_map_shows_accepted_and_recently_closed_demands(map_app: Fl
                 select(Demand.id)
                 .where(Demand.community_id == C, Demand.status == "open")
                 .order_by(Demand.id)
-                .limit(4)
+                .limit(5)
             )
         )
         changes = [
             ("accepted", None),
             ("completed", now - timedelta(days=1)),
+            ("closed", now - timedelta(days=3)),
             ("cancelled", now - timedelta(days=2)),
             ("completed", now - timedelta(days=30)),
         ]
@@ -262,8 +264,9 @@ def test_the_consoles_map_shows_accepted_and_recently_closed_demands(map_app: Fl
         dispatcher = Login(map_app, "dispatcher")
         data = _map_data(dispatcher.get(MAP).text)
         shown = {f["properties"]["id"]: f["properties"] for f in data["features"]}
-        assert [shown[i]["status_label"] for i in ids[:3]] == ["已接单", "已完成", "已取消"]
-        assert ids[3] not in shown  # closed a month ago
+        labels = [shown[i]["status_label"] for i in ids[:4]]
+        assert labels == ["已接单", "已完成", "已办结", "已取消"]
+        assert ids[4] not in shown  # completed a month ago
         api = dispatcher.get(f"/api/v1/communities/{C}/map").get_json()
         by_id = {f["properties"]["id"]: f["properties"] for f in api["features"]}
         assert not any(i in by_id for i in ids)
@@ -276,6 +279,34 @@ def test_the_consoles_map_shows_accepted_and_recently_closed_demands(map_app: Fl
                 demand = session.get(Demand, demand_id)
                 assert demand is not None
                 demand.status, demand.closed_at = "open", None
+            session.commit()
+
+
+def test_a_building_with_a_location_stands_there(map_app: Flask) -> None:
+    """A building's own location wins over its members' homes, and its grid's outline holds
+    it."""
+    with map_app.extensions["linli"].sessions() as session:
+        member = session.scalars(
+            select(Member).where(Member.community_id == C, Member.building_id.is_not(None))
+        ).first()
+        assert member is not None and member.building_id is not None
+        building = session.get(Building, member.building_id)
+        assert building is not None
+        building.lat, building.lon = 34.7123, 113.6123  # far from the demo's homes
+        building_id, grid_id = building.id, building.grid_id
+        session.commit()
+    try:
+        data = _map_data(Login(map_app, "dispatcher").get(MAP).text)
+        by_id = {f["properties"]["id"]: f for f in data["features"]}
+        assert by_id[building_id]["geometry"]["coordinates"] == [113.6123, 34.7123]
+        ring = by_id[grid_id]["geometry"]["coordinates"][0]
+        assert min(lat for _lon, lat in ring) < 34.7123 < max(lat for _lon, lat in ring)
+        assert min(lon for lon, _lat in ring) < 113.6123 < max(lon for lon, _lat in ring)
+    finally:
+        with map_app.extensions["linli"].sessions() as session:
+            building = session.get(Building, building_id)
+            assert building is not None
+            building.lat = building.lon = None
             session.commit()
 
 
