@@ -104,7 +104,8 @@
       var p = feature.properties || {};
       var lines;
       if (p.kind === "demand") {
-        lines = [["", p.status_label], [ds.contentLabel, p.content], [ds.windowLabel, p.window_text]];
+        lines = [["", p.status_label], [ds.priorityLabel, p.priority_text],
+          [ds.contentLabel, p.content], [ds.windowLabel, p.window_text]];
       } else if (p.kind === "member") {
         lines = [["", ds.memberLabel]];
       } else {

@@ -706,8 +706,9 @@ def map_page(community_id: str) -> ResponseReturnValue:
     from :func:`service.web.api.sheets.community_map` (``detail=True``) embedded in the page,
     over the base map that :func:`service.web.console.base.tile_settings` chooses (none by
     default). Each feature gets its popup's text here, in the console's language: a demand's
-    category, status, content and time window in Beijing time (``12月9日 14:00–16:00``), a
-    member's name."""
+    category, status, priority in words, content and time window in Beijing time
+    (``12月9日 14:00–16:00``), a member's name."""
+    from service.domain.labels import PRIORITY_LABELS
     from service.web.api.sheets import community_map
     from service.web.console.base import DEMAND_STATUS, category_label, is_chinese, label
 
@@ -743,6 +744,8 @@ def map_page(community_id: str) -> ResponseReturnValue:
                 p["title"] = category_label(p["category"])
                 p["status_label"] = label(status_names, p["status"])
                 p["window_text"] = window_text(p["window_start"], p["window_end"])
+                words = PRIORITY_LABELS.get(p["priority"]) if is_chinese() else None
+                p["priority_text"] = words or f"{p['priority']}/5"
             elif p["kind"] == "member":
                 p["title"] = p.get("name") or _("Member")
             elif p["kind"] == "building":

@@ -222,6 +222,7 @@ def test_the_map_and_the_evaluations_in_chinese(
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "待派单" in popup.inner_text()
+    assert re.search("优先级：(不急|一般|较急|紧急|特急)", popup.inner_text())
     assert re.search(r"时间：\d{1,2}月\d{1,2}日 \d\d:\d\d–", popup.inner_text())
     page.wait_for_timeout(300)  # the popup's fade
     _check_text(page, "chinese-01-map-no-base-map")

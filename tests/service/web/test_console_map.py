@@ -29,6 +29,7 @@ from service.db.registration import Building, Member
 from service.domain.availability import LOCAL
 from service.domain.coordinates import wgs84_to_gcj02
 from service.domain.demo import seed_demo
+from service.domain.labels import PRIORITY_LABELS
 from service.web.api.sheets import MAP_GRID_MARGIN_DEG, _outline, community_map
 from service.web.console.base import tile_settings
 from tests.service.conftest import PG_DATABASE, TEST_SETTINGS, _postgres_url, thread_executor
@@ -214,6 +215,7 @@ def test_the_page_embeds_grids_buildings_demands_and_members(map_app: Flask) -> 
         assert p["window_text"].startswith(f"{start.month}月{start.day}日 {start:%H:%M}–")
         assert p["window_text"].endswith(f"{end:%H:%M}")
         assert p["content"] == demand.content
+        assert p["priority_text"] == PRIORITY_LABELS[demand.priority]
     for feature in data["features"]:
         p = feature["properties"]
         if p["kind"] == "member":
