@@ -226,7 +226,6 @@ def test_the_map_and_the_evaluations_in_chinese(
     assert re.search(r"时间：\d{1,2}月\d{1,2}日 \d\d:\d\d–", popup.inner_text())
     page.wait_for_timeout(300)  # the popup's fade
     _check_text(page, "chinese-01-map-no-base-map")
-    page.locator(".leaflet-popup-close-button").click()
 
     # The evaluations: the half year, then the year end.
     page.goto(f"{base}{EVALUATIONS}")

@@ -40,6 +40,14 @@ browser = browser_tests.browser  # the fixtures: headless Chromium, and Playwrig
 sync_api = browser_tests.sync_api
 
 MAP = f"/console/c/{C}/map"
+STATUS_WORDS = {
+    "open": "待派单",
+    "dispatched": "已派单",
+    "accepted": "已接单",
+    "completed": "已完成",
+    "closed": "已办结",
+    "cancelled": "已取消",
+}
 MAP_DATA = re.compile(r'<script type="application/json" id="map-data">(.*?)</script>', re.S)
 SETTINGS = (
     "LINLI_MAP_PRESET",
@@ -206,12 +214,21 @@ def test_the_page_embeds_grids_buildings_demands_and_members(map_app: Flask) -> 
     assert kinds.count("member") == len(members)
     assert kinds.count("grid") == len(grids) and kinds.count("building") == len(buildings)
     shown_demands = [f for f in data["features"] if f["properties"]["kind"] == "demand"]
-    assert len(shown_demands) == sum(d.status == "open" for d in demands.values()) > 0
+    week_ago = utcnow() - timedelta(days=7)
+    expected = {
+        d.id
+        for d in demands.values()
+        if d.status in ("open", "dispatched", "accepted")
+        or (d.closed_at is not None and d.closed_at >= week_ago)
+    }
+    assert {f["properties"]["id"] for f in shown_demands} == expected
+    assert any(d.status == "open" for d in demands.values())
     for feature in shown_demands:
         p = feature["properties"]
         demand = demands[p["id"]]
         start, end = demand.window_start.astimezone(LOCAL), demand.window_end.astimezone(LOCAL)
-        assert p["title"] == p["category_label"] and p["status_label"] == "待派单"
+        assert p["title"] == p["category_label"]
+        assert p["status_label"] == STATUS_WORDS[demand.status]
         assert p["window_text"].startswith(f"{start.month}月{start.day}日 {start:%H:%M}–")
         assert p["window_text"].endswith(f"{end:%H:%M}")
         assert p["content"] == demand.content
