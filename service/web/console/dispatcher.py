@@ -712,7 +712,6 @@ def map_page(community_id: str) -> ResponseReturnValue:
     from service.web.api.sheets import community_map
     from service.web.console.base import DEMAND_STATUS, category_label, is_chinese, label
 
-    status_names = {"closed": _("Closed"), **DEMAND_STATUS}  # 已办结: the resident was told back
     colours = {
         "open": "#d62728",
         "dispatched": "#ff7f0e",
@@ -742,7 +741,7 @@ def map_page(community_id: str) -> ResponseReturnValue:
             p = feature["properties"]
             if p["kind"] == "demand":
                 p["title"] = category_label(p["category"])
-                p["status_label"] = label(status_names, p["status"])
+                p["status_label"] = label(DEMAND_STATUS, p["status"])
                 p["window_text"] = window_text(p["window_start"], p["window_end"])
                 words = PRIORITY_LABELS.get(p["priority"]) if is_chinese() else None
                 p["priority_text"] = words or f"{p['priority']}/5"
@@ -764,6 +763,6 @@ def map_page(community_id: str) -> ResponseReturnValue:
             data=data,
             tiles=tile_settings(),
             colours=colours,
-            statuses=[(code, label(status_names, code)) for code in DEMAND_STATUSES],
+            statuses=[(code, label(DEMAND_STATUS, code)) for code in DEMAND_STATUSES],
             centre=[centre[0] or 34.75, centre[1] or 113.66],
         )

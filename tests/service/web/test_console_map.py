@@ -44,7 +44,7 @@ STATUS_WORDS = {
     "open": "待派单",
     "dispatched": "已派单",
     "accepted": "已接单",
-    "completed": "已完成",
+    "completed": "已完成待反馈",
     "closed": "已办结",
     "cancelled": "已取消",
 }
@@ -246,8 +246,8 @@ def test_the_page_embeds_grids_buildings_demands_and_members(map_app: Flask) -> 
     assert "contact_phone" not in page.text and "resident_ref" not in page.text
     legend = re.search(r'<ul class="map-legend".*?</ul>', page.text, re.S)
     assert legend is not None
-    words = ("待派单", "已派单", "已接单", "已完成（近7天）", "已办结（近7天）", "已取消（近7天）")
-    words += ("楼院", "网格")
+    words = ("待派单", "已派单", "已接单", "已完成待反馈（近7天）", "已办结（近7天）")
+    words += ("已取消（近7天）", "楼栋", "网格")
     for word in words:
         assert word in legend.group()
     english = Login(map_app, "dispatcher").get(f"{MAP}?lang=en")
@@ -284,7 +284,7 @@ def test_the_consoles_map_shows_accepted_and_recently_closed_demands(map_app: Fl
         data = _map_data(dispatcher.get(MAP).text)
         shown = {f["properties"]["id"]: f["properties"] for f in data["features"]}
         labels = [shown[i]["status_label"] for i in ids[:4]]
-        assert labels == ["已接单", "已完成", "已办结", "已取消"]
+        assert labels == ["已接单", "已完成待反馈", "已办结", "已取消"]
         assert ids[4] not in shown  # completed a month ago
         api = dispatcher.get(f"/api/v1/communities/{C}/map").get_json()
         by_id = {f["properties"]["id"]: f["properties"] for f in api["features"]}
