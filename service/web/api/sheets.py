@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -698,7 +699,9 @@ def _point(lat: float, lon: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
-def community_map(session: Session, client: Client, community_id: str) -> dict[str, Any]:
+def community_map(
+    session: Session, client: Client, community_id: str, *, detail: bool = False
+) -> dict[str, Any]:
     """The community's map as a GeoJSON FeatureCollection (WGS-84, ``[lon, lat]``).
 
     Demands: the open and dispatched ones, ``{"kind": "demand", "id", "category",
@@ -707,12 +710,28 @@ def community_map(session: Session, client: Client, community_id: str) -> dict[s
     at their home **rounded to 0.001° (about 100 m) for privacy**: the map shows where help is
     near without showing whose home is where. 404 for a community outside the client's scope,
     403 unless the client manages it (members and unit organisers).
+
+    ``detail=True`` is the console's map, for the community's dispatchers, who work with the
+    members by name anyway (the API keeps the contract above). It adds the accepted demands and
+    those completed, closed or cancelled in the last :data:`MAP_RECENT_DAYS` days; each demand's
+    ``content``, ``window_start`` and ``window_end`` (ISO 8601, UTC); each member's ``name``
+    (still at the rounded home); and the community's grids and buildings
+    (``{"kind": "grid" | "building", "id", "name", "members"}``, a building also ``grid``, its
+    grid's name). A building stands at its own location, or, without one, at the mean of its
+    members' rounded homes; a grid has no outline of its own: it is drawn as the convex hull of
+    its buildings and its members' rounded homes, widened by :data:`MAP_GRID_MARGIN_DEG`.
     """
     community = get_scoped(session, Community, community_id, client)
     require_manager(client, community.id)
+    shown: ColumnElement[bool] = Demand.status.in_(MAP_DEMAND_STATUSES)
+    if detail:
+        recent = utcnow() - timedelta(days=MAP_RECENT_DAYS)
+        shown = Demand.status.in_((*MAP_DEMAND_STATUSES, "accepted")) | (
+            Demand.status.in_(MAP_CLOSED_STATUSES) & (Demand.closed_at >= recent)
+        )
     demands = session.scalars(
         scoped(select(Demand), client)
-        .where(Demand.community_id == community.id, Demand.status.in_(MAP_DEMAND_STATUSES))
+        .where(Demand.community_id == community.id, shown)
         .order_by(Demand.created_at, Demand.id)
     ).all()
     members = session.scalars(
@@ -720,32 +739,149 @@ def community_map(session: Session, client: Client, community_id: str) -> dict[s
         .where(Member.community_id == community.id, Member.status == "active")
         .order_by(Member.id)
     ).all()
-    features = [
-        {
-            "type": "Feature",
-            "geometry": _point(d.lat, d.lon),
-            "properties": {
-                "kind": "demand",
-                "id": d.id,
-                "category": d.category,
-                "category_label": CATEGORIES.get(d.category, d.category),
-                "priority": d.priority,
-                "status": d.status,
-            },
+    features: list[dict[str, Any]] = []
+    for d in demands:
+        properties: dict[str, Any] = {
+            "kind": "demand",
+            "id": d.id,
+            "category": d.category,
+            "category_label": CATEGORIES.get(d.category, d.category),
+            "priority": d.priority,
+            "status": d.status,
         }
-        for d in demands
-    ]
-    features += [
-        {
-            "type": "Feature",
-            "geometry": _point(
-                round(m.lat, MAP_PRECISION_DECIMALS), round(m.lon, MAP_PRECISION_DECIMALS)
-            ),
-            "properties": {"kind": "member", "id": m.id},
-        }
+        if detail:
+            properties |= {
+                "content": d.content,
+                "window_start": d.window_start.isoformat(),
+                "window_end": d.window_end.isoformat(),
+            }
+        features.append(
+            {"type": "Feature", "geometry": _point(d.lat, d.lon), "properties": properties}
+        )
+    homes = {
+        m.id: (round(m.lat, MAP_PRECISION_DECIMALS), round(m.lon, MAP_PRECISION_DECIMALS))
         for m in members
-    ]
+    }
+    for m in members:
+        properties = {"kind": "member", "id": m.id}
+        if detail:
+            # FALLBACK for members registered before names were kept: their occupation.
+            properties["name"] = getattr(m, "name", None) or m.occupation
+        features.append(
+            {"type": "Feature", "geometry": _point(*homes[m.id]), "properties": properties}
+        )
+    if detail:
+        features = _areas(session, community.id, members, homes) + features
     return {"type": "FeatureCollection", "features": features}
+
+
+MAP_RECENT_DAYS = 7
+"""The console's map shows demands completed, closed or cancelled this many days ago at most."""
+MAP_CLOSED_STATUSES = ("completed", "closed", "cancelled")
+MAP_GRID_MARGIN_DEG = 0.0005
+"""How far a grid's outline lies outside its outermost members' rounded homes (about 50 m)."""
+
+
+def _areas(
+    session: Session,
+    community_id: str,
+    members: Sequence[Member],
+    homes: dict[str, tuple[float, float]],
+) -> list[dict[str, Any]]:
+    """The community's grids (outlines) and buildings (points), drawn from the buildings'
+    locations and the members' rounded homes; a building with neither and a grid with no
+    building or member to draw from are left out."""
+    grids = {
+        g.id: g
+        for g in session.scalars(
+            select(Grid).where(Grid.community_id == community_id).order_by(Grid.name, Grid.id)
+        )
+    }
+    buildings = session.scalars(
+        select(Building).where(Building.grid_id.in_(grids)).order_by(Building.name, Building.id)
+    ).all()
+    by_grid: dict[str, list[tuple[float, float]]] = {}
+    by_building: dict[str, list[tuple[float, float]]] = {}
+    for m in members:
+        if m.grid_id is not None:
+            by_grid.setdefault(m.grid_id, []).append(homes[m.id])
+        if m.building_id is not None:
+            by_building.setdefault(m.building_id, []).append(homes[m.id])
+    places: dict[str, tuple[float, float]] = {}
+    for building in buildings:
+        points = by_building.get(building.id, [])
+        if building.lat is not None and building.lon is not None:
+            places[building.id] = (building.lat, building.lon)
+        elif points:
+            places[building.id] = (
+                round(sum(p[0] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1),
+                round(sum(p[1] for p in points) / len(points), MAP_PRECISION_DECIMALS + 1),
+            )
+        if building.id in places:
+            by_grid.setdefault(building.grid_id, []).append(places[building.id])
+    features: list[dict[str, Any]] = []
+    for grid in grids.values():
+        inside = by_grid.get(grid.id)
+        if inside:
+            ring = _outline(inside, MAP_GRID_MARGIN_DEG)
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {
+                        "kind": "grid",
+                        "id": grid.id,
+                        "name": grid.name,
+                        "members": sum(m.grid_id == grid.id for m in members),
+                    },
+                }
+            )
+    for building in buildings:
+        if building.id in places:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": _point(*places[building.id]),
+                    "properties": {
+                        "kind": "building",
+                        "id": building.id,
+                        "name": building.name,
+                        "grid": grids[building.grid_id].name,
+                        "members": len(by_building.get(building.id, [])),
+                    },
+                }
+            )
+    return features
+
+
+def _outline(points: Sequence[tuple[float, float]], margin_deg: float) -> list[list[float]]:
+    """A closed GeoJSON ring (``[lon, lat]``, counter-clockwise) around ``(lat, lon)`` points:
+    the convex hull (Andrew's monotone chain) of the squares of side ``2 * margin_deg`` centred
+    on them, so that every point lies at least ``margin_deg`` inside on both axes."""
+    corners = sorted(
+        {
+            (lon + dx, lat + dy)
+            for lat, lon in points
+            for dx in (-margin_deg, margin_deg)
+            for dy in (-margin_deg, margin_deg)
+        }
+    )
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    for p in corners:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(corners):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    ring = [[round(x, 6), round(y, 6)] for x, y in lower[:-1] + upper[:-1]]
+    return [*ring, ring[0]]
 
 
 @blp.route("/communities/<string:community_id>/map")

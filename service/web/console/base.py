@@ -54,8 +54,10 @@ DEFAULT_LOCALE = "zh_Hans_CN"
 LOCALES = ("zh_Hans_CN", "en")
 LANG_COOKIE = "linli_lang"
 CSRF_FIELD = "csrf_token"
-DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+DEFAULT_TILE_URL = ""
+"""No base map unless one is configured (:func:`tile_settings`)."""
+DEFAULT_TILE_ATTRIBUTION = ""
+"""A custom tile server's attribution: ``LINLI_MAP_ATTRIBUTION``."""
 
 bp = Blueprint(
     "console",
@@ -443,28 +445,117 @@ def back(default: str) -> ResponseReturnValue:
 
 
 def tile_settings() -> dict[str, str]:
-    """The map's tile source, from the app config (``CONSOLE_MAP_TILE_URL``, …) or the
-    environment (``LINLI_MAP_TILE_URL``, ``LINLI_MAP_ATTRIBUTION``, ``LINLI_MAP_SUBDOMAINS``,
-    ``LINLI_MAP_CRS``).
+    """The map's base map: a preset chosen by ``LINLI_MAP_PRESET`` (or ``CONSOLE_MAP_PRESET`` in
+    the app config; every ``LINLI_MAP_*`` setting below has its ``CONSOLE_MAP_*`` twin).
 
-    The default is OpenStreetMap's URL template. 天地图 (WGS-84 tiles, needs a key):
-    ``https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY``
-    with subdomains ``01234567`` (and its ``cva_w`` label layer if wanted). AMap/高德 (GCJ-02
-    tiles): ``https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}``
-    with subdomains ``1234`` and ``LINLI_MAP_CRS=gcj02``: the page then shifts the WGS-84 points
-    to GCJ-02 so that they sit on AMap's streets.
+    - ``none`` (the default): no base map at all, nothing fetched from outside. The map still
+      draws the community's grids, buildings, demands and members, with a scale bar.
+    - ``tianditu``: 天地图 (the national platform; WGS-84 tiles, the stored coordinates as they
+      are), its vector map and its Chinese labels. Needs a key: ``LINLI_TIANDITU_KEY``; without
+      one the map runs as ``none`` and logs a warning.
+    - ``amap``: AMap/高德 (GCJ-02 tiles): the page shifts the stored WGS-84 points to GCJ-02
+      (``crs`` ``gcj02``) so that they sit on AMap's streets.
+    - ``custom``: any tile server, ``LINLI_MAP_TILE_URL`` (a Leaflet URL template),
+      ``LINLI_MAP_SUBDOMAINS`` and ``LINLI_MAP_CRS`` (``wgs84`` or ``gcj02``). Setting a tile URL
+      without a preset means ``custom``.
+
+    ``LINLI_MAP_ATTRIBUTION`` replaces the preset's attribution; ``LINLI_MAP_APPROVAL`` (the base
+    map's 审图号, as its provider publishes it) is shown after it. The map shows this attribution
+    alone (no Leaflet prefix). OpenStreetMap is no preset: its tiles are not an approved map
+    service in China.
+
+    Returns:
+        ``preset``, ``url`` (empty without a base map), ``labels_url`` (an overlay, or empty),
+        ``attribution``, ``subdomains``, ``crs`` and ``max_zoom``.
     """
     config = current_app.config
 
-    def setting(name: str, default: str) -> str:
-        return str(
-            config.get(f"CONSOLE_MAP_{name}") or os.environ.get(f"LINLI_MAP_{name}") or default
-        )
+    def setting(name: str, default: str = "") -> str:
+        value = config.get(f"CONSOLE_MAP_{name}") or os.environ.get(f"LINLI_MAP_{name}")
+        return str(value or default).strip()
 
-    crs = setting("CRS", "wgs84").lower()
-    return {
-        "url": setting("TILE_URL", DEFAULT_TILE_URL),
-        "attribution": setting("ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
-        "subdomains": setting("SUBDOMAINS", "abc"),
-        "crs": "gcj02" if crs == "gcj02" else "wgs84",
-    }
+    key = str(
+        config.get("CONSOLE_MAP_TIANDITU_KEY") or os.environ.get("LINLI_TIANDITU_KEY") or ""
+    ).strip()
+    preset = setting("PRESET").lower() or ("custom" if setting("TILE_URL") else MAP_PRESET_NONE)
+    if preset not in MAP_PRESETS:
+        current_app.logger.warning(
+            "LINLI_MAP_PRESET=%s is not one of %s: no base map", preset, MAP_PRESETS
+        )
+        preset = MAP_PRESET_NONE
+    if preset == "tianditu" and not key:
+        current_app.logger.warning(
+            "LINLI_MAP_PRESET=tianditu needs LINLI_TIANDITU_KEY: no base map"
+        )
+        preset = MAP_PRESET_NONE
+    if preset == "custom" and not setting("TILE_URL"):
+        current_app.logger.warning("LINLI_MAP_PRESET=custom needs LINLI_MAP_TILE_URL: no base map")
+        preset = MAP_PRESET_NONE
+    tiles = {"preset": preset, "labels_url": "", "max_zoom": "18", "crs": "wgs84"}
+    if preset == "tianditu":
+        tiles |= {
+            "url": TIANDITU_TILE_URL.replace("{key}", key),
+            "labels_url": TIANDITU_LABELS_URL.replace("{key}", key),
+            "attribution": TIANDITU_ATTRIBUTION,
+            "subdomains": "01234567",
+        }
+    elif preset == "amap":
+        tiles |= {
+            "url": AMAP_TILE_URL,
+            "attribution": AMAP_ATTRIBUTION,
+            "subdomains": "1234",
+            "crs": "gcj02",
+        }
+    elif preset == "custom":
+        tiles |= {
+            "url": setting("TILE_URL"),
+            "attribution": DEFAULT_TILE_ATTRIBUTION,
+            "subdomains": setting("SUBDOMAINS", "abc"),
+            "crs": "gcj02" if setting("CRS").lower() == "gcj02" else "wgs84",
+            "max_zoom": "19",
+        }
+    else:
+        tiles |= {"url": DEFAULT_TILE_URL, "attribution": "", "subdomains": ""}
+    attribution = setting("ATTRIBUTION") or tiles["attribution"]
+    approval = setting("APPROVAL")
+    tiles["attribution"] = " · ".join(part for part in (attribution, approval) if part)
+    return tiles
+
+
+# --------------------------------------------------------------------------------------------
+# The map's presets, and the site's icon
+# --------------------------------------------------------------------------------------------
+
+MAP_PRESET_NONE = "none"
+MAP_PRESETS = (MAP_PRESET_NONE, "tianditu", "amap", "custom")
+TIANDITU_TILE_URL = (
+    "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={key}"
+)
+"""天地图's vector map in Web Mercator (``_w``), WGS-84 coordinates; ``{key}`` is the key."""
+TIANDITU_LABELS_URL = TIANDITU_TILE_URL.replace("vec_w", "cva_w").replace("LAYER=vec", "LAYER=cva")
+"""天地图's Chinese place names, drawn over its vector map."""
+TIANDITU_ATTRIBUTION = "© 天地图"
+AMAP_TILE_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+"""AMap/高德's road map (GCJ-02)."""
+AMAP_ATTRIBUTION = "© 高德地图"
+
+FAVICON = "favicon.ico"
+
+
+@root_bp.route("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """``/favicon.ico``: the console's icon (no login: the root blueprint is the console's,
+    which :func:`service.web.auth.authenticate` leaves to the pages themselves)."""
+    from flask import send_from_directory
+
+    return send_from_directory(
+        Path(__file__).resolve().parents[2] / "static",
+        FAVICON,
+        mimetype="image/vnd.microsoft.icon",
+        max_age=7 * 86400,
+    )

@@ -702,11 +702,55 @@ def board(community_id: str) -> ResponseReturnValue:
 @bp.route("/c/<community_id>/map")
 @login_required
 def map_page(community_id: str) -> ResponseReturnValue:
+    """地图: the community's grids, buildings, demands (coloured by status) and members, drawn
+    from :func:`service.web.api.sheets.community_map` (``detail=True``) embedded in the page,
+    over the base map that :func:`service.web.console.base.tile_settings` chooses (none by
+    default). Each feature gets its popup's text here, in the console's language: a demand's
+    category, status, priority in words, content and time window in Beijing time
+    (``12月9日 14:00–16:00``), a member's name."""
+    from service.domain.labels import PRIORITY_LABELS
+    from service.web.api.sheets import community_map
+    from service.web.console.base import DEMAND_STATUS, category_label, is_chinese, label
+
+    colours = {
+        "open": "#d62728",
+        "dispatched": "#ff7f0e",
+        "accepted": "#9467bd",
+        "completed": "#2ca02c",
+        "closed": "#17651d",
+        "cancelled": "#8c8c8c",
+        "member": "#1f77b4",
+        "building": "#5b4636",
+        "grid": "#3f6f8f",
+    }
+
+    def day(value: datetime) -> str:
+        local = value.astimezone(LOCAL)
+        return f"{local.month}月{local.day}日" if is_chinese() else local.strftime("%b %-d")
+
+    def window_text(start_iso: str, end_iso: str) -> str:
+        start, end = datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso)
+        same_day = start.astimezone(LOCAL).date() == end.astimezone(LOCAL).date()
+        until = local_time(end, "%H:%M") if same_day else f"{day(end)} {local_time(end, '%H:%M')}"
+        return f"{day(start)} {local_time(start, '%H:%M')}–{until}"
+
     with db() as s:
         community = managed(s, community_id)
-        data_url = None
-        if any(r.rule.endswith("/map") for r in current_app.url_map.iter_rules()):
-            data_url = f"{request.script_root}{API_PREFIX}/communities/{community.id}/map"
+        data = community_map(s, client(), community.id, detail=True)
+        for feature in data["features"]:
+            p = feature["properties"]
+            if p["kind"] == "demand":
+                p["title"] = category_label(p["category"])
+                p["status_label"] = label(DEMAND_STATUS, p["status"])
+                p["window_text"] = window_text(p["window_start"], p["window_end"])
+                words = PRIORITY_LABELS.get(p["priority"]) if is_chinese() else None
+                p["priority_text"] = words or f"{p['priority']}/5"
+            elif p["kind"] == "member":
+                p["title"] = p.get("name") or _("Member")
+            elif p["kind"] == "building":
+                p["title"] = f"{p['grid']} · {p['name']}"
+            else:
+                p["title"] = p["name"]
         centre = s.execute(
             select(func.avg(Member.lat), func.avg(Member.lon)).where(
                 Member.community_id == community.id
@@ -716,7 +760,9 @@ def map_page(community_id: str) -> ResponseReturnValue:
             "map.html",
             community,
             "map",
-            data_url=data_url,
+            data=data,
             tiles=tile_settings(),
+            colours=colours,
+            statuses=[(code, label(DEMAND_STATUS, code)) for code in DEMAND_STATUSES],
             centre=[centre[0] or 34.75, centre[1] or 113.66],
         )

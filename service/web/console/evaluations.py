@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from service.db.evaluations import LeaderReview
-from service.db.registration import Member
+from service.db.registration import Community, Member
 from service.domain.availability import LOCAL
 from service.domain.errors import DomainError
 from service.domain.evaluations import periods as evaluation_periods
@@ -37,7 +37,14 @@ from service.domain.evaluations.periods import Period
 from service.domain.evaluations.scheme import ITEMS, TIERS
 from service.domain.scope import scoped
 from service.web.api import API_PREFIX
-from service.web.console.base import bp, client, db, failure_text, login_required
+from service.web.console.base import (
+    bp,
+    client,
+    db,
+    failure_text,
+    is_chinese,
+    login_required,
+)
 from service.web.console.dispatcher import community_page, managed, member_text
 from service.web.console.forms import flatten, integer, number, present
 from service.web.console.member import current_member
@@ -97,6 +104,40 @@ TIER_MODES = {"thresholds": _l("Thresholds (least year points)"), "quotas": _l("
 
 def current_period() -> Period:
     return Period.containing(datetime.now(LOCAL).date())
+
+
+def period_text(value: Period | str) -> str:
+    """A half year as people say it: "2026年上半年" (the code ``2026H1`` stays in the forms'
+    values and the URLs, never in the text)."""
+    period = value if isinstance(value, Period) else Period.parse(value)
+    if period.half == 1:
+        return _("First half of %(year)s", year=period.year)
+    return _("Second half of %(year)s", year=period.year)
+
+
+def year_text(year: int) -> str:
+    """A year as people say it: "2026年"."""
+    return f"{year}年" if is_chinese() else str(year)
+
+
+def points_text(value: float | None) -> str:
+    """Points and quantities to two decimals at most, and never "-0" (a sum of zero penalties is
+    a negative zero in floating point)."""
+    if value is None:
+        return ""
+    rounded = round(value, 2) + 0.0  # -0.0 + 0.0 is 0.0
+    return f"{rounded:g}"
+
+
+def _words() -> dict[str, Any]:
+    """What the evaluation pages format with: periods, years, points and the colon (full width
+    after Chinese text)."""
+    return {
+        "period_text": period_text,
+        "year_text": year_text,
+        "points_text": points_text,
+        "colon": "：" if is_chinese() else ": ",
+    }
 
 
 def _period_choices(around: Period) -> list[str]:
@@ -235,7 +276,10 @@ def evaluations_page(community_id: str) -> ResponseReturnValue:
             form_period=str(form_period),
             scheme=scheme,
             periods=_period_choices(form_period),
-            years=sorted({Period.parse(p).year for p in _period_choices(form_period)}),
+            years=sorted(
+                {Period.parse(p).year for p in _period_choices(form_period)}, reverse=True
+            ),
+            shown_year=year or (period.year if period is not None else current_period().year),
             xlsx_url=f"{api}.xlsx?{query}",
             html_url=f"{api}.html?{query}",
             items=ITEMS,
@@ -247,6 +291,7 @@ def evaluations_page(community_id: str) -> ResponseReturnValue:
             penalty_labels=PENALTY_LABELS,
             tier_modes=TIER_MODES,
             back_url=request.full_path.rstrip("?"),
+            **_words(),
         )
 
 
@@ -372,6 +417,7 @@ def my_evaluation() -> ResponseReturnValue:
         periods=_period_choices(period),
         started=period <= current_period(),
         section="evaluation",
+        **_words(),
     )
 
 
@@ -408,6 +454,11 @@ def unit_evaluations() -> ResponseReturnValue:
         for review in reviews.values():
             s.expunge(review)
         rows = sorted(flags["members"], key=lambda r: (not r["reasons"], r["member_id"]))
+        community_ids = {r["community_id"] for r in rows}
+        communities = {
+            c.id: c.name
+            for c in s.scalars(select(Community).where(Community.id.in_(community_ids)))
+        }
         return render_template(
             "console/unit_evaluations.html",
             flags=flags,
@@ -420,7 +471,9 @@ def unit_evaluations() -> ResponseReturnValue:
             tier_names=TIER_NAMES,
             flag_reasons=FLAG_REASONS,
             marks=TIERS[:-1],
+            communities=communities,
             section="unit_evaluations",
+            **_words(),
         )
 
 
