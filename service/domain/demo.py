@@ -27,20 +27,35 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.dispatch.generate import CENTRE_LAT, CENTRE_LON
+from service.config.identity import Client
+from service.contracts.visits import load_visit_problem
 from service.db.base import utcnow
 from service.db.flow import Demand, DemandEvent, DemandFeedback, Task
-from service.db.longterm import Household
+from service.db.longterm import (
+    Group,
+    GroupMember,
+    HandInHandPair,
+    Household,
+    Post,
+    PostChoice,
+    UnitPair,
+)
+from service.db.people import Person
 from service.db.registration import Building, Community, Grid, Member, Unit, new_id
 from service.db.visits import VisitNote
+from service.domain import visit_records
 from service.domain.availability import LOCAL, WEEKDAYS
+from service.domain.longterm import posts as post_records
 from service.domain.people import new_person
 from service.domain.personal_data import FieldCipher
+from service.domain.solving import in_process
 
 DEMO_COMMUNITY = "huayuan"
 DEMO_PASSWORD = "linli-demo-2026"
@@ -595,6 +610,72 @@ class _Seeder:
         becoming = [n for n in notes if n.category is not None]
         return becoming[::3]
 
+    # -- groups and pairs -----------------------------------------------------------------
+
+    def groups_and_pairs(self) -> None:
+        """One group per grid, of the members living there, each with its elected leader;
+        hand-in-hand pairs (one renewed into this half year); unit–community pairs."""
+        now, today = self.now, self.today
+        for k, grid in enumerate(self.grids):
+            living = [m for m in self.member_rows if m.grid_id == grid.id]
+            if not living:
+                continue
+            group = Group(
+                id=new_id("gr"),
+                community_id=DEMO_COMMUNITY,
+                name=f"第{'一二三四'[k]}党员服务组",
+                leader_id=living[0].id,
+                area_buildings=[],
+                area_grids=[grid.id],
+                created_at=now,
+            )
+            self.s.add(group)
+            self.s.flush()
+            self.s.add_all(GroupMember(group_id=group.id, member_id=m.id) for m in living)
+        half = f"{today.year}H{1 if today.month <= 6 else 2}"
+        half_start = date(today.year, 1 if today.month <= 6 else 7, 1)
+        categories = ("elderly", "student", "disabled", "elderly", "poor", "orphan")
+        for i, category in enumerate(categories):
+            member = self.member_rows[(i * 5 + 2) % len(self.member_rows)]
+            self.s.add(
+                HandInHandPair(
+                    id=new_id("hp"),
+                    community_id=DEMO_COMMUNITY,
+                    member_id=member.id,
+                    resident_ref=f"r-care-{i + 1:03d}",
+                    category=category,
+                    period=half,
+                    start_date=half_start,
+                    created_at=now,
+                )
+            )
+        earlier = self.member_rows[7]
+        self.s.add(
+            HandInHandPair(
+                id=new_id("hp"),
+                community_id=DEMO_COMMUNITY,
+                member_id=earlier.id,
+                resident_ref="r-care-001",
+                category="elderly",
+                period=f"{today.year}H1" if half.endswith("H2") else f"{today.year - 1}H2",
+                start_date=half_start - timedelta(days=182),
+                end_date=half_start - timedelta(days=1),
+                created_at=now,
+            )
+        )
+        for unit in self.units[:3]:
+            self.s.add(
+                UnitPair(
+                    id=new_id("up"),
+                    community_id=DEMO_COMMUNITY,
+                    unit_id=unit.id,
+                    period=str(today.year),
+                    start_date=date(today.year, 1, 1),
+                    created_at=now,
+                )
+            )
+        self.s.flush()
+
     # -- logins ---------------------------------------------------------------------------
 
     def logins(self, hash_method: str) -> None:
@@ -637,5 +718,162 @@ def seed_demo(
     seeder.open_demands()
     seeder.history()
     seeder.logins(hash_method)
+    seeder.groups_and_pairs()
     session.commit()
+    seed_modes(session, now=seeder.now)
     return DemoSummary(DEMO_COMMUNITY, MEMBERS, DEMANDS, logins, created=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Every mode: posts allocated by the engine, a quarter of team visits solved by the engine
+# --------------------------------------------------------------------------------------------
+
+POSTS = (
+    ("policy_publicity", "政策宣传员", 6, "每月在楼道宣传栏更新一次惠民政策"),
+    ("sanitation", "环境卫生监督岗", 6, "每周巡查一次所在楼院环境卫生"),
+    ("elderly_care", "助老服务岗", 8, "每月至少探望一次结对的独居老人"),
+    ("mediation", "矛盾调解岗", 5, "接到调解请求三日内上门"),
+    ("repairs", "便民维修岗", 6, "每季度参加一次便民维修日"),
+    ("digital_help", "数字帮办岗", 5, "每月在社区开展一次手机使用课"),
+)
+VISIT_SESSION_START = "09:00"
+
+
+def _dispatcher(session: Session) -> Client:
+    """The demo dispatcher, as the domain sees a request of theirs."""
+    person = session.scalars(select(Person).where(Person.username == "dispatcher")).one()
+    return Client(
+        id=person.id,
+        name=person.display_name,
+        communities=(DEMO_COMMUNITY,),
+        role="dispatcher",
+    )
+
+
+def seed_modes(session: Session, *, now: datetime) -> None:
+    """Posts with every member's ranked choices, allocated by the engine (verified) with a few
+    commitments already kept; a quarter of team visits of the groups' areas, solved by the
+    engine (verified), with attendance and visit notes on the outings already past."""
+    client = _dispatcher(session)
+    today = now.astimezone(LOCAL).date()
+    half_end = date(today.year, 6, 30) if today.month <= 6 else date(today.year, 12, 31)
+    members = list(
+        session.scalars(
+            select(Member).where(Member.community_id == DEMO_COMMUNITY).order_by(Member.card_number)
+        )
+    )
+    posts = [
+        Post(
+            id=new_id("p"),
+            community_id=DEMO_COMMUNITY,
+            category=category,
+            title=title,
+            seats=seats,
+            skills=[category],
+            desired_skills=[],
+            commitment_service=promise,
+            commitment_deadline=half_end,
+            created_at=now,
+        )
+        for category, title, seats, promise in POSTS
+    ]
+    session.add_all(posts)
+    session.flush()
+    for member in members:
+        fitting = [p for p in posts if p.category in member.skills][:3]
+        session.add_all(
+            PostChoice(member_id=member.id, rank=rank, post_id=post.id)
+            for rank, post in enumerate(fitting, start=1)
+        )
+    session.commit()
+    allocation = post_records.allocate(session, client, DEMO_COMMUNITY, solver=in_process)
+    for commitment in allocation["commitments"][::4]:
+        post_records.mark(session, client, commitment["id"], "kept")
+    _seed_quarter(session, client, today)
+
+
+def _quarter_of(day: date) -> tuple[date, date]:
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    last_month = first.month + 2
+    end = (date(day.year + (last_month == 12), last_month % 12 + 1, 1)) - timedelta(days=1)
+    return first, end
+
+
+def _seed_quarter(session: Session, client: Client, today: date) -> None:
+    groups = list(
+        session.scalars(
+            select(Group).where(Group.community_id == DEMO_COMMUNITY).order_by(Group.name)
+        )
+    )
+    members_of: dict[str, list[str]] = {}
+    for group_id, member_id in session.execute(
+        select(GroupMember.group_id, GroupMember.member_id).order_by(GroupMember.member_id)
+    ):
+        members_of.setdefault(group_id, []).append(member_id)
+    grid_of = dict(session.execute(select(Building.id, Building.grid_id)).all())
+    households = list(
+        session.scalars(
+            select(Household).where(Household.community_id == DEMO_COMMUNITY).order_by(Household.id)
+        )
+    )
+    start, end = _quarter_of(today)
+    teams: list[dict[str, Any]] = []
+    areas: list[dict[str, Any]] = []
+    for group in groups:
+        area = [h for h in households if grid_of.get(h.building_id) in group.area_grids]
+        if not area or not members_of.get(group.id):
+            continue
+        teams.append(
+            {
+                "id": group.name,
+                "members": members_of[group.id],
+                "leader": group.leader_id,
+                "quorum": 2,
+                "area": group.id,
+            }
+        )
+        areas.append(
+            {
+                "id": group.id,
+                "start": {"lat": area[0].lat, "lon": area[0].lon},
+                "households": [
+                    {
+                        "id": h.id,
+                        "location": {"lat": h.lat, "lon": h.lon},
+                        "visit_minutes": 20,
+                        "visits": 1,
+                    }
+                    for h in area
+                ],
+            }
+        )
+    problem = load_visit_problem(
+        {
+            "quarter": {"start": start.isoformat(), "end": end.isoformat()},
+            "visit_weekdays": ["sat", "sun"],
+            "max_sessions_per_day": 2,
+            "session": {"start": VISIT_SESSION_START, "max_hours": 3.0},
+            "members": [{"id": m} for team in teams for m in team["members"]],
+            "teams": teams,
+            "areas": areas,
+            "options": {"time_limit_s": 2, "seed": 0, "min_days_between_visits": 7},
+        }
+    )
+    stored = visit_records.create_schedule(
+        session, client, DEMO_COMMUNITY, problem, max_households=len(households), solver=in_process
+    )
+    moment = utcnow()
+    for outing in stored["sessions"]:
+        if outing["end"] >= moment:
+            continue
+        visit_records.record_attendance(
+            session,
+            client,
+            outing["id"],
+            {
+                "members": outing["attendees"],
+                "households": outing["households"],
+                "notes": "按计划走访，住户情况已记入民情走访台账。",
+            },
+            now=moment,
+        )
