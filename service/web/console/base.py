@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -106,6 +106,47 @@ REASONS = {
     "no_candidate": _l("No member is left who has not declined it"),
     "nothing_to_dispatch": _l("Nothing to dispatch"),
 }
+REASON_ADVICE = {
+    "no_skill": _l(
+        "No active member holds the skills it needs. Register a member with the skill, or ask "
+        "for fewer skills."
+    ),
+    "out_of_range": _l(
+        "The members with the skills live too far away. Ask a member with the skill who lives "
+        "nearby, or let members serve farther from home."
+    ),
+    "no_availability": _l(
+        "The members with the skills nearby are not free in its window. Widen the window, or ask "
+        "one of them to add a free time."
+    ),
+    "capacity": _l(
+        "The members who could serve it have no hours left. Raise a member's weekly hours, or "
+        "move it to a later window."
+    ),
+    "conflict": _l(
+        "Its time clashes with the tasks those members already hold. Widen the window so that it "
+        "fits beside them."
+    ),
+    "priority": _l(
+        "More urgent demands kept the members who could serve it busy. Raise its priority, or "
+        "widen its window."
+    ),
+    "no_candidate": _l(
+        "Every member who could take it has declined it. Ask a member in person, or cancel it."
+    ),
+}
+"""What each reason a demand was left out means and what the dispatcher can do about it."""
+
+
+def reason_text(reason: str | None, params: Mapping[str, Any] | None = None) -> str:
+    """A left-out demand's reason as the console says it: the blocker and what to do (the
+    engine's English ``detail`` stays in the API)."""
+    if reason is None:
+        return ""
+    advice = REASON_ADVICE.get(reason)
+    return str(advice) if advice is not None else str(label(REASONS, reason))
+
+
 ENGINE_STATUS = {
     "optimal": _l("optimal (proven best)"),
     "feasible": _l("feasible (within the time limit)"),
@@ -169,6 +210,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "category_label": category_label,
         "label": label,
+        "reason_text": reason_text,
         "local_time": local_time,
         "hours_text": hours_text,
         "DEMAND_STATUS": DEMAND_STATUS,

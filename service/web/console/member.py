@@ -94,8 +94,17 @@ def _act(task_id: str, action: str) -> ResponseReturnValue:
     with db() as s:
         try:
             if action == "accept":
-                flow.accept(s, client(), task_id)
-                flash(_("Accepted. The resident's contact is now shown to you."), "success")
+                accepted = flow.accept(s, client(), task_id)
+                demand = s.get(Demand, accepted["demand_id"])
+                has_contact = demand is not None and (
+                    demand.contact_phone_enc is not None or demand.address_enc is not None
+                )
+                flash(
+                    _("Accepted. The resident's contact is now shown to you.")
+                    if has_contact
+                    else _("Accepted."),
+                    "success",
+                )
             elif action == "decline":
                 reason = request.form.get("reason", "").strip()
                 if not reason or len(reason) > 500:
