@@ -32,6 +32,7 @@ def init_console(app: Flask) -> None:
         demand_form,
         dispatcher,
         evaluations,
+        imports,
         member,
         records,
     )

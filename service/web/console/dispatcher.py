@@ -172,11 +172,13 @@ def _api_rule(rule: str) -> bool:
 
 
 def _api_import_url(community_id: str, kind: str) -> str | None:
+    """Where the console's import form posts (the console reads the sheet with the sheets
+    API's own import and answers in Chinese), if the sheets API is there."""
     if not _api_rule(f"{API_PREFIX}/communities/<community_id>/imports/<kind>") and not _api_rule(
         f"{API_PREFIX}/communities/<string:community_id>/imports/<string:kind>"
     ):
         return None
-    return f"{request.script_root}{API_PREFIX}/communities/{community_id}/imports/{kind}"
+    return url_for("console.import_page", community_id=community_id, kind=kind)
 
 
 def _api_template_url(kind: str) -> str | None:

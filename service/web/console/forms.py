@@ -50,6 +50,43 @@ MESSAGES = {
         "Must be a half year such as 2026H1 or 2026H2"
     ),
 }
+SHEET_MESSAGES = {
+    "must be a date and time such as 2026-12-05 09:00": _l(
+        "Enter a date and time such as 2026-12-05 09:00"
+    ),
+    "must be a date such as 2026-03-05": _l("Enter a date such as 2026-03-05"),
+    "must be one category": _l("Choose one category"),
+    "must be WGS-84 or GCJ-02": _l("Choose WGS-84 or GCJ-02"),
+    "already registered": _l("This card number is registered already"),
+    "no such unit (an id or a name)": _l("No such unit: register it first"),
+    "no such grid (an id or a name)": _l("No such grid in this community"),
+    "no such building (an id or a name) in the community": _l("No such building in this community"),
+    "no such building (an id or a name) in the member's grid": _l(
+        "No such building in the member's grid"
+    ),
+    "no such building (an id or a name)": _l("No such building in this community"),
+    "required: the building has no location on file": _l(
+        "Enter the coordinates: the building has no location on file"
+    ),
+    "required (or a building or household with a location)": _l(
+        "Enter the coordinates, or a building whose location is on file"
+    ),
+    "must be a card number of 2 to 64 letters, digits, - or _": _l(
+        "A card number of 2 to 64 letters, digits, - or _"
+    ),
+    "must not be before the card was issued": _l("Must not be before the card was issued"),
+    "the sheet is empty: no header row": _l("The sheet is empty: it has no header row"),
+    "the sheet has no data rows": _l("The sheet has no data rows"),
+    "unknown field": _l("Unknown field"),
+    "must be a list": _l("Enter a list"),
+    "must be true or false": _l("Choose yes or no"),
+}
+"""The Excel sheets' own messages (:mod:`service.web.workbooks`, :mod:`service.web.api.sheets`)."""
+_UNKNOWN = re.compile(r"^unknown (category|source): (.+) \(choose from the drop-down list\)$")
+_REPEATS = re.compile(r"^repeats row (\d+)$")
+_SLOT_TEXT = re.compile(r"^cannot read (.+): write such as (.+)$")
+_SAME_NAME = re.compile(r"^(\d+) (unit|grid|building)s have the name (.+): use the id$")
+_OVERLAPS = re.compile(r"^overlaps slot (\d+) on the same weekday$")
 _BETWEEN = re.compile(r"^must be between (-?[\d.]+) and (-?[\d.]+)$")
 _LENGTH = re.compile(r"^must have 1 to (\d+) characters$")
 _DAYS = re.compile(r"^at most (\d+) days long$")
@@ -58,9 +95,24 @@ _ONE_OF = re.compile(r"^must be one of: ")
 
 def message_text(message: str) -> str:
     """A schema's (English) message in the console's language."""
-    known = MESSAGES.get(message)
+    known = MESSAGES.get(message) or SHEET_MESSAGES.get(message)
     if known is not None:
         return str(known)
+    if found := _UNKNOWN.match(message):
+        what = _("category") if found[1] == "category" else _("source channel")
+        return _(
+            "Unknown %(what)s: %(value)s (choose from the drop-down list)",
+            what=what,
+            value=found[2],
+        )
+    if found := _REPEATS.match(message):
+        return _("The same card number as row %(n)s", n=found[1])
+    if found := _SLOT_TEXT.match(message):
+        return _("Cannot read %(text)s: write such as %(example)s", text=found[1], example=found[2])
+    if found := _SAME_NAME.match(message):
+        return _("%(n)s have the name %(name)s: write the id instead", n=found[1], name=found[3])
+    if found := _OVERLAPS.match(message):
+        return _("Overlaps another time slot on the same day")
     if found := _BETWEEN.match(message):
         return _("Must be between %(low)s and %(high)s", low=found[1], high=found[2])
     if found := _LENGTH.match(message):

@@ -185,14 +185,17 @@ def test_the_menu_flow_in_a_browser(live_app: tuple[Flask, str], browser: Any) -
     rows_before = page.locator("#demand-table tbody tr").count()
     page.get_by_label("表格文件（.xlsx）").set_input_files(sheet)
     page.get_by_role("button", name="仅检查（试导入）").click()
-    result = page.locator(".import-result")
-    result.locator(".import-errors li").first.wait_for()
-    assert "rows[3]" in result.inner_text() and "未写入任何数据" in result.inner_text()
+    problems = page.locator("#import-problems")
+    problems.wait_for()
+    text = page.locator("main").inner_text()
+    assert "第 3 行" in problems.inner_text() and "结束时间" in problems.inner_text()
+    assert "须晚于开始时间" in problems.inner_text() and "未写入任何数据" in text
+    assert "rows[" not in text and "must be" not in text  # the row and column, in Chinese
     shot(page, "02-import-dry-run-rejects-a-bad-row")
     page.get_by_label("表格文件（.xlsx）").set_input_files(sheet)
     page.get_by_role("button", name="导入", exact=True).click()
-    result.locator(".import-errors li").first.wait_for()
-    page.reload()
+    page.locator("#import-problems").wait_for()
+    page.goto(f"{base}/console/c/{C}/demands")
     assert page.locator("#demand-table tbody tr").count() == rows_before
 
     # One-click dispatch: a background run, its progress, then the result explained.

@@ -4,6 +4,7 @@ recorded and turned into a demand; the feedback that closes a served demand)."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 
@@ -164,3 +165,35 @@ def _tomorrow() -> str:
     from datetime import timedelta
 
     return (datetime.now(LOCAL).date() + timedelta(days=1)).isoformat()
+
+
+def test_a_sheet_imported_in_the_console_names_each_problem_by_row_and_column_in_chinese(
+    console_app: Flask,
+) -> None:
+    from tests.service.web.test_sheets import demand_row, filled, member_row
+
+    dispatcher = Login(console_app, "dispatcher")
+    bad = filled("members", [member_row(), member_row(联系电话="12345"), member_row(技能="跳舞")])
+    page = dispatcher.post(
+        f"/console/c/{C}/imports/members",
+        {"file": (io.BytesIO(bad), "党员.xlsx"), "dry_run": "true"},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    text = re.sub(r"<[^>]+>", " ", page.text)
+    assert "第 3 行" in text and "联系电话" in text and "请填写电话号码" in text
+    assert "第 4 行" in text and "技能" in text and "请从下拉列表选择" in text
+    assert "rows[" not in text and "must be" not in text and "unknown category" not in text
+    good = filled("demands", [demand_row(需求内容="想学用手机挂号", 诉求来源="短信平台")])
+    with console_app.extensions["linli"].sessions() as session:
+        before = session.scalar(select(func.count(Demand.id)).where(Demand.community_id == C))
+    done = dispatcher.post(
+        f"/console/c/{C}/imports/demands",
+        {"file": (io.BytesIO(good), "需求.xlsx"), "dry_run": "false"},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "已导入 1 行" in done.text and "想学用手机挂号" in done.text  # the list, up to date
+    with console_app.extensions["linli"].sessions() as session:
+        after = session.scalar(select(func.count(Demand.id)).where(Demand.community_id == C))
+    assert after == before + 1
