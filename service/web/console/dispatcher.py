@@ -8,7 +8,7 @@ outside it) and, except the board, requires a manager of it (403 for a member).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -272,6 +272,9 @@ def run(run_id: str) -> ResponseReturnValue:
             for load in result.get("member_loads", [])
         ]
         loads.sort(key=lambda x: (-float(x["hours"]), str(x["member_id"])))
+        week = _week_hours(s, [x["member_id"] for x in loads], row.created_at)
+        for load in loads:
+            load["week_hours"] = week.get(load["member_id"], 0.0)
         return community_page(
             "run.html",
             community,
@@ -285,6 +288,25 @@ def run(run_id: str) -> ResponseReturnValue:
             loads=loads,
             status_url=f"{request.script_root}{API_PREFIX}/dispatch-runs/{row.id}",
         )
+
+
+def _week_hours(s: Session, member_ids: list[str], moment: datetime) -> dict[str, float]:
+    """Each member's hours of tasks (offered, accepted or served) starting in the week
+    (Monday to Sunday, Beijing time) that contains ``moment``: their whole week, not one run's."""
+    day = moment.astimezone(LOCAL).date()
+    start = datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time(), LOCAL)
+    rows = s.execute(
+        select(Task.member_id, func.sum(Demand.duration_hours))
+        .join(Demand, Demand.id == Task.demand_id)
+        .where(
+            Task.member_id.in_(member_ids),
+            Task.status.in_(("offered", "accepted", "completed")),
+            Task.start >= start,
+            Task.start < start + timedelta(days=7),
+        )
+        .group_by(Task.member_id)
+    ).all()
+    return {member: float(hours or 0.0) for member, hours in rows}
 
 
 # --------------------------------------------------------------------------------------------
