@@ -489,7 +489,7 @@ def test_dispatch_runs_in_the_background_and_the_result_is_explained(console_app
     assert "派单结果" in page.text and "党员工作量" in page.text
     assert "本周全部任务小时" in page.text  # the member's whole week beside this run's tasks
     if run.result["left_out"]:
-        assert "处理建议" in page.text and "lang=\"en\"" not in page.text
+        assert "处理建议" in page.text and 'lang="en"' not in page.text
     served, left = len(run.result["tasks"]), len(run.result["left_out"])
     assert f"已派出 {served} 条需求，{left} 条未派出" in page.text
     if left:
