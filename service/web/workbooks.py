@@ -65,6 +65,7 @@ __all__ = [
     "header_of",
     "parse",
     "template",
+    "weekly_slots",
 ]
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -756,6 +757,12 @@ def _labels(value: Any) -> list[str]:
 def _clock(text: str) -> str:
     hours, minutes = text.replace("：", ":").split(":")
     return f"{int(hours):02d}:{minutes}"
+
+
+def weekly_slots(text: str) -> list[dict[str, str]]:
+    """Weekly free times as people write them (``周一 19:00-21:30；周六 9:00-12:00``) as the API's
+    ``weekly_availability``; raises ``ValueError`` naming the part it cannot read."""
+    return _slots(text)
 
 
 def _slots(value: Any) -> list[dict[str, str]]:

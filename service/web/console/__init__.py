@@ -34,6 +34,7 @@ def init_console(app: Flask) -> None:
         evaluations,
         imports,
         member,
+        member_form,
         records,
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from service.db.audit import AuditEvent
 from service.db.flow import Demand, DemandFeedback
 from service.db.longterm import Household
-from service.db.registration import Member
+from service.db.registration import Building, Grid, Member
 from service.db.visits import VisitNote
 from service.domain.availability import LOCAL
 from service.domain.demo import DEMO_COMMUNITY as C
@@ -197,3 +197,39 @@ def test_a_sheet_imported_in_the_console_names_each_problem_by_row_and_column_in
     with console_app.extensions["linli"].sessions() as session:
         after = session.scalar(select(func.count(Demand.id)).where(Demand.community_id == C))
     assert after == before + 1
+
+
+def test_a_member_is_registered_in_the_console_with_a_place_from_their_building(
+    console_app: Flask,
+) -> None:
+    dispatcher = Login(console_app, "dispatcher")
+    url = f"/console/c/{C}/members/new"
+    assert "登记党员" in dispatcher.get(url).text
+    with console_app.extensions["linli"].sessions() as session:
+        building = session.scalars(
+            select(Building).join(Grid, Grid.id == Building.grid_id).where(Grid.community_id == C)
+        ).first()
+    assert building is not None and building.lat is not None
+    form = {
+        "name": "吴振华",
+        "card_number": "4101-console-0001",
+        "phone": "12345",
+        "building_id": building.id,
+        "skills": ["repairs"],
+        "weekly": "周六 09:00-12:00",
+        "capacity": "4",
+    }
+    bad = dispatcher.post(url, form)
+    assert bad.status_code == 422 and "请填写电话号码" in bad.text
+    done = dispatcher.post(url, {**form, "phone": "13900002222"}, follow_redirects=True)
+    assert "吴振华 已登记" in done.text
+    with console_app.extensions["linli"].sessions() as session:
+        member = session.scalars(
+            select(Member).where(Member.card_number == "4101-console-0001")
+        ).one()
+    assert (member.lat, member.lon) == (building.lat, building.lon)
+    assert member.grid_id == building.grid_id and member.skills == ["repairs"]
+    assert member.phone_enc and "13900002222" not in member.phone_enc
+    assert member.weekly_availability == [{"weekday": "sat", "start": "09:00", "end": "12:00"}]
+    again = dispatcher.post(url, {**form, "phone": "13900002222"})
+    assert again.status_code == 422 and "该报到卡号已登记" in again.text
