@@ -46,7 +46,8 @@ SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 
 TASK_STATUSES = ("offered", "accepted", "completed", "declined")
 ACTIVE_TASK_STATUSES = ("offered", "accepted", "completed")
-"""A demand has at most one task in these states (a partial unique index guarantees it)."""
+"""A member has at most one task of a demand in these states (a partial unique index); a demand
+served by a crew has one such task per member of its crew (``0013_crews``)."""
 
 _ACTIVE_TASK = text("status IN ('offered', 'accepted', 'completed')")
 
@@ -92,13 +93,15 @@ class Demand(Base):
 
 
 class Task(Base):
-    """A demand given to one member: offered by a dispatch, or accepted directly by a claim."""
+    """A demand given to one member (one of its crew): offered by a dispatch, or accepted
+    directly by a claim."""
 
     __tablename__ = "tasks"
     __table_args__ = (
         Index(
-            "uq_tasks_active_demand_id",
+            "uq_tasks_active_demand_id_member_id",
             "demand_id",
+            "member_id",
             unique=True,
             sqlite_where=_ACTIVE_TASK,
             postgresql_where=_ACTIVE_TASK,

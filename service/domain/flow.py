@@ -9,8 +9,10 @@ an accepted task is completed with the hours served (the service list) and then 
 Every change is one transaction whose writes are conditional updates (``UPDATE … WHERE id = ?
 AND status = ?``): of two concurrent requests for the same change exactly one wins, the other
 gets a 409, and nothing is ever half-written. The partial unique index
-``uq_tasks_active_demand_id`` (one offered, accepted or completed task per demand) backs this up
-in the database. Every read goes through :func:`service.domain.scope.scoped`.
+``uq_tasks_active_demand_id_member_id`` (one offered, accepted or completed task per member of a
+demand) backs this up in the database. A demand served by a crew (``crew_size`` > 1) has one task
+per member, all starting together: it is accepted once all accept, completed once all are done,
+and one decline re-forms the whole crew (:func:`_transition`). Every read goes through :func:`service.domain.scope.scoped`.
 
 Logs name ids and counts only: never a resident reference, a location or a detail sentence.
 """
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,7 +61,7 @@ from service.domain.demands import (  # noqa: F401  (the flow's states, re-expor
     present_task,
 )
 from service.domain.errors import Conflict, DomainError, Forbidden, Invalid, PlanRejected
-from service.domain.outcomes import CANCELLED_DECLINE
+from service.domain.outcomes import CANCELLED_DECLINE, CREW_REFORMED_DECLINE, NO_FAULT_DECLINES
 from service.domain.personal_data import FieldCipher
 from service.domain.reliability import member_reliability
 from service.domain.scope import get_scoped, may_manage, require_manager, scoped
@@ -355,11 +357,12 @@ def solve_verified(
 
 def offer(
     session: Session, client: Client, assignment: Assignment, community_id: str, detail: str
-) -> Task | None:
-    """Offer one assignment as a task if its demand is still open (conditional update).
+) -> list[Task] | None:
+    """Offer one assignment if its demand is still open (conditional update): one offered task
+    per member of its crew (one for a demand of one), all starting together.
 
-    Returns the new offered task (added to the session and audited), or ``None`` when the demand
-    changed meanwhile (claimed, cancelled or dispatched by someone else).
+    Returns the new offered tasks (added to the session and audited), or ``None`` when the
+    demand changed meanwhile (claimed, cancelled or dispatched by someone else).
     """
     moved = _rowcount(
         session,
@@ -370,18 +373,21 @@ def offer(
     )
     if moved != 1:
         return None
-    task = Task(
-        id=new_id("t"),
-        demand_id=assignment.demand,
-        member_id=assignment.members[0],
-        start=assignment.start,
-        status="offered",
-        created_at=utcnow(),
-    )
-    session.add(task)
-    audit.record(session, client, "create", "task", task.id, community_id, detail)
-    record_step(session, client, task.demand_id, "dispatched", member_id=task.member_id)
-    return task
+    tasks = []
+    for member_id in assignment.members:
+        task = Task(
+            id=new_id("t"),
+            demand_id=assignment.demand,
+            member_id=member_id,
+            start=assignment.start,
+            status="offered",
+            created_at=utcnow(),
+        )
+        session.add(task)
+        audit.record(session, client, "create", "task", task.id, community_id, detail)
+        record_step(session, client, task.demand_id, "dispatched", member_id=task.member_id)
+        tasks.append(task)
+    return tasks
 
 
 def dispatch_community(
@@ -439,8 +445,8 @@ def dispatch_community(
         {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
     ]
     for assignment in answer.assignments:
-        task = offer(session, client, assignment, community_key, "offered")
-        if task is None:
+        crew = offer(session, client, assignment, community_key, "offered")
+        if crew is None:
             left_out.append(
                 {
                     "demand_id": assignment.demand,
@@ -449,7 +455,7 @@ def dispatch_community(
                 }
             )
             continue
-        tasks.append(task)
+        tasks.extend(crew)
     _commit_or_conflict(session, "Demands changed while dispatching; nothing was dispatched.")
     log.info(
         "community %s dispatched: %d tasks offered, %d demands left out (%s)",
@@ -603,8 +609,15 @@ def _transition(
     managers_only: bool = False,
     step: tuple[str, str | None] | None = None,
     check: Callable[[Task, Demand], None] | None = None,
+    crew: str = "last",
 ) -> Task:
     """Move a task from ``source`` to ``target`` (and its demand), or 409 with nothing written.
+
+    A demand served by a crew has one task per member. ``crew`` says when the demand follows:
+    ``last`` (accept, complete) moves it only with the last of its tasks still in ``source``
+    (the others' rows stay as they are); ``reform`` (a decline) moves it at once and declines the
+    crew's other offered and accepted tasks with :data:`CREW_REFORMED_DECLINE`, so that the
+    demand is dispatched again as a whole crew.
 
     The task's member or a manager of its community may move it (``managers_only``: only a
     manager; 403 otherwise). The demand's row is updated (and locked) before the task's, in the
@@ -626,6 +639,13 @@ def _transition(
     done = True
     if demand_change is not None:
         before, after = demand_change
+        others = session.scalar(
+            select(func.count(Task.id)).where(
+                Task.demand_id == task.demand_id, Task.id != task.id, Task.status == source
+            )
+        )
+        if crew == "last" and others:
+            after = before  # the crew's other members have yet to follow: only lock the row
         demand_values: dict[str, Any] = {"status": after}
         if after in ("completed", "cancelled"):
             demand_values["closed_at"] = utcnow()
@@ -639,6 +659,17 @@ def _transition(
             )
             == 1
         )
+        if done and crew == "reform":
+            session.execute(
+                update(Task)
+                .where(
+                    Task.demand_id == task.demand_id,
+                    Task.id != task.id,
+                    Task.status.in_(BUSY_TASK_STATUSES),
+                )
+                .values(status="declined", decline_reason=CREW_REFORMED_DECLINE)
+                .execution_options(synchronize_session=False)
+            )
     condition = [Task.id == task.id, Task.status == source]
     if unrated:
         condition.append(Task.rating.is_(None))
@@ -738,6 +769,7 @@ def decline(
         demand_change=("dispatched", "open"),
         values={"decline_reason": reason},
         step=("declined", reason),
+        crew="reform",
     )
     result = _present(session, task)
     if redispatch:
@@ -850,7 +882,11 @@ def redispatch_demand(
     community_id = demand.community_id
     declined = set(
         session.scalars(
-            select(Task.member_id).where(Task.demand_id == demand_id, Task.status == "declined")
+            select(Task.member_id).where(
+                Task.demand_id == demand_id,
+                Task.status == "declined",
+                or_(Task.decline_reason.is_(None), Task.decline_reason.not_in(NO_FAULT_DECLINES)),
+            )
         )
     )
     members, busy = _members_and_busy(session, _acting_for(client, community_id), community_id)
@@ -880,13 +916,19 @@ def redispatch_demand(
         (left,) = answer.unassigned
         return {"task": None, "reason": left.reason, "detail": left.detail}
     (assignment,) = answer.assignments
-    task = offer(session, client, assignment, community_id, "re-dispatched")
-    if task is None:
+    crew = offer(session, client, assignment, community_id, "re-dispatched")
+    if crew is None:
         session.rollback()
         return {"task": None, "reason": "conflict", "detail": "The demand changed meanwhile."}
     _commit_or_conflict(session, "The demand was dispatched concurrently.")
-    log.info("demand %s re-dispatched as task %s", demand_id, task.id)
-    return {"task": present_task(task, duration, window_end), "reason": None, "detail": None}
+    log.info("demand %s re-dispatched as %d task(s)", demand_id, len(crew))
+    first, *rest = crew
+    return {
+        "task": present_task(first, duration, window_end),
+        "crew": [present_task(t, duration, window_end) for t in rest],
+        "reason": None,
+        "detail": None,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -914,9 +956,9 @@ def cancel(session: Session, client: Client, demand_id: str) -> Demand:
             f"Only an open or dispatched demand can be cancelled; this one is {demand.status}.",
             errors={"status": ["must be open or dispatched"]},
         )
-    session.execute(
+    session.execute(  # a crew's members who accepted already are released too
         update(Task)
-        .where(Task.demand_id == demand.id, Task.status == "offered")
+        .where(Task.demand_id == demand.id, Task.status.in_(BUSY_TASK_STATUSES))
         .values(status="declined", decline_reason=CANCELLED_DECLINE)
         .execution_options(synchronize_session=False)
     )
@@ -963,6 +1005,14 @@ def claim(
     member = get_scoped(session, Member, member_id, client)
     if not (client.role == "member" and client.member_id == member.id):
         require_manager(client, demand.community_id)
+    if demand.crew_size > 1:
+        raise Invalid(
+            f"This demand needs a crew of {demand.crew_size} serving together: the community "
+            "dispatches it.",
+            errors={"demand_id": [f"needs a crew of {demand.crew_size}; it cannot be claimed"]},
+            reason="crew_not_claimable",
+            params={"crew": demand.crew_size},
+        )
     problems: list[str] = []
     if member.community_id != demand.community_id:
         problems.append("must be a member of the demand's community")
