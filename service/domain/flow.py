@@ -12,7 +12,8 @@ gets a 409, and nothing is ever half-written. The partial unique index
 ``uq_tasks_active_demand_id_member_id`` (one offered, accepted or completed task per member of a
 demand) backs this up in the database. A demand served by a crew (``crew_size`` > 1) has one task
 per member, all starting together: it is accepted once all accept, completed once all are done,
-and one decline re-forms the whole crew (:func:`_transition`). Every read goes through :func:`service.domain.scope.scoped`.
+and one decline re-forms the whole crew (:func:`_transition`). Every read goes through
+:func:`service.domain.scope.scoped`.
 
 Logs name ids and counts only: never a resident reference, a location or a detail sentence.
 """
