@@ -782,6 +782,7 @@ def decline(
             session.rollback()
             result["redispatch"] = {
                 "task": None,
+                "crew": [],
                 "reason": "error",
                 "detail": "The re-dispatch failed; the demand is open on the demand list.",
             }
@@ -879,7 +880,12 @@ def redispatch_demand(
     """
     demand = session.get(Demand, demand_id)
     if demand is None or demand.status != "open":
-        return {"task": None, "reason": "conflict", "detail": "The demand is no longer open."}
+        return {
+            "task": None,
+            "crew": [],
+            "reason": "conflict",
+            "detail": "The demand is no longer open.",
+        }
     community_id = demand.community_id
     declined = set(
         session.scalars(
@@ -895,7 +901,7 @@ def redispatch_demand(
     if not members:
         session.rollback()
         detail = "No active member of the community is left who has not declined it."
-        return {"task": None, "reason": "no_candidate", "detail": detail}
+        return {"task": None, "crew": [], "reason": "no_candidate", "detail": detail}
     problem = build_problem(
         [demand],
         members,
@@ -915,12 +921,17 @@ def redispatch_demand(
     )
     if not answer.assignments:
         (left,) = answer.unassigned
-        return {"task": None, "reason": left.reason, "detail": left.detail}
+        return {"task": None, "crew": [], "reason": left.reason, "detail": left.detail}
     (assignment,) = answer.assignments
     crew = offer(session, client, assignment, community_id, "re-dispatched")
     if crew is None:
         session.rollback()
-        return {"task": None, "reason": "conflict", "detail": "The demand changed meanwhile."}
+        return {
+            "task": None,
+            "crew": [],
+            "reason": "conflict",
+            "detail": "The demand changed meanwhile.",
+        }
     _commit_or_conflict(session, "The demand was dispatched concurrently.")
     log.info("demand %s re-dispatched as %d task(s)", demand_id, len(crew))
     first, *rest = crew

@@ -81,8 +81,10 @@ class CommunityDemands(MethodView):
     def post(self, data: dict[str, Any], community_id: str) -> Any:
         """A resident orders (点单): an open demand in a community this key may act for.
 
-        The server sets `id`, `status` (open) and `created_at`. Only one-person demands
-        (`crew_size` 1) for now. `resident_ref` is an opaque id. The resident's
+        The server sets `id`, `status` (open) and `created_at`. A demand for a crew
+        (`crew_size` up to 10) is offered to that many members, who start together; it is
+        accepted once all accept and completed once all are done, and one decline re-forms the
+        crew. `resident_ref` is an opaque id. The resident's
         `contact_phone` and `address` (optional) are stored encrypted and shown masked; the
         member serving it and the community read them in clear at `/demands/{id}/contact`.
         """

@@ -463,6 +463,9 @@ REFUSAL_TEXTS = {
     "feedback_not_due": _l("Feedback is recorded once the demand is served or cancelled."),
     "feedback_recorded": _l("This demand's feedback is recorded already."),
     "note_is_demand": _l("This visit note has already become a demand."),
+    "crew_not_claimable": _l(
+        "This demand needs a crew of %(crew)s serving together: dispatch it with the open demands."
+    ),
 }
 """Refusals the console says in its own words (``DomainError.reason`` → sentence)."""
 

@@ -51,6 +51,7 @@ FORM_FIELDS = {
     "window.end": "window_end",
     "duration_hours": "duration_hours",
     "priority": "priority",
+    "crew_size": "crew_size",
     "content": "content",
     "source": "source",
     "building_id": "building_id",
@@ -74,6 +75,7 @@ def demand_body(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
         "window_end",
         "duration_hours",
         "priority",
+        "crew_size",
         "resident_ref",
         "contact_phone",
         "address",
@@ -117,6 +119,8 @@ def demand_body(form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
         body["duration_hours"] = number(filled["duration_hours"])
     if "priority" in filled:
         body["priority"] = integer(filled["priority"])
+    if "crew_size" in filled:
+        body["crew_size"] = integer(filled["crew_size"])
     for name in ("resident_ref", "contact_phone", "address"):
         if name in filled:
             body[name] = filled[name]
@@ -162,6 +166,7 @@ def _defaults(centre: tuple[float | None, float | None]) -> dict[str, Any]:
         "window_end": (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
         "duration_hours": "1",
         "priority": "3",
+        "crew_size": "1",
         "resident_ref": "",
         "contact_phone": "",
         "address": "",

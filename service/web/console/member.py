@@ -185,13 +185,16 @@ def contact(task_id: str) -> ResponseReturnValue:
 @bp.route("/my/claim")
 @login_required
 def claim_list() -> ResponseReturnValue:
-    """抢单: open demands of the community that match the member's skills, nearest first."""
+    """抢单: open demands of the community that match the member's skills, nearest first (a
+    demand for a crew is dispatched by the community, never claimed)."""
     member = current_member()
     with db() as s:
         rows = s.scalars(
             scoped(
                 select(Demand).where(
-                    Demand.community_id == member.community_id, Demand.status == "open"
+                    Demand.community_id == member.community_id,
+                    Demand.status == "open",
+                    Demand.crew_size == 1,
                 ),
                 client(),
             )

@@ -414,6 +414,8 @@ class AvailabilitySchema(Schema):
 
 RESIDENT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 MAX_DEMAND_WINDOW = MAX_HORIZON
+MAX_WORKSPACE_CREW = 10
+"""The largest crew a community's demand asks for (a team visit is the group mode's)."""
 DISPATCH_TIME_LIMIT_S = 5.0
 MAX_DISPATCH_TIME_LIMIT_S = 30.0
 CANDIDATES_LIMIT = 5
@@ -422,7 +424,8 @@ MAX_CANDIDATES_LIMIT = 20
 
 class DemandCreateSchema(StrictSchema):
     """A resident's order (点单). The server sets ``id``, ``community_id`` (from the path),
-    ``status`` (open) and ``created_at``; only one-person demands (``crew_size`` 1) for now.
+    ``status`` (open) and ``created_at``; a demand for a crew (``crew_size`` > 1) is offered to
+    that many members at once.
     ``location`` may be left out when ``household_id`` or ``building_id`` names a place on
     file: the demand is then served there."""
 
@@ -458,7 +461,8 @@ class DemandCreateSchema(StrictSchema):
     )
     crew_size = StrictInteger(
         load_default=1,
-        validate=validate.Equal(1, error="only 1 is supported (one member per demand)"),
+        validate=between(1, MAX_WORKSPACE_CREW),
+        metadata={"description": "members who serve it together (a crew starts at one time)"},
     )
     resident_ref = StrictString(
         load_default=None,
@@ -680,6 +684,11 @@ class RedispatchSchema(Schema):
     """A declined demand dispatched again, everyone else's tasks pinned."""
 
     task = fields.Nested(TaskRecordSchema, required=True, allow_none=True)
+    crew = fields.List(
+        fields.Nested(TaskRecordSchema),
+        required=True,
+        metadata={"description": "a crew demand's other new tasks (empty for one member)"},
+    )
     reason = fields.String(required=True, allow_none=True)
     detail = fields.String(required=True, allow_none=True)
 

@@ -233,3 +233,18 @@ def test_a_member_is_registered_in_the_console_with_a_place_from_their_building(
     assert member.weekly_availability == [{"weekday": "sat", "start": "09:00", "end": "12:00"}]
     again = dispatcher.post(url, {**form, "phone": "13900002222"})
     assert again.status_code == 422 and "该报到卡号已登记" in again.text
+
+
+def test_the_demand_form_asks_for_a_crew_and_the_list_shows_it(console_app: Flask) -> None:
+    from tests.service.web.test_console_more import NEW, _good_form
+
+    dispatcher = Login(console_app, "dispatcher")
+    form = _good_form(crew_size="3", resident_ref="r-crew-1")
+    assert dispatcher.post(NEW, form).status_code == 302
+    with console_app.extensions["linli"].sessions() as session:
+        demand = session.scalars(select(Demand).where(Demand.resident_ref == "r-crew-1")).one()
+    assert demand.crew_size == 3
+    listing = dispatcher.get(f"/console/c/{C}/demands")
+    assert "需 3 人" in listing.text
+    too_big = dispatcher.post(NEW, _good_form(crew_size="11", resident_ref="r-crew-2"))
+    assert too_big.status_code == 422
