@@ -235,6 +235,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("结束时间", "window.end", "datetime", True, "须晚于开始时间，且在将来", 18),
         Column("时长(小时)", "duration_hours", "number", True, "0.25 到 24，不长于时间段", 12),
         Column("优先级", "priority", "integer", True, "1 到 5，5 最急", 10),
+        Column(
+            "所需人数", "crew_size", "integer", False, "1 到 10；多于 1 人时一组党员一起服务", 10
+        ),
         Column("居民编号", "resident_ref", "text", False, "不含姓名的编号，如 r-00012", 14),
         Column("联系电话", "contact_phone", "text", False, "加密保存，列表中只显示掩码", 16),
         Column("地址", "address", "text", False, "加密保存，列表中只显示掩码", 24),
@@ -859,6 +862,7 @@ EXPORT_COLUMNS: dict[str, tuple[_Out, ...]] = {
         ("结束时间", "window.end", None),
         ("时长(小时)", "duration_hours", None),
         ("优先级", "priority", None),
+        ("所需人数", "crew_size", None),
         ("居民编号", "resident_ref", None),
         ("联系电话", "contact.phone", None),
         ("地址", "contact.address", None),
