@@ -138,13 +138,99 @@ REASON_ADVICE = {
 """What each reason a demand was left out means and what the dispatcher can do about it."""
 
 
+REASON_FACTS = {
+    "no_skill": _l("Nobody holds %(skills)s."),
+    "out_of_range": _l(
+        "%(holders)s members hold %(skills)s; the nearest lives %(nearest_km)s km away (the "
+        "limit is %(limit_km)s km)."
+    ),
+    "no_availability": _l(
+        "%(in_range)s members with the skills live nearby, but none is free for %(hours)s hours "
+        "in %(window)s."
+    ),
+    "capacity": _l(
+        "The %(members)s members who could serve it have fewer than %(hours)s hours left."
+    ),
+    "conflict": _l("The %(members)s members who could serve it hold other tasks in %(window)s."),
+    "outranked": _l(
+        "%(n)s more urgent demands (priority %(low)s to %(high)s) hold the members who could "
+        "serve it."
+    ),
+    "cost": _l("Serving it would cost more than leaving it out at priority %(priority)s."),
+}
+"""What the engine found, from the ``params`` of its reason (``docs/contracts/dispatch.md``)."""
+
+
+def _window_text(start: Any, end: Any) -> str:
+    try:
+        a = datetime.fromisoformat(str(start)).astimezone(LOCAL)
+        b = datetime.fromisoformat(str(end)).astimezone(LOCAL)
+    except ValueError:
+        return ""
+    same = a.date() == b.date()
+    if is_chinese():
+        head = f"{a.month}月{a.day}日 {a:%H:%M}"
+        return f"{head}–{b:%H:%M}" if same else f"{head}–{b.month}月{b.day}日 {b:%H:%M}"
+    return f"{a:%m-%d %H:%M}–{b:%H:%M}" if same else f"{a:%m-%d %H:%M}–{b:%m-%d %H:%M}"
+
+
+def _skills_text(skills: Any) -> str:
+    names = [category_label(str(s)) for s in (skills or [])]
+    return "、".join(names) if is_chinese() else ", ".join(names)
+
+
+def _facts(reason: str, params: Mapping[str, Any]) -> str | None:
+    """The engine's findings in the console's language, or ``None`` if ``params`` lack them."""
+    try:
+        if reason == "no_skill":
+            values: dict[str, Any] = {"skills": _skills_text(params["skills"])}
+        elif reason == "out_of_range":
+            values = {
+                "holders": params["holders"],
+                "skills": _skills_text(params["skills"]),
+                "nearest_km": f"{float(params['nearest_km']):.1f}",
+                "limit_km": f"{float(params['limit_km']):g}",
+            }
+        elif reason == "no_availability":
+            values = {
+                "in_range": params["in_range"],
+                "hours": f"{float(params['duration_hours']):g}",
+                "window": _window_text(params["window_start"], params["window_end"]),
+            }
+        elif reason == "capacity":
+            values = {"members": params["members"], "hours": f"{float(params['duration_hours']):g}"}
+        elif reason == "conflict":
+            values = {
+                "members": params["members"],
+                "window": _window_text(params["window_start"], params["window_end"]),
+            }
+        elif reason == "priority" and params.get("basis") == "outranked":
+            reason = "outranked"
+            values = {
+                "n": len(params["blocking_demands"]),
+                "low": params["blocking_priority_min"],
+                "high": params["blocking_priority_max"],
+            }
+        elif reason == "priority" and params.get("basis") == "cost":
+            reason = "cost"
+            values = {"priority": params["priority"]}
+        else:
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return str(REASON_FACTS[reason] % values)
+
+
 def reason_text(reason: str | None, params: Mapping[str, Any] | None = None) -> str:
-    """A left-out demand's reason as the console says it: the blocker and what to do (the
+    """A left-out demand's reason as the console says it: what the engine found (from the
+    reason's ``params``, when the answer carries them) and what the dispatcher can do (the
     engine's English ``detail`` stays in the API)."""
     if reason is None:
         return ""
     advice = REASON_ADVICE.get(reason)
-    return str(advice) if advice is not None else str(label(REASONS, reason))
+    text = str(advice) if advice is not None else str(label(REASONS, reason))
+    facts = _facts(reason, params) if isinstance(params, Mapping) and params else None
+    return f"{facts}{text}" if facts and is_chinese() else (f"{facts} {text}" if facts else text)
 
 
 ENGINE_STATUS = {
