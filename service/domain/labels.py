@@ -7,7 +7,7 @@ from service.db.flow import DEMAND_ACTIONS, SATISFACTION, SOURCES, TOLD_VIA
 
 SOURCE_LABELS = {
     "team_visit": "组团走访",
-    "building_branch": "楼(院)党支部",
+    "building_branch": "楼（院）党支部",
     "qq_group": "QQ群",
     "sms": "短信平台",
     "phone": "电话",

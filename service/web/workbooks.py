@@ -717,6 +717,7 @@ def _source(value: Any) -> str:
 
 _SOURCE_IDS = {
     **{label: code for code, label in SOURCE_LABELS.items()},
+    "楼(院)党支部": "building_branch",
     **{code: code for code in SOURCE_LABELS},
 }
 

@@ -278,6 +278,11 @@ def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     return value.astimezone(LOCAL).strftime(fmt)
 
 
+def counted(text: str, n: object) -> str:
+    """A heading with its count: "待接单（3）" in Chinese, "Offered (3)" in English."""
+    return f"{text}（{n}）" if is_chinese() else f"{text} ({n})"
+
+
 def hours_text(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -299,6 +304,7 @@ def _template_helpers() -> dict[str, Any]:
         "reason_text": reason_text,
         "local_time": local_time,
         "hours_text": hours_text,
+        "counted": counted,
         "DEMAND_STATUS": DEMAND_STATUS,
         "TASK_STATUS": TASK_STATUS,
         "RUN_STATUS": RUN_STATUS,

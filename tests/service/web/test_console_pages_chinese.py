@@ -1,5 +1,6 @@
 """Every console page of the seeded demo, as each role sees it, is Chinese and names people and
-places: no run of English words, no raw id, in the text a person reads (issue #19). The pages
+places: no run of English words, no raw id, no half-width punctuation after Chinese text, in the
+text a person reads (issue #19). The pages
 are rendered by the app (tags, scripts and styles stripped); the browser walk of
 ``test_console_chinese.py`` checks the pages that draw in the browser."""
 
@@ -36,6 +37,8 @@ DISPATCHER = [
 MEMBER = ["/console/my/tasks", "/console/my/claim", f"/console/c/{C}/board"]
 ORGANISER = ["/console/unit/evaluations"]
 
+_HALF_WIDTH = re.compile(r"[\u4e00-\u9fff\u3001-\u3011][ ]?[:;(,](?!//)")
+"""ASCII punctuation right after Chinese text (Chinese takes full-width ：；（，)."""
 _HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -59,7 +62,8 @@ def test_every_page_is_chinese_with_no_raw_id(
     for url in pages:
         page = person.get(url)
         assert page.status_code == 200, (url, page.status_code)
-        trouble = problems(visible_text(page.text))
+        text = visible_text(page.text)
+        trouble = problems(text) + [f"half-width: {m!r}" for m in _HALF_WIDTH.findall(text)]
         if trouble:
             found[url] = trouble
     assert found == {}
