@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -226,7 +227,8 @@ def outing_lower_bound(
       weights ``w_i = m_i / (T - 2c d_i)`` of its households sum to at most 1 and its walk is at
       least ``Σ w_i · 2 d_i``; all outings together walk at least ``Σ_i visits_i · w_i · 2 d_i``.
 
-    The bin packing with the walk of :func:`packing_lower_bound` is taken when it is larger.
+    The bin packing with the walk of :func:`packing_lower_bound` and the radial bound with the
+    detour of :func:`detour_lower_bound` are taken when they are larger.
     """
     if not reachable:
         return 0
@@ -251,13 +253,18 @@ def outing_lower_bound(
     # Visits of one household need distinct outings unless they may fall on the same day.
     spaced = problem.options.min_days_between_visits > 0
     most = max(area.households[i].visits for i in reachable) if spaced else 1
-    return max(most, by_time, packing_lower_bound(problem, area, reachable, km))
+    return max(
+        most,
+        by_time,
+        packing_lower_bound(problem, area, reachable, km),
+        detour_lower_bound(problem, area, reachable, km),
+    )
 
 
 KNAPSACK_STEP_MIN = 0.25
 """Grid of the knapsack in :func:`packing_lower_bound`: sizes rounded down to it, capacities
 (plus :data:`BOUND_TOL`) down, so the grid never makes the knapsack tighter than rule 5."""
-WALK_MIXES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+WALK_MIXES = (0.0, 0.5, 1.0)
 """The weights ``λ`` :func:`packing_lower_bound` tries between its two walking bounds."""
 BOUND_TOL = 1e-6
 """Rounding noise allowed before a fractional bound is rounded up to whole outings."""
@@ -318,6 +325,67 @@ def packing_lower_bound(
             if top > 0:
                 best = max(best, float(visits @ value) / top)
     return math.ceil(best - BOUND_TOL)
+
+
+DETOUR_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.5, 2.0, math.inf)
+"""Detour classes of :func:`detour_lower_bound`, in multiples of the farthest household's
+distance from the start."""
+
+
+def detour_lower_bound(
+    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
+) -> int:
+    """Fewest outings for ``area`` by the radial bound with the detour to the side.
+
+    An outing whose farthest household ``f`` is ``D`` km out passes ``f`` and every other of
+    its households ``g``, so it walks at least the triangle start → ``f`` → ``g`` → start:
+    ``2D + e_f(g)`` with the detour ``e_f(g) = d_g + |fg| − D ≥ 0``, hence at least ``2D + E``
+    with ``E`` its largest detour. Rule 5 then leaves ``T − c(2D + E)`` minutes for its visits,
+    all of households within ``D`` of the start and ``E`` of detour. With the radial weights
+    ``y_g = m_g / (T − 2c d_g)`` (whose sum over any outing is at most 1) let ``U`` bound
+    ``y(S)`` over every outing ``S``: for each ``f`` and each class of :data:`DETOUR_LEVELS`
+    ``(E_{k−1}, E_k]``, a fractional knapsack over the households of detour at most ``E_k``
+    with room ``T − c(2D + E_{k−1})``. Then at least ``Σ visits_g y_g / U`` outings are needed;
+    ``U ≤ 1``, so this is never below the radial bound, and above it where outings cannot hold
+    a full session of visits without walking to the side (households spread around the start
+    rather than along a line from it). With ``min_days_between_visits`` 0 each visit is an item
+    of its own (two may share an outing).
+    """
+    if not reachable:
+        return 0
+    if problem.options.min_days_between_visits <= 0:
+        # Two visits of one household may share an outing: each visit is an item of its own.
+        reachable = [i for i in reachable for _ in range(area.households[i].visits)]
+    session = problem.session.max_minutes + BOUND_TOL
+    per_km = 60.0 / problem.walking_speed_kmh
+    nodes = [0, *(i + 1 for i in reachable)]
+    sub = km[np.ix_(nodes, nodes)]
+    dist = sub[0, 1:]
+    minutes = np.array([area.households[i].visit_minutes for i in reachable], dtype=float)
+    visits = np.array([area.households[i].visits for i in reachable], dtype=float)
+    if problem.options.min_days_between_visits <= 0:
+        visits[:] = 1.0
+    size = np.maximum(minutes, 1e-12)
+    value = minutes / np.maximum(session - 2.0 * per_km * dist, 1e-9)
+    order = np.argsort(-(value / size), kind="stable")  # the fractional knapsack's order
+    dist, size, value, visits = dist[order], size[order], value[order], visits[order]
+    between = sub[1:, 1:][np.ix_(order, order)]
+    levels = np.array(DETOUR_LEVELS)
+    lower = np.concatenate([[0.0], levels[:-1]])  # the smallest detour of each class
+    # Axis 0: the farthest household f; axis 1: the detour class; axis 2: the items.
+    detour = np.maximum(dist[None, :] + between - dist[:, None], 0.0)
+    within = dist[None, :] <= dist[:, None]
+    # The last class is unbounded (``D · inf`` would be ``nan`` for a household at the start).
+    limit = np.where(np.isinf(levels)[None, :], np.inf, dist[:, None] * levels[None, :])
+    present = within[:, None, :] & (detour[:, None, :] <= limit[:, :, None])
+    sizes = np.where(present, size[None, None, :], 0.0)
+    before = np.cumsum(sizes, axis=2) - sizes
+    room = session - per_km * dist[:, None] * (2.0 + lower[None, :])
+    share = np.clip((room[:, :, None] - before) / size[None, None, :], 0.0, 1.0) * present
+    top = float((share * value[None, None, :]).sum(axis=2).max())
+    if top <= 0:
+        return 0
+    return math.ceil(float(visits @ value) / top - BOUND_TOL)
 
 
 def _knapsack_top(
@@ -406,9 +474,19 @@ def route_areas(
     seed: int,
     executor: Executor | None = None,
     on_done: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> list[AreaPlan]:
-    """Route every area's visits (on ``executor`` when given) and collect the area plans."""
+    """Route every area's visits (on ``executor`` when given) and collect the area plans.
+
+    ``time_limit_s`` is the routers' budget in all (core seconds); the time spent on the
+    bounds, on ``workers`` cores, comes out of it, so the bound never makes a solve longer.
+    """
+    started = time.perf_counter()
     jobs, too_far, bounds = plan_jobs(problem, time_limit_s, seed)
+    spent_s = (time.perf_counter() - started) * workers
+    if spent_s > 0 and time_limit_s > 0:
+        scale = max(0.2, 1.0 - spent_s / time_limit_s)
+        jobs = [replace(j, time_limit_s=max(0.01, j.time_limit_s * scale)) for j in jobs]
     order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].households))
     results: dict[int, Routes] = {}
     if executor is None or len(jobs) <= 1:

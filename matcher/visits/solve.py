@@ -85,7 +85,7 @@ def solve_visits(
 
     if cores > 1:
         with ProcessPoolExecutor(max_workers=cores) as pool:
-            plans = route_areas(problem, budget, seed, executor=pool, on_done=routed)
+            plans = route_areas(problem, budget, seed, executor=pool, on_done=routed, workers=cores)
     else:
         plans = route_areas(problem, budget, seed, on_done=routed)
     outings = [o for plan in plans for o in plan.outings]

@@ -4,7 +4,8 @@ Tiny one-area quarters are solved exhaustively here with their own arithmetic (h
 start → households → start at the walking speed plus the visit minutes, as rule 5 says; every
 order of every set of households tried; the fewest outings that give each household its visits
 in distinct outings, or in any outings when the spacing is 0), and the bound the solver reports
-must never exceed that optimum. A knapsack-only case shows what the packing bound adds.
+must never exceed that optimum. Two cases show what the packing bound (visits too long to
+share a session) and the detour bound (households around the start, not along a line) add.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from functools import cache
 import numpy as np
 import pytest
 
-from matcher.visits.outings import plan_jobs
+from matcher.visits.outings import (
+    detour_lower_bound,
+    packing_lower_bound,
+    plan_jobs,
+    walking_km,
+)
 from matcher.visits.problem import (
     Area,
     Household,
@@ -151,3 +157,35 @@ def test_two_long_visits_never_share_a_session_and_the_bound_knows_it() -> None:
     schedule = solve_visits(problem, time_limit_s=1.0, workers=1)
     assert verify_schedule(dump_visit_problem(problem), dump_schedule(schedule)) == []
     assert schedule.stats.sessions == schedule.stats.lower_bound_sessions == 6
+
+
+def test_households_around_the_start_need_the_detour_bound() -> None:
+    """Ten 20-minute visits on a ring 0.6 km around the start, a one-hour session: out and
+    back is 18 minutes, so two visits fit on the radial reckoning, but the step to the
+    neighbour on the ring (0.37 km) makes any pair 63.6 minutes long (the optimum is 10). The
+    packing bound sees 5 outings, the detour bound 6; the solver reports the larger, and the
+    scheduler's 10 sessions pass the strict verifier."""
+    lat_km = 111.2
+    lon_km = 111.2 * math.cos(math.radians(START.lat))
+    households = [
+        Household(
+            id=f"h-{k + 1}",
+            location=Point(
+                START.lat + 0.6 * math.sin(k * math.pi / 5) / lat_km,
+                START.lon + 0.6 * math.cos(k * math.pi / 5) / lon_km,
+            ),
+            visit_minutes=20.0,
+        )
+        for k in range(10)
+    ]
+    problem = _problem(households, max_hours=1.0, spacing=7)
+    area = problem.areas[0]
+    km = walking_km(area, area.households)
+    reachable = list(range(10))
+    assert packing_lower_bound(problem, area, reachable, km) == 5
+    assert detour_lower_bound(problem, area, reachable, km) == 6
+    _, _, bounds = plan_jobs(problem, 1.0, 0)
+    assert bounds["a-1"] == 6 < _fewest_outings(problem) == 10
+    schedule = solve_visits(problem, time_limit_s=1.0, workers=1)
+    assert verify_schedule(dump_visit_problem(problem), dump_schedule(schedule)) == []
+    assert schedule.stats.sessions == 10
