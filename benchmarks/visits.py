@@ -5,7 +5,10 @@ generator of :mod:`matcher.visits.generate`), schedules it with the product's ow
 :func:`matcher.visits.solve.solve_visits`, checks the schedule with the independent verifier and
 appends one JSON line per (seed) with the figures: sessions against the lower bound on sessions,
 visits missing and why, walking, attendees, wall time, peak memory (this process and the routing
-workers). Medians over seeds are what RESULTS.md quotes.
+workers). Medians over seeds are what RESULTS.md quotes. ``--variant held-out`` generates
+instead a quarter shaped like issue 20's held-out one
+(:func:`matcher.visits.generate.held_out_like_problem`: 14,747 households over 300 teams, a
+quarter of the members off on any date, the Spring Festival blackout).
 
 ``--quarters N`` runs instead ``N`` small random quarters (:func:`matcher.visits.generate.
 random_shape`: 1–3 teams, 30–90 households each, 2–13 weeks, session 0.5–4 h, every knob varied)

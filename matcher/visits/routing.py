@@ -2,9 +2,10 @@
 
 Everything the visit scheduler and the Solomon benchmark need from a vehicle-routing solver fits
 in :class:`RoutingProblem` (integer matrices, service times, optional time windows and loads, a
-route-duration limit and a fixed cost per route) and :class:`Routes`. The engine behind it is
-PyVRP (iterated local search, MIT licence), chosen by measurement on Solomon's instances
-(``benchmarks/RESULTS.md``); swapping it means rewriting :func:`solve_routes` only.
+route-duration limit, a fixed cost per route, and optionally one travel-time matrix per vehicle
+type — the visit scheduler's one kind of outing per round) and :class:`Routes`. The engine
+behind it is PyVRP (iterated local search, MIT licence), chosen by measurement on Solomon's
+instances (``benchmarks/RESULTS.md``); swapping it means rewriting :func:`solve_routes` only.
 
 Node 0 is the depot; clients are nodes ``1..n``. Routes list client nodes in visiting order.
 """
