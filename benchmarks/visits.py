@@ -5,7 +5,10 @@ generator of :mod:`matcher.visits.generate`), schedules it with the product's ow
 :func:`matcher.visits.solve.solve_visits`, checks the schedule with the independent verifier and
 appends one JSON line per (seed) with the figures: sessions against the lower bound on sessions,
 visits missing and why, walking, attendees, wall time, peak memory (this process and the routing
-workers). Medians over seeds are what RESULTS.md quotes.
+workers). Medians over seeds are what RESULTS.md quotes. ``--variant held-out`` generates
+instead a quarter shaped like issue 20's held-out one
+(:func:`matcher.visits.generate.held_out_like_problem`: 14,747 households over 300 teams, a
+quarter of the members off on any date, the Spring Festival blackout).
 
 ``--quarters N`` runs instead ``N`` small random quarters (:func:`matcher.visits.generate.
 random_shape`: 1–3 teams, 30–90 households each, 2–13 weeks, session 0.5–4 h, every knob varied)
@@ -30,7 +33,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.provenance import REPO, provenance
-from matcher.visits.generate import generate_visit_problem, random_shape, small_quarter
+from matcher.visits.generate import (
+    generate_visit_problem,
+    held_out_like_problem,
+    random_shape,
+    small_quarter,
+)
 from matcher.visits.solve import solve_visits
 from matcher.visits.verify import verify_schedule
 from service.contracts.visits import dump_schedule, dump_visit_problem
@@ -44,6 +52,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teams", type=int, default=300, help="teams and areas (default 300)")
     p.add_argument("--members", type=int, default=3000, help="members (default 3000)")
     p.add_argument("--households", type=int, default=30000, help="households (default 30000)")
+    p.add_argument(
+        "--variant",
+        choices=("district", "held-out"),
+        default="district",
+        help="district: the generator with --teams/--members/--households; held-out: a quarter "
+        "shaped like issue 20's held-out one (300 teams, 14,747 households, a quarter of members "
+        "off on any date; --teams scales it, --members and --households are ignored)",
+    )
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--time-limit", type=float, default=120.0, help="seconds (default 120)")
     p.add_argument("--workers", type=int, default=0, help="routing processes (0 = all cores)")
@@ -71,13 +87,16 @@ def _peak_mib() -> tuple[float, float]:
 
 def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """Generate, schedule and verify one district; its result line."""
-    problem = generate_visit_problem(
-        teams=args.teams,
-        members=args.members,
-        households=args.households,
-        seed=seed,
-        time_limit_s=args.time_limit,
-    )
+    if args.variant == "held-out":
+        problem = held_out_like_problem(seed, teams=args.teams, time_limit_s=args.time_limit)
+    else:
+        problem = generate_visit_problem(
+            teams=args.teams,
+            members=args.members,
+            households=args.households,
+            seed=seed,
+            time_limit_s=args.time_limit,
+        )
     started = time.perf_counter()
     schedule = solve_visits(problem, time_limit_s=args.time_limit, workers=args.workers)
     wall_s = time.perf_counter() - started
@@ -85,9 +104,13 @@ def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     stats = schedule.stats
     own, children = _peak_mib()
     reasons = Counter(u.reason for u in schedule.unscheduled for _ in u.households)
+    got = Counter(h for s in schedule.sessions for h in s.route)
+    short = {h.id for a in problem.areas for h in a.households if got[h.id] < h.visits}
+    unproven = len({h for u in schedule.unscheduled if not u.proven for h in u.households} & short)
     return {
         "benchmark": "visits",
-        "teams": args.teams,
+        "variant": args.variant,
+        "teams": len(problem.teams),
         "members": len(problem.members),
         "households": sum(len(a.households) for a in problem.areas),
         "required_visits": sum(h.visits for a in problem.areas for h in a.households),
@@ -106,6 +129,9 @@ def run_one(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "leader_present": stats.leader_present,
         "wall_s": round(wall_s, 2),
         "violations": len(violations),
+        "violations_by_rule": dict(Counter(v.rule for v in violations)),
+        "households_missing": len(short),
+        "households_missing_unproven": unproven,
         "peak_rss_mib": own,
         "peak_rss_worker_mib": children,
     }

@@ -86,6 +86,8 @@ def generate_visit_problem(
     weeks: int = 13,
     visit_weekdays: tuple[str, ...] = ("sat", "sun"),
     time_limit_s: float = 30.0,
+    quarter_end: date | None = None,
+    unavailable_share: float = 1 / 6,
 ) -> VisitProblem:
     """A district quarter: ``teams`` teams (one area each), about 10 members per team.
 
@@ -97,12 +99,14 @@ def generate_visit_problem(
         quarter_start, weeks: The quarter.
         visit_weekdays: Allowed weekdays.
         time_limit_s: Written into the problem's options.
+        quarter_end: The quarter's last day (default ``weeks`` weeks after the start).
+        unavailable_share: Each member misses each usable date with this probability.
     """
     rng = np.random.default_rng(seed)
     n_members = members if members is not None else 10 * teams
     if n_members < 4 * teams:
         raise ValueError(f"members must be at least 4 per team ({4 * teams}), not {n_members}")
-    end = quarter_start + timedelta(weeks=weeks) - timedelta(days=1)
+    end = quarter_end or quarter_start + timedelta(weeks=weeks) - timedelta(days=1)
     district_km = 1.5 * math.sqrt(teams)
     centres = [_offset(rng, CENTRE, district_km) for _ in range(teams)]
     per_area = _split(rng, households if households is not None else 100 * teams, teams, 30, 300)
@@ -128,7 +132,7 @@ def generate_visit_problem(
     member_list = tuple(
         VisitMember(
             id=f"m-{k}",
-            unavailable_dates=tuple(sorted(d for d in usable if rng.uniform() < 1 / 6)),
+            unavailable_dates=tuple(sorted(d for d in usable if rng.uniform() < unavailable_share)),
         )
         for k in range(1, next_id)
     )
@@ -203,6 +207,32 @@ def _second_teams(rng: np.random.Generator, rosters: list[list[str]], centres: l
             room = len(rosters[neighbour]) < 12 and member not in rosters[neighbour]
             if rng.uniform() < 0.15 and room:
                 rosters[neighbour].append(member)
+
+
+HELD_OUT_HOUSEHOLDS = 14_747
+"""Households of the held-out quarter issue 20 describes (300 teams)."""
+
+
+def held_out_like_problem(
+    seed: int = 0, *, teams: int = 300, time_limit_s: float = 120.0
+) -> VisitProblem:
+    """A quarter shaped like the held-out one issue 20 was measured on, built to its
+    description alone: 300 teams and 14,747 households (``teams`` scales both), the calendar
+    quarter 2027-01-01 to 2027-03-31 on weekends only with the 8-day Spring Festival
+    (2027-02-05 to 02-12) as blackout (New Year's Day falls on a Friday), a quarter of the
+    members off on any date, some members in two teams, ``time_limit_s`` 120. Fewer households
+    per area than the district generator's 100 and more members away make quorum, not
+    walking, the tight constraint."""
+    return generate_visit_problem(
+        teams=teams,
+        households=round(HELD_OUT_HOUSEHOLDS * teams / 300),
+        seed=seed,
+        quarter_start=date(2027, 1, 1),
+        quarter_end=date(2027, 3, 31),
+        visit_weekdays=("sat", "sun"),
+        time_limit_s=time_limit_s,
+        unavailable_share=0.25,
+    )
 
 
 @dataclass(frozen=True)

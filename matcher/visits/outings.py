@@ -1,11 +1,13 @@
 """From households to outings: walking matrices, rounds of visits, routes, and the bound.
 
-An area's households are visited in *rounds*: round ``k`` holds every household that needs at
-least ``k`` visits this quarter (round 1 is everybody, round 3 only the monthly ones). Each
-round is routed on its own with :func:`matcher.visits.routing.solve_routes` — fewest outings
-first, then least walking — so the ``k``-th visits of a household sit in round ``k``'s outings
-and the scheduler can space the rounds ``min_days_between_visits`` apart. Rounds that hold the
-same households are routed once.
+An area's visits are routed as one problem: a household needing ``k`` visits a quarter gives
+``k`` clients, its round-1, …, round-``k`` visits, and the router has one kind of outing per
+round — a round-``r`` outing may carry round-``r`` visits and once-a-quarter households, never
+another round's visit (its travel-time matrix makes those unreachable). So the ``k``-th visits
+of a household sit in round ``k``'s outings, the scheduler can space the rounds
+``min_days_between_visits`` apart, no outing holds one household twice, and the router itself
+decides which once-a-quarter households fill the repeat rounds' outings: fewest outings over
+the whole area first, then least walking (:func:`matcher.visits.routing.solve_routes`).
 
 Every step that makes or changes a route — the router's answer, merging small outings, taking
 households out for the scheduler — builds its outing with :func:`outing_of`, which measures the
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,17 +69,26 @@ class AreaPlan:
 
 @dataclass(frozen=True)
 class RoutingJob:
-    """One round of one area to route (picklable, for a process pool)."""
+    """One area's visits to route (picklable, for a process pool).
+
+    Client ``j`` (node ``j + 1``) is a visit of ``households[j]`` in round ``rounds[j]``, or of a
+    once-a-quarter household (round 0) that any outing may carry.
+    """
 
     area: str
-    rounds: tuple[int, ...]
     households: tuple[str, ...]
+    rounds: tuple[int, ...]
     distance_m: NDArray[np.int64]
     duration_s: NDArray[np.int64]
     service_s: NDArray[np.int64]
     max_duration_s: int
     time_limit_s: float
     seed: int
+
+    @property
+    def most(self) -> int:
+        """Kinds of outing: the most visits a household of the job needs (at least 1)."""
+        return max((*self.rounds, 1))
 
 
 def walking_km(area: Area, households: Sequence[Household]) -> NDArray[np.float64]:
@@ -141,13 +153,13 @@ def split_to_fit(problem: VisitProblem, area: Area, outing: Outing) -> list[Outi
 def plan_jobs(
     problem: VisitProblem, time_limit_s: float, seed: int
 ) -> tuple[list[RoutingJob], dict[str, tuple[str, ...]], dict[str, int]]:
-    """Routing jobs for every (area, distinct round); too-far households; bounds per area.
+    """One routing job per area with reachable households; too-far households; bounds per area.
 
-    The time budget is shared in proportion to each job's household count (at least 0.01 s).
+    The time budget is shared in proportion to each job's visit count (at least 0.01 s).
     """
     max_minutes = problem.session.max_minutes
     speed = problem.walking_speed_kmh
-    jobs_raw: list[tuple[Area, tuple[int, ...], list[Household], NDArray[np.float64]]] = []
+    jobs_raw: list[tuple[Area, list[tuple[int, int]], NDArray[np.float64]]] = []
     too_far: dict[str, tuple[str, ...]] = {}
     bounds: dict[str, int] = {}
     for area in problem.areas:
@@ -164,78 +176,38 @@ def plan_jobs(
                 reachable.append(i)
         too_far[area.id] = tuple(far)
         bounds[area.id] = outing_lower_bound(problem, area, reachable, km)
-        by_members: dict[tuple[int, ...], list[int]] = {}
-        for k, members in enumerate(round_sets(problem, area, reachable, km), start=1):
-            by_members.setdefault(members, []).append(k)
-        for members, shared in by_members.items():
-            nodes = [0, *(i + 1 for i in members)]
-            sub = km[np.ix_(nodes, nodes)]
-            jobs_raw.append((area, tuple(shared), [area.households[i] for i in members], sub))
-    total = sum(len(hs) for _, _, hs, _ in jobs_raw) or 1
+        if not reachable:
+            continue
+        visits = area.households
+        clients = [
+            (i, r)
+            for i in reachable
+            for r in ((0,) if visits[i].visits == 1 else range(1, visits[i].visits + 1))
+        ]
+        nodes = [0, *(i + 1 for i, _ in clients)]
+        jobs_raw.append((area, clients, km[np.ix_(nodes, nodes)]))
+    total = sum(len(clients) for _, clients, _ in jobs_raw) or 1
     jobs = []
-    for area, rounds, households, sub in jobs_raw:
+    for area, clients, sub in jobs_raw:
         distance_m = np.rint(sub * 1000.0).astype(np.int64)
         # Rounded up, so a route within the router's limit is within the session too.
         duration_s = np.ceil(sub / speed * 3600.0).astype(np.int64)
-        service_s = np.ceil(np.array([0.0] + [h.visit_minutes * 60.0 for h in households]))
-        service_s = service_s.astype(np.int64)
+        minutes = [area.households[i].visit_minutes for i, _ in clients]
+        service_s = np.ceil(np.array([0.0, *(m * 60.0 for m in minutes)])).astype(np.int64)
         jobs.append(
             RoutingJob(
                 area=area.id,
-                rounds=rounds,
-                households=tuple(h.id for h in households),
+                households=tuple(area.households[i].id for i, _ in clients),
+                rounds=tuple(r for _, r in clients),
                 distance_m=distance_m,
                 duration_s=duration_s,
                 service_s=service_s,
                 max_duration_s=math.floor(max_minutes * 60.0),
-                time_limit_s=max(0.01, time_limit_s * len(households) / total),
+                time_limit_s=max(0.01, time_limit_s * len(clients) / total),
                 seed=seed,
             )
         )
     return jobs, too_far, bounds
-
-
-FILL_WALK_FACTOR = 1.15
-"""Walking allowance when filling a repeat round: a round's outings are planned to hold visit
-minutes up to ``session / FILL_WALK_FACTOR`` each."""
-
-
-def round_sets(
-    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
-) -> list[tuple[int, ...]]:
-    """The households of each round (indices into ``area.households``), round 1 first.
-
-    Round ``k`` holds every household needing at least ``k`` visits. The repeat rounds are
-    small, so their last outing would run half empty: once-a-quarter households nearest to a
-    round's households move from round 1 into that round until its outings are about full.
-    """
-    households = area.households
-    most = max((households[i].visits for i in reachable), default=0)
-    rounds = [[i for i in reachable if households[i].visits >= k] for k in range(1, most + 1)]
-    if most < 2:
-        return [tuple(r) for r in rounds]
-    once = [i for i in reachable if households[i].visits == 1]
-    moved: set[int] = set()
-    per_outing = problem.session.max_minutes / FILL_WALK_FACTOR
-    for k in range(most, 1, -1):
-        members = rounds[k - 1]
-        load = sum(households[i].visit_minutes for i in members)
-        room = math.ceil(load / per_outing - 1e-9) * per_outing - load
-        if room <= 0 or not members:
-            continue
-        cols = [i + 1 for i in members]
-        near = sorted(
-            (i for i in once if i not in moved),
-            key=lambda i: (float(km[i + 1, cols].min()), i),
-        )
-        for i in near:
-            if households[i].visit_minutes > room:
-                continue
-            members.append(i)
-            moved.add(i)
-            room -= households[i].visit_minutes
-    rounds[0] = [i for i in rounds[0] if i not in moved]
-    return [tuple(sorted(r)) for r in rounds]
 
 
 def outing_lower_bound(
@@ -243,7 +215,8 @@ def outing_lower_bound(
 ) -> int:
     """Fewest outings any schedule needs for the reachable households of ``area``.
 
-    Every household needs ``visits`` distinct outings, and all outings together spend at least
+    Every household needs ``visits`` distinct outings (when ``min_days_between_visits`` is above
+    0; with 0 two visits may share an outing), and all outings together spend at least
     the visit minutes plus a walk no shorter than the larger of two bounds, over the session
     length ``T``:
 
@@ -253,6 +226,9 @@ def outing_lower_bound(
       ``2D`` and has at most ``T - 2cD`` minutes left for visits (``c`` minutes per km), so the
       weights ``w_i = m_i / (T - 2c d_i)`` of its households sum to at most 1 and its walk is at
       least ``Σ w_i · 2 d_i``; all outings together walk at least ``Σ_i visits_i · w_i · 2 d_i``.
+
+    The bin packing with the walk of :func:`packing_lower_bound` and the radial bound with the
+    detour of :func:`detour_lower_bound` are taken when they are larger.
     """
     if not reachable:
         return 0
@@ -274,8 +250,188 @@ def outing_lower_bound(
     )
     minutes += max(tree_km, radial_km) * per_km
     by_time = math.ceil(minutes / session - 1e-9)
-    most = max(area.households[i].visits for i in reachable)
-    return max(most, by_time)
+    # Visits of one household need distinct outings unless they may fall on the same day.
+    spaced = problem.options.min_days_between_visits > 0
+    most = max(area.households[i].visits for i in reachable) if spaced else 1
+    return max(
+        most,
+        by_time,
+        packing_lower_bound(problem, area, reachable, km),
+        detour_lower_bound(problem, area, reachable, km),
+    )
+
+
+KNAPSACK_STEP_MIN = 0.25
+"""Grid of the knapsack in :func:`packing_lower_bound`: sizes rounded down to it, capacities
+(plus :data:`BOUND_TOL`) down, so the grid never makes the knapsack tighter than rule 5."""
+WALK_MIXES = (0.0, 0.5, 1.0)
+"""The weights ``λ`` :func:`packing_lower_bound` tries between its two walking bounds."""
+BOUND_TOL = 1e-6
+"""Rounding noise allowed before a fractional bound is rounded up to whole outings."""
+
+
+def packing_lower_bound(
+    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
+) -> int:
+    """Fewest outings for ``area`` by bin packing with the walk, priced by a knapsack.
+
+    Every outing ``o`` visiting the set ``S`` with farthest household ``D`` km out walks at least
+    ``2D`` (out and back) and at least ``Σ_{v∈S} h_v + d_min``: each household has two edges of
+    the closed walk, no shorter together than its two nearest neighbours among the reachable
+    households and the start (the start counted twice), ``a_v + b_v = 2 h_v``, and the start's
+    two edges are each at least ``d_min``, the nearest household's distance. So for any ``λ`` in
+    ``[0, 1]`` the walk is at least ``λ·2D + (1-λ)(Σ h_v + d_min)`` and rule 5 leaves
+
+        ``Σ_{v∈S} s_v ≤ C(D)``, ``s_v = m_v + c(1-λ) h_v``, ``C(D) = T − 2cλD − c(1-λ) d_min``
+
+    (``m_v`` visit minutes, ``c`` minutes per km, ``T`` the session), with every ``v ∈ S`` at
+    most ``D`` out. For weights ``y ≥ 0`` let ``U`` be the largest ``y(S)`` of any such set: a
+    0/1 knapsack over the households within ``D``, for each ``D`` a household's distance (sizes
+    rounded down, capacity up, so ``U`` is never too small). Every outing collects at most
+    ``U``, all outings together at least ``Σ visits_v y_v``, so at least ``Σ visits_v y_v / U``
+    outings are needed. Weights tried: ``y_v = s_v / C(d_v)`` (whose fractional knapsack is at
+    most 1: the radial bound) and ``y_v = s_v``, for each ``λ`` of :data:`WALK_MIXES`.
+
+    With ``min_days_between_visits`` 0 a household may be visited twice in one outing, so a
+    repeat household gets ``h_v = 0`` and as many knapsack copies as its visits.
+    """
+    if not reachable:
+        return 0
+    session = problem.session.max_minutes
+    per_km = 60.0 / problem.walking_speed_kmh
+    nodes = [0, *(i + 1 for i in reachable)]
+    sub = km[np.ix_(nodes, nodes)]
+    dist = sub[0, 1:]
+    between = sub[1:, 1:].copy()
+    np.fill_diagonal(between, np.inf)
+    options = np.concatenate([between, dist[:, None], dist[:, None]], axis=1)
+    half = np.partition(options, 1, axis=1)[:, :2].sum(axis=1) / 2.0
+    minutes = np.array([area.households[i].visit_minutes for i in reachable], dtype=float)
+    visits = np.array([area.households[i].visits for i in reachable], dtype=float)
+    copies = np.ones(len(reachable), dtype=np.int64)
+    if problem.options.min_days_between_visits <= 0:
+        repeat = visits > 1
+        half[repeat] = 0.0
+        copies[repeat] = visits[repeat].astype(np.int64)
+    nearest = float(dist.min())
+    order = np.argsort(dist, kind="stable")
+    width = math.floor((session + BOUND_TOL) / KNAPSACK_STEP_MIN) + 1
+    best = 0.0
+    for mix in WALK_MIXES:
+        size = minutes + per_km * (1.0 - mix) * half
+        room = session - 2.0 * per_km * mix * dist - per_km * (1.0 - mix) * nearest
+        for value in (size / np.maximum(room, 1e-9), size):
+            top = _knapsack_top(size, room, value, copies, order, width)
+            if top > 0:
+                best = max(best, float(visits @ value) / top)
+    return math.ceil(best - BOUND_TOL)
+
+
+DETOUR_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.5, 2.0, math.inf)
+"""Detour classes of :func:`detour_lower_bound`, in multiples of the farthest household's
+distance from the start."""
+
+
+def detour_lower_bound(
+    problem: VisitProblem, area: Area, reachable: Sequence[int], km: NDArray[np.float64]
+) -> int:
+    """Fewest outings for ``area`` by the radial bound with the detour to the side.
+
+    An outing whose farthest household ``f`` is ``D`` km out passes ``f`` and every other of
+    its households ``g``, so it walks at least the triangle start → ``f`` → ``g`` → start:
+    ``2D + e_f(g)`` with the detour ``e_f(g) = d_g + |fg| − D ≥ 0``, hence at least ``2D + E``
+    with ``E`` its largest detour. Rule 5 then leaves ``T − c(2D + E)`` minutes for its visits,
+    all of households within ``D`` of the start and ``E`` of detour. With the radial weights
+    ``y_g = m_g / (T − 2c d_g)`` (whose sum over any outing is at most 1) let ``U`` bound
+    ``y(S)`` over every outing ``S``: for each ``f`` and each class of :data:`DETOUR_LEVELS`
+    ``(E_{k−1}, E_k]``, a fractional knapsack over the households of detour at most ``E_k``
+    with room ``T − c(2D + E_{k−1})``. Then at least ``Σ visits_g y_g / U`` outings are needed;
+    ``U ≤ 1``, so this is never below the radial bound, and above it where outings cannot hold
+    a full session of visits without walking to the side (households spread around the start
+    rather than along a line from it). With ``min_days_between_visits`` 0 each visit is an item
+    of its own (two may share an outing).
+    """
+    if not reachable:
+        return 0
+    if problem.options.min_days_between_visits <= 0:
+        # Two visits of one household may share an outing: each visit is an item of its own.
+        reachable = [i for i in reachable for _ in range(area.households[i].visits)]
+    session = problem.session.max_minutes + BOUND_TOL
+    per_km = 60.0 / problem.walking_speed_kmh
+    nodes = [0, *(i + 1 for i in reachable)]
+    sub = km[np.ix_(nodes, nodes)]
+    dist = sub[0, 1:]
+    minutes = np.array([area.households[i].visit_minutes for i in reachable], dtype=float)
+    visits = np.array([area.households[i].visits for i in reachable], dtype=float)
+    if problem.options.min_days_between_visits <= 0:
+        visits[:] = 1.0
+    size = np.maximum(minutes, 1e-12)
+    value = minutes / np.maximum(session - 2.0 * per_km * dist, 1e-9)
+    order = np.argsort(-(value / size), kind="stable")  # the fractional knapsack's order
+    dist, size, value, visits = dist[order], size[order], value[order], visits[order]
+    between = sub[1:, 1:][np.ix_(order, order)]
+    levels = np.array(DETOUR_LEVELS)
+    lower = np.concatenate([[0.0], levels[:-1]])  # the smallest detour of each class
+    # Axis 0: the farthest household f; axis 1: the detour class; axis 2: the items.
+    detour = np.maximum(dist[None, :] + between - dist[:, None], 0.0)
+    within = dist[None, :] <= dist[:, None]
+    # The last class is unbounded (``D · inf`` would be ``nan`` for a household at the start).
+    limit = np.where(np.isinf(levels)[None, :], np.inf, dist[:, None] * levels[None, :])
+    present = within[:, None, :] & (detour[:, None, :] <= limit[:, :, None])
+    sizes = np.where(present, size[None, None, :], 0.0)
+    before = np.cumsum(sizes, axis=2) - sizes
+    room = session - per_km * dist[:, None] * (2.0 + lower[None, :])
+    share = np.clip((room[:, :, None] - before) / size[None, None, :], 0.0, 1.0) * present
+    top = float((share * value[None, None, :]).sum(axis=2).max())
+    if top <= 0:
+        return 0
+    return math.ceil(float(visits @ value) / top - BOUND_TOL)
+
+
+def _knapsack_top(
+    size: NDArray[np.float64],
+    room: NDArray[np.float64],
+    value: NDArray[np.float64],
+    copies: NDArray[np.int64],
+    order: NDArray[np.int64],
+    width: int,
+) -> float:
+    """Largest total ``value`` of a set of items within ``room`` of its farthest item: items
+    taken in ``order`` (nearest first), after each the best fill of its room is read."""
+    # A size a hair below a grid point (1e-9 of a step) is read as on it; over at most a few
+    # thousand items that is far less than the BOUND_TOL the capacity is given.
+    units = np.maximum(np.floor(size / KNAPSACK_STEP_MIN + 1e-9), 0).astype(np.int64)
+    fill = np.full(width, -np.inf)
+    fill[0] = 0.0
+    top = 0.0
+    for j in order:
+        u = int(units[j])
+        for _ in range(int(copies[j])):
+            if u == 0:
+                fill += value[j]
+            elif u < width:
+                np.maximum(fill[u:], fill[:-u] + value[j], out=fill[u:])
+        limit = math.floor((room[j] + BOUND_TOL) / KNAPSACK_STEP_MIN)
+        if limit >= 0:
+            top = max(top, float(fill[: min(limit, width - 1) + 1].max()))
+    return top
+
+
+def round_durations(job: RoutingJob) -> tuple[NDArray[np.int64], ...]:
+    """Travel times for each kind of outing: a round-``r`` outing cannot reach (arcs longer
+    than the session) a visit of another round; once-a-quarter households stay open to all."""
+    if job.most == 1:
+        return (job.duration_s,)
+    rounds = np.array([0, *job.rounds])
+    result = []
+    for r in range(1, job.most + 1):
+        closed = (rounds != 0) & (rounds != r)
+        matrix = job.duration_s.copy()
+        matrix[closed, :] = job.max_duration_s + 1
+        matrix[:, closed] = job.max_duration_s + 1
+        np.fill_diagonal(matrix, 0)
+        result.append(matrix)
+    return tuple(result)
 
 
 def run_job(job: RoutingJob) -> Routes:
@@ -286,19 +442,29 @@ def run_job(job: RoutingJob) -> Routes:
         service=job.service_s,
         max_duration=job.max_duration_s,
         route_cost=ROUTE_COST,
+        type_durations=round_durations(job) if job.most > 1 else (),
     )
     return solve_routes(problem, job.time_limit_s, seed=job.seed, no_improvement_iters=20_000)
 
 
 def outings_of(problem: VisitProblem, job: RoutingJob, routes: Routes) -> list[Outing]:
-    """The job's routes as outings, once per round that shares them, each checked against the
-    session and cut where it is too long (the router may stop before its plan is feasible)."""
+    """The job's routes as outings (a type-``t`` route is a round ``t + 1`` outing), each
+    checked against the session and cut where it is too long (the router may stop before its
+    plan is feasible). A route that holds one household twice (only an unfinished plan can)
+    keeps its first visit; each other one goes alone."""
     area = next(a for a in problem.areas if a.id == job.area)
     result = []
-    for route in routes.routes:
-        ids = tuple(job.households[node - 1] for node in route)
-        for k in job.rounds:
-            result.extend(split_to_fit(problem, area, outing_of(problem, area, k, ids)))
+    types = routes.types or (0,) * len(routes.routes)
+    for route, kind in zip(routes.routes, types, strict=True):
+        ids = [job.households[node - 1] for node in route]
+        first = tuple(dict.fromkeys(ids))
+        extra = list(ids)
+        for household in first:
+            extra.remove(household)
+        round_ = kind + 1
+        result.extend(split_to_fit(problem, area, outing_of(problem, area, round_, first)))
+        for household in extra:
+            result.append(outing_of(problem, area, round_, [household]))
     return result
 
 
@@ -308,9 +474,19 @@ def route_areas(
     seed: int,
     executor: Executor | None = None,
     on_done: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> list[AreaPlan]:
-    """Route every area's rounds (on ``executor`` when given) and collect the area plans."""
+    """Route every area's visits (on ``executor`` when given) and collect the area plans.
+
+    ``time_limit_s`` is the routers' budget in all (core seconds); the time spent on the
+    bounds, on ``workers`` cores, comes out of it, so the bound never makes a solve longer.
+    """
+    started = time.perf_counter()
     jobs, too_far, bounds = plan_jobs(problem, time_limit_s, seed)
+    spent_s = (time.perf_counter() - started) * workers
+    if spent_s > 0 and time_limit_s > 0:
+        scale = max(0.2, 1.0 - spent_s / time_limit_s)
+        jobs = [replace(j, time_limit_s=max(0.01, j.time_limit_s * scale)) for j in jobs]
     order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j].households))
     results: dict[int, Routes] = {}
     if executor is None or len(jobs) <= 1:

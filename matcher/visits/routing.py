@@ -2,9 +2,10 @@
 
 Everything the visit scheduler and the Solomon benchmark need from a vehicle-routing solver fits
 in :class:`RoutingProblem` (integer matrices, service times, optional time windows and loads, a
-route-duration limit and a fixed cost per route) and :class:`Routes`. The engine behind it is
-PyVRP (iterated local search, MIT licence), chosen by measurement on Solomon's instances
-(``benchmarks/RESULTS.md``); swapping it means rewriting :func:`solve_routes` only.
+route-duration limit, a fixed cost per route, and optionally one travel-time matrix per vehicle
+type — the visit scheduler's one kind of outing per round) and :class:`Routes`. The engine
+behind it is PyVRP (iterated local search, MIT licence), chosen by measurement on Solomon's
+instances (``benchmarks/RESULTS.md``); swapping it means rewriting :func:`solve_routes` only.
 
 Node 0 is the depot; clients are nodes ``1..n``. Routes list client nodes in visiting order.
 """
@@ -37,7 +38,10 @@ class RoutingProblem:
         time_windows: Optional ``(n+1, 2)`` earliest/latest start of service (row 0: the depot's
             opening hours).
         load: Optional ``n+1`` demands; with ``capacity`` the load limit per route.
-        max_routes: At most this many routes (default: one per client).
+        max_routes: At most this many routes (default: one per client), per vehicle type.
+        type_durations: Optional: one ``(n+1, n+1)`` travel-time matrix per vehicle type, used
+            instead of ``duration`` by that type's routes (a client a type must not visit gets
+            arcs longer than ``max_duration`` in its matrix).
     """
 
     distance: IntMatrix
@@ -49,6 +53,7 @@ class RoutingProblem:
     load: NDArray[np.int64] | None = None
     capacity: int | None = None
     max_routes: int | None = None
+    type_durations: tuple[IntMatrix, ...] = ()
 
     @property
     def n_clients(self) -> int:
@@ -57,11 +62,13 @@ class RoutingProblem:
 
 @dataclass(frozen=True)
 class Routes:
-    """The engine's answer: client nodes per route, and the total arc cost (``distance``)."""
+    """The engine's answer: client nodes per route, the total arc cost (``distance``), and
+    each route's vehicle type (index into ``type_durations``; 0 with one type)."""
 
     routes: tuple[tuple[int, ...], ...]
     distance: int
     feasible: bool
+    types: tuple[int, ...] = ()
 
 
 def solve_routes(
@@ -94,7 +101,12 @@ def solve_routes(
     routes = tuple(
         tuple(int(step.idx) + 1 for step in route if step.is_client()) for route in best.routes()
     )
-    return Routes(routes=routes, distance=int(best.distance()), feasible=bool(best.is_feasible()))
+    return Routes(
+        routes=routes,
+        distance=int(best.distance()),
+        feasible=bool(best.is_feasible()),
+        types=tuple(int(route.vehicle_type()) for route in best.routes()),
+    )
 
 
 def _problem_data(problem: RoutingProblem) -> pyvrp.ProblemData:
@@ -117,19 +129,25 @@ def _problem_data(problem: RoutingProblem) -> pyvrp.ProblemData:
         )
     depot_early, depot_late = (0, int(NO_LIMIT)) if windows is None else map(int, windows[0])
     depot = pyvrp.Depot(location=0, tw_early=depot_early, tw_late=depot_late)
-    vehicles = pyvrp.VehicleType(
-        num_available=problem.max_routes or n,
-        capacity=[int(problem.capacity)] if has_load and problem.capacity is not None else [],
-        fixed_cost=int(problem.route_cost),
-        tw_early=depot_early,
-        tw_late=depot_late,
-        shift_duration=int(problem.max_duration),
-    )
+    durations = problem.type_durations or (problem.duration,)
+    vehicles = [
+        pyvrp.VehicleType(
+            num_available=problem.max_routes or n,
+            capacity=[int(problem.capacity)] if has_load and problem.capacity is not None else [],
+            fixed_cost=int(problem.route_cost),
+            tw_early=depot_early,
+            tw_late=depot_late,
+            shift_duration=int(problem.max_duration),
+            profile=k,
+        )
+        for k in range(len(durations))
+    ]
+    distance = np.ascontiguousarray(problem.distance, dtype=np.int64)
     return pyvrp.ProblemData(
         locations=locations,
         clients=clients,
         depots=[depot],
-        vehicle_types=[vehicles],
-        distance_matrices=[np.ascontiguousarray(problem.distance, dtype=np.int64)],  # type: ignore[list-item]
-        duration_matrices=[np.ascontiguousarray(problem.duration, dtype=np.int64)],  # type: ignore[list-item]
+        vehicle_types=vehicles,
+        distance_matrices=[distance] * len(durations),  # type: ignore[list-item]
+        duration_matrices=[np.ascontiguousarray(m, dtype=np.int64) for m in durations],  # type: ignore[misc]
     )

@@ -76,7 +76,7 @@ def solve_visits(
 
     budget = max(0.05, limit * ROUTING_SHARE) * cores
     # Each routing job costs a few tens of milliseconds beyond its own limit.
-    jobs = sum(len({h.visits for h in a.households if h.visits > 0}) for a in problem.areas)
+    jobs = sum(1 for a in problem.areas if any(h.visits > 0 for h in a.households))
     budget = max(0.05 * cores, budget - JOB_OVERHEAD_S * jobs)
     tell("routing", workers=cores)
 
@@ -85,7 +85,7 @@ def solve_visits(
 
     if cores > 1:
         with ProcessPoolExecutor(max_workers=cores) as pool:
-            plans = route_areas(problem, budget, seed, executor=pool, on_done=routed)
+            plans = route_areas(problem, budget, seed, executor=pool, on_done=routed, workers=cores)
     else:
         plans = route_areas(problem, budget, seed, on_done=routed)
     outings = [o for plan in plans for o in plan.outings]

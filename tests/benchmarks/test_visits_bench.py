@@ -45,3 +45,16 @@ def test_visits_benchmark_appends_a_verified_result_line(tmp_path: Path) -> None
 def test_visits_benchmark_rejects_too_few_members_with_exit_2(tmp_path: Path) -> None:
     code = main(["visits", "--teams", "3", "--members", "5", "--out", str(tmp_path / "x.jsonl")])
     assert code == 2
+
+
+def test_the_held_out_like_variant_records_its_variant_and_households(tmp_path: Path) -> None:
+    out = tmp_path / "visits.jsonl"
+    args = ["visits", "--variant", "held-out", "--teams", "2", "--seeds", "0", "--time-limit"]
+    code = main([*args, "2", "--workers", "1", "--out", str(out)])
+    assert code == 0
+    (line,) = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert line["variant"] == "held-out"
+    assert line["teams"] == 2
+    assert line["households"] == round(14_747 * 2 / 300)
+    assert line["violations"] == 0
+    assert line["households_missing"] == line["households_missing_unproven"] == 0
