@@ -286,6 +286,7 @@ class _CrewPairs:
     row_size_h: FloatArray  # interval time the row takes (duration and changeover)
     pair_starts: IntArray  # first row of each pair
     row_pair: IntArray  # the pair of each row
+    row_member: IntArray  # the member of each row
     starts: IntArray  # first pair of each demand
     seats: IntArray  # crew size of each demand
 
@@ -321,6 +322,7 @@ class _CrewPairs:
             size_h[order],
             pair_starts,
             row_pair,
+            m,
             starts,
             seats,
         )
@@ -337,9 +339,10 @@ class _CrewPairs:
         interval time."""
         if len(self.demand) == 0:
             return 0.0
-        row_member = self.member[self.row_pair]
         row_vals = (
-            self.row_cost + price[row_member] * self.row_dur_h + mu[self.row_bin] * self.row_size_h
+            self.row_cost
+            + price[self.row_member] * self.row_dur_h
+            + mu[self.row_bin] * self.row_size_h
         )
         vals = np.minimum.reduceat(row_vals, self.pair_starts)
         best_row = _first_in_segment(np.flatnonzero(row_vals <= vals[self.row_pair]), self.row_pair)
@@ -358,8 +361,10 @@ class _CrewPairs:
             taken.append(pick)
         value = total - penalty[self.demand[self.starts]]
         served = (counts >= self.seats) & (value < 0)
-        for pick in taken:
-            rows = best_row[pick[served[seg[pick]]]]
-            np.add.at(hours, self.member[self.row_pair[rows]], self.row_dur_h[rows])
-            np.add.at(used, self.row_bin[rows], self.row_size_h[rows])
+        picked = np.concatenate([pick[served[seg[pick]]] for pick in taken])
+        rows = best_row[picked]
+        hours += np.bincount(
+            self.member[picked], weights=self.row_dur_h[rows], minlength=len(hours)
+        )
+        used += np.bincount(self.row_bin[rows], weights=self.row_size_h[rows], minlength=len(used))
         return float(value[served].sum())
