@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 STATUSES = ("optimal", "feasible", "no_solution")
 REASONS = ("no_skill", "out_of_range", "no_availability", "capacity", "conflict", "priority")
+
+PARAM_LIST_MOST = 5  # a list of ids (or of their numbers) in ``params`` names at most this many
+
+REASON_PARAMS: Mapping[str, tuple[frozenset[str], ...]] = {
+    "no_skill": (frozenset({"skills", "crew_size", "pool", "holders_per_skill"}),),
+    "out_of_range": (
+        frozenset({"skills", "crew_size", "holders", "in_range", "nearest_km", "limit_km"}),
+    ),
+    "no_availability": (
+        frozenset({"crew_size", "in_range", "duration_hours", "window_start", "window_end"}),
+    ),
+    "capacity": (
+        frozenset({"members", "member_ids", "left_hours", "capacity_hours", "duration_hours"}),
+    ),
+    "conflict": (
+        frozenset(
+            {"members", "with_room", "member_ids", "blocking_demands", "window_start", "window_end"}
+        ),
+    ),
+    "priority": (
+        frozenset({"basis", "priority", "penalty", "cost", "member_ids"}),
+        frozenset(
+            {
+                "basis",
+                "priority",
+                "members",
+                "blocking_demands",
+                "blocking_priority_min",
+                "blocking_priority_max",
+            }
+        ),
+    ),
+}
+"""The keys of ``unassigned[].params`` for each reason code: the numbers and names its sentence
+(``detail``) is built from, so that a reader can write the sentence in its own language. A
+``params`` object has exactly the keys of one of its code's sets (``priority`` has two, told
+apart by ``basis``: ``"cost"`` or ``"outranked"``). Values are JSON numbers, strings, or lists of
+them; ``docs/contracts/dispatch.md`` (*How Linli reads this contract*) says what each key holds.
+"""
 
 
 @dataclass(frozen=True)
@@ -21,9 +61,14 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Unassigned:
+    """A demand left out: its reason code, the sentence, and the sentence's numbers and names
+    (``params``, keyed as :data:`REASON_PARAMS` says; empty when an answer read from elsewhere
+    carries none). ``params`` restate ``detail``, so equality ignores them."""
+
     demand: str
     reason: str
     detail: str
+    params: Mapping[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ candidate triples, so the bound comes from Lagrangian relaxation of the same rel
 (rule 7), the time knapsack of each free interval (rule 6 relaxed) and the two fairness rows get
 multipliers; what is left splits into one tiny problem per demand (serve it with its cheapest
 reduced-cost option, or leave it out). Crews are relaxed further: their members need not share a
-start or cover the skills, only be ``crew_size`` distinct members. Every multiplier vector gives a
+start or cover the skills, only be ``crew_size`` distinct members, each taking time in one of
+their free intervals. Every multiplier vector gives a
 valid lower bound; projected subgradient steps (Polyak step towards the best plan's objective)
 raise it for as long as the time allows.
 
@@ -208,7 +209,13 @@ class Relaxation:
         self.s_starts = starts
         self.s_seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(solo)]))
         self.crews = _CrewPairs.build(
-            arr, demand[crew], member[crew], cands.cost[rows][crew], use_h[crew]
+            arr,
+            demand[crew],
+            member[crew],
+            cands.cost[rows][crew],
+            use_h[crew],
+            bins[crew],
+            size_h[crew],
         )
         self.members_used = np.unique(member)
         self.bins_used = np.unique(bins)
@@ -234,7 +241,7 @@ class Relaxation:
             used += np.bincount(
                 self.s_bins[picked], weights=self.s_size[picked], minlength=len(arr.av_start)
             )
-        value += self.crews.terms(price, self.penalty, hours)
+        value += self.crews.terms(price, mu, self.penalty, hours, used)
         mu_, bu = self.members_used, self.bins_used
         value -= float((lam[mu_] * self.cap_left[mu_]).sum())
         value -= float((mu[bu] * self.room_h[bu]).sum())
@@ -264,34 +271,81 @@ def _first_in_segment(positions: IntArray, segment: IntArray) -> IntArray:
 class _CrewPairs:
     """Crew demands relaxed to "``crew_size`` distinct members", one entry per (demand, member).
 
-    Interval time is not priced for crews (a zero price is a valid multiplier), so each member's
-    cheapest row stands for the pair and the grouping is fixed across iterations.
+    A pair stands for its member's cheapest row at the current prices: the row's cost, its
+    member's hours at the hour prices and its interval's time (duration and changeover) at the
+    interval's price, so each crew member's time counts against one of the member's free
+    intervals, as a one-person task's does. (Before, interval time was not priced for crews, a
+    valid but weaker relaxation.)
     """
 
-    demand: IntArray
-    member: IntArray
-    cost: FloatArray  # cheapest member cost of the pair
-    dur_h: FloatArray  # capacity hours the pair takes
-    starts: IntArray  # first entry of each demand
+    demand: IntArray  # per pair
+    member: IntArray  # per pair
+    row_cost: FloatArray  # per row, rows sorted by pair
+    row_dur_h: FloatArray  # capacity hours the row takes
+    row_bin: IntArray  # the row's availability interval
+    row_size_h: FloatArray  # interval time the row takes (duration and changeover)
+    pair_starts: IntArray  # first row of each pair
+    row_pair: IntArray  # the pair of each row
+    row_member: IntArray  # the member of each row
+    starts: IntArray  # first pair of each demand
     seats: IntArray  # crew size of each demand
 
     @staticmethod
     def build(
-        arr: ProblemArrays, demand: IntArray, member: IntArray, cost: FloatArray, use_h: FloatArray
+        arr: ProblemArrays,
+        demand: IntArray,
+        member: IntArray,
+        cost: FloatArray,
+        use_h: FloatArray,
+        bins: IntArray,
+        size_h: FloatArray,
     ) -> _CrewPairs:
         order = np.lexsort((cost, member, demand))
-        d, m, c, u = demand[order], member[order], cost[order], use_h[order]
-        first = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])] if len(d) else np.empty(0, bool)
-        d, m, c, u = d[first], m[first], c[first], u[first]
-        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.empty(0, np.int64)
-        seats = arr.d_crew[d[starts]] if len(d) else np.empty(0, np.int64)
-        return _CrewPairs(d, m, c, u, starts, seats)
+        d, m = demand[order], member[order]
+        if len(d):
+            new_pair = np.r_[True, (d[1:] != d[:-1]) | (m[1:] != m[:-1])]
+        else:
+            new_pair = np.empty(0, bool)
+        pair_starts = np.flatnonzero(new_pair)
+        row_pair = np.cumsum(new_pair) - 1
+        pd, pm = d[pair_starts], m[pair_starts]
+        starts = (
+            np.flatnonzero(np.r_[True, pd[1:] != pd[:-1]]) if len(pd) else np.empty(0, np.int64)
+        )
+        seats = arr.d_crew[pd[starts]] if len(pd) else np.empty(0, np.int64)
+        return _CrewPairs(
+            pd,
+            pm,
+            cost[order],
+            use_h[order],
+            bins[order],
+            size_h[order],
+            pair_starts,
+            row_pair,
+            m,
+            starts,
+            seats,
+        )
 
-    def terms(self, price: FloatArray, penalty: FloatArray, hours: FloatArray) -> float:
-        """Sum over crew demands of min(0, cheapest crew - penalty); adds the crews' hours."""
+    def terms(
+        self,
+        price: FloatArray,
+        mu: FloatArray,
+        penalty: FloatArray,
+        hours: FloatArray,
+        used: FloatArray,
+    ) -> float:
+        """Sum over crew demands of min(0, cheapest crew - penalty); adds the crews' hours and
+        interval time."""
         if len(self.demand) == 0:
             return 0.0
-        vals = self.cost + price[self.member] * self.dur_h
+        row_vals = (
+            self.row_cost
+            + price[self.row_member] * self.row_dur_h
+            + mu[self.row_bin] * self.row_size_h
+        )
+        vals = np.minimum.reduceat(row_vals, self.pair_starts)
+        best_row = _first_in_segment(np.flatnonzero(row_vals <= vals[self.row_pair]), self.row_pair)
         seg = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(vals)]))
         counts = np.diff(np.r_[self.starts, len(vals)])
         total = np.zeros(len(self.starts))
@@ -307,7 +361,10 @@ class _CrewPairs:
             taken.append(pick)
         value = total - penalty[self.demand[self.starts]]
         served = (counts >= self.seats) & (value < 0)
-        for pick in taken:
-            pick = pick[served[seg[pick]]]
-            np.add.at(hours, self.member[pick], self.dur_h[pick])
+        picked = np.concatenate([pick[served[seg[pick]]] for pick in taken])
+        rows = best_row[picked]
+        hours += np.bincount(
+            self.member[picked], weights=self.row_dur_h[rows], minlength=len(hours)
+        )
+        used += np.bincount(self.row_bin[rows], weights=self.row_size_h[rows], minlength=len(used))
         return float(value[served].sum())

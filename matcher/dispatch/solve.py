@@ -28,6 +28,7 @@ from matcher.dispatch.bound import Lagrangian, Multipliers, Relaxation, lagrangi
 from matcher.dispatch.candidates import Candidates, concat, generate_candidates, shortlist
 from matcher.dispatch.exact_cpsat import integral_form, run_exact
 from matcher.dispatch.greedy import fill, greedy_order
+from matcher.dispatch.insertion import complete
 from matcher.dispatch.lns import improve, improve_batched
 from matcher.dispatch.model import (
     DispatchModel,
@@ -797,8 +798,22 @@ def _team_name(arr: ProblemArrays, demand: int, task: Task) -> str | None:
 def make_answer(
     arr: ProblemArrays, cands: Candidates, plan: Plan, objective: float, bound: float, gap: float
 ) -> Answer:
-    """The contract's answer for a plan."""
+    """The contract's answer for a plan.
+
+    The plan is first :func:`~matcher.dispatch.insertion.complete` (on a copy): a demand left
+    out that the plan can take at less than leaving it out is added, and the objective and gap
+    are those of the completed plan. So every ``priority`` "costs more than leaving it out"
+    holds, whatever stopped the search.
+    """
     problem = arr.problem
+    no_way: set[int] = set()
+    if (~plan.served & ~arr.d_pinned).any():
+        plan = plan.copy()
+        if complete(plan, cands, no_way):
+            objective = plan.objective()
+            if bound > objective and bound - objective <= 1e-6 * max(1.0, abs(objective)):
+                bound = objective
+            gap = (objective - bound) / max(abs(objective), 1.0)
     assignments = []
     order = sorted(plan.tasks)
     flat_d = np.array([d for d in order for _ in plan.tasks[d].members], dtype=np.int64)
@@ -838,6 +853,6 @@ def make_answer(
         bound=bound,
         gap=gap,
         assignments=tuple(assignments),
-        unassigned=tuple(explain_unassigned(arr, cands, plan)),
+        unassigned=tuple(explain_unassigned(arr, cands, plan, no_way=no_way)),
         load=load,
     )

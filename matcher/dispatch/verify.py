@@ -31,15 +31,21 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple
 
-from matcher.dispatch.answer import REASONS, STATUSES, Answer, Assignment
+from matcher.dispatch.answer import (
+    REASON_PARAMS,
+    REASONS,
+    STATUSES,
+    Answer,
+    Assignment,
+    Unassigned,
+)
 from matcher.dispatch.problem import Demand, Interval, Location, Member, Problem, Team
 from matcher.dispatch.reason_check import (
-    PLAN_REASONS,
     ReasonChecker,
     better_plan,
     fairness_hours_penalty,
@@ -818,16 +824,11 @@ def _check_load(ctx: _Context, answer: Answer) -> Iterator[Violation]:
             )
 
 
-ENGINE_ALLOWANCES = frozenset({"crew_fit_unchecked", "unweighed_priority"})
-"""Known engine bugs (see the report on issue 17) that :func:`verify` lets pass unless told not to
-with ``allow=()``:
-
-* ``crew_fit_unchecked``: a crew demand that a crew could still take is labelled ``capacity`` or
-  ``conflict``: the engine looks for a free member with room only for one-person demands (the
-  true reason is ``priority`` when the crew costs more than leaving it out, else none).
-* ``unweighed_priority``: a demand the plan could take at a cost *below* leaving it out is
-  labelled ``priority`` ("costs more than leaving it out") without the costs being compared; seen
-  in plans cut short by a stop or a tiny time limit. No reason holds for such a demand.
+ENGINE_ALLOWANCES: frozenset[str] = frozenset()
+"""Known engine bugs that :func:`verify` lets pass unless told not to with ``allow=()``: none
+left. The two of issue 17 (``crew_fit_unchecked``: a crew demand a crew could still take called
+``capacity`` or ``conflict``; ``unweighed_priority``: ``priority`` "costs more than leaving it
+out" without the costs compared) are fixed in the engine (``matcher/dispatch/insertion.py``).
 """
 
 
@@ -839,11 +840,64 @@ def _confirmed(problem: Problem, assignments: Sequence[Assignment]) -> float | N
     return _objective(other)
 
 
+def _param_value_ok(value: object) -> bool:
+    """A JSON number (finite), a string, or a list of them."""
+    if isinstance(value, list):
+        return all(_param_value_ok(v) and not isinstance(v, list) for v in value)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    return isinstance(value, str)
+
+
+def _check_params(u: Unassigned, required: bool) -> Iterator[Violation]:
+    """``params``: an object with exactly the keys of one of :data:`REASON_PARAMS` for the code
+    (``priority`` told apart by ``basis``), values JSON numbers, strings or lists of them."""
+    params = u.params
+    if not isinstance(params, Mapping):
+        yield Violation("reason", f"params of {u.demand!r} is not an object", demand=u.demand)
+        return
+    if not params:
+        if required:
+            yield Violation("reason", f"no params for unassigned {u.demand!r}", demand=u.demand)
+        return
+    allowed = REASON_PARAMS.get(u.reason, ())
+    keys = frozenset(params)
+    if keys not in allowed:
+        want = " or ".join("{" + ", ".join(sorted(k)) + "}" for k in allowed) or "none"
+        yield Violation(
+            "reason",
+            f"params of {u.demand!r} ({u.reason}) have keys {{{', '.join(sorted(keys))}}}, "
+            f"documented: {want}",
+            demand=u.demand,
+        )
+    elif u.reason == "priority" and params.get("basis") != (
+        "cost" if "cost" in keys else "outranked"
+    ):
+        yield Violation(
+            "reason", f"params of {u.demand!r} name basis {params.get('basis')!r}", demand=u.demand
+        )
+    bad = sorted(k for k, v in params.items() if not _param_value_ok(v))
+    if bad:
+        yield Violation(
+            "reason",
+            f"params of {u.demand!r} hold values that are not JSON numbers, strings or lists "
+            f"of them: {', '.join(map(str, bad))}",
+            demand=u.demand,
+        )
+
+
 def _check_reasons(
-    ctx: _Context, answer: Answer, checker: ReasonChecker, allow: Collection[str]
+    ctx: _Context,
+    answer: Answer,
+    checker: ReasonChecker,
+    allow: Collection[str],
+    *,
+    require_params: bool = False,
 ) -> Iterator[Violation]:
-    """Known codes with a sentence, and each code true of the problem and the plan
-    (:mod:`matcher.dispatch.reason_check`)."""
+    """Known codes with a sentence and documented params, and each code true of the problem and
+    the plan (:mod:`matcher.dispatch.reason_check`)."""
     seen: set[str] = set()
     for u in answer.unassigned:
         if u.reason not in REASONS:
@@ -854,6 +908,8 @@ def _check_reasons(
             )
         if not isinstance(u.detail, str) or not u.detail.strip():
             yield Violation("reason", f"no detail for unassigned {u.demand!r}", demand=u.demand)
+        if u.reason in REASONS:
+            yield from _check_params(u, require_params)
         demand = ctx.demands.get(u.demand)
         if (
             u.reason not in REASONS
@@ -870,11 +926,6 @@ def _check_reasons(
             continue
         insertion = found.insertion
         if insertion is not None:
-            if u.reason in PLAN_REASONS and (
-                ("crew_fit_unchecked" in allow and demand.crew_size > 1 and u.reason != "priority")
-                or ("unweighed_priority" in allow and u.reason == "priority" and not holds)
-            ):
-                continue
             plan = checker.plan_with(demand, insertion.members, insertion.start)
             if _confirmed(ctx.problem, plan) is None:
                 continue  # the checker's way to serve it breaks a rule: say nothing
@@ -906,7 +957,11 @@ def _check_better_plan(
 
 
 def verify(
-    problem: Problem, answer: Answer, *, allow: Collection[str] = ENGINE_ALLOWANCES
+    problem: Problem,
+    answer: Answer,
+    *,
+    allow: Collection[str] = ENGINE_ALLOWANCES,
+    require_params: bool = False,
 ) -> list[Violation]:
     """Check an answer against the dispatch contract.
 
@@ -919,6 +974,10 @@ def verify(
     allow
         Names from :data:`ENGINE_ALLOWANCES` of known engine bugs to let pass; ``()`` checks the
         contract alone.
+    require_params
+        Every ``unassigned[]`` entry must carry ``params`` (this project's answers do; an answer
+        read back through a form without them may not). Params that are present are always
+        checked against :data:`matcher.dispatch.answer.REASON_PARAMS`.
 
     Returns
     -------
@@ -946,5 +1005,5 @@ def verify(
         found.extend(_check_better_plan(ctx, answer, checker))
     found.extend(_check_distances_and_ends(ctx))
     found.extend(_check_load(ctx, answer))
-    found.extend(_check_reasons(ctx, answer, checker, allow))
+    found.extend(_check_reasons(ctx, answer, checker, allow, require_params=require_params))
     return found

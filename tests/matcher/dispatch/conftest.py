@@ -19,14 +19,15 @@ SolveChecked = Callable[..., Answer]
 def solve_checked(problem: Problem, **kw: Any) -> Answer:
     """Validate, solve, then check the answer with the independent verifier.
 
-    Asserts that :func:`matcher.dispatch.verify.verify` finds nothing, that the reported objective
+    Asserts that :func:`matcher.dispatch.verify.verify` finds nothing (the contract alone, no
+    engine allowance, every reason with its documented ``params``), that the reported objective
     equals
     the one recomputed from the contract, and that the bound does not exceed the objective.
     Keyword arguments go to :func:`matcher.dispatch.solve.solve`.
     """
     validate_problem(problem)
     answer = solve(problem, **kw)
-    violations = verify(problem, answer)
+    violations = verify(problem, answer, allow=(), require_params=True)
     assert violations == [], violations
     assert answer.objective == pytest.approx(
         recompute_objective(problem, answer), rel=1e-6, abs=1e-6

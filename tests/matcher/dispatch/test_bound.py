@@ -68,3 +68,22 @@ def test_lagrangian_bound_is_at_least_the_trivial_one_on_a_district() -> None:
     lagrangian, trivial = _bounds(problem)
     assert np.isfinite(lagrangian)
     assert lagrangian > trivial + 1.0  # capacity and time prices add something real
+
+
+def test_crews_take_interval_time_in_the_lagrangian() -> None:
+    """Two crew demands of two, and two members each free for one hour: only one crew fits. The
+    relaxation counts each crew member's time in a free interval, so the bound is close to the
+    optimum (one crew served, the other's penalty paid), not the two crews served together that
+    a relaxation ignoring the crews' time would allow; it never exceeds the optimum."""
+    from tests.matcher.dispatch.factories import at, make_demand, make_member, make_problem
+
+    members = [make_member(m, availability=[(at(9), at(10))]) for m in ("m1", "m2")]
+    demands = [make_demand(d, crew_size=2, window=(at(9), at(10))) for d in ("c1", "c2")]
+    problem = make_problem(members, demands)
+    validate_problem(problem)
+    optimum = brute_force_optimum(problem)
+    assert optimum is not None
+    lagrangian, _trivial = _bounds(problem)
+    penalty = problem.options.weights.unassigned * 3  # one crew left out (priority 3)
+    assert lagrangian <= optimum + 1e-6
+    assert lagrangian >= optimum - 0.05 * penalty, (lagrangian, optimum)
