@@ -376,7 +376,9 @@ def detour_lower_bound(
     detour = np.maximum(dist[None, :] + between - dist[:, None], 0.0)
     within = dist[None, :] <= dist[:, None]
     # The last class is unbounded (``D · inf`` would be ``nan`` for a household at the start).
-    limit = np.where(np.isinf(levels)[None, :], np.inf, dist[:, None] * levels[None, :])
+    unbounded = np.isinf(levels)
+    finite = np.where(unbounded, 0.0, levels)  # never multiply by inf: 0 · inf is nan
+    limit = np.where(unbounded[None, :], np.inf, dist[:, None] * finite[None, :])
     present = within[:, None, :] & (detour[:, None, :] <= limit[:, :, None])
     sizes = np.where(present, size[None, None, :], 0.0)
     before = np.cumsum(sizes, axis=2) - sizes

@@ -24,6 +24,7 @@ from typing import Any
 from marshmallow import (
     Schema,
     ValidationError,
+    fields,
     post_load,
     validate,
     validates_schema,
@@ -355,6 +356,14 @@ class UnassignedSchema(StrictSchema):
     demand = id_field(required=True)
     reason = StrictString(required=True, validate=one_of(REASONS))
     detail = StrictString(required=True)
+    params = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={
+            "description": "the numbers and names detail is built from; keys per reason in "
+            "docs/contracts/dispatch.md (How Linli reads this contract)"
+        },
+    )
 
     @post_load
     def make_unassigned(self, data: dict[str, Any], **kwargs: Any) -> Unassigned:

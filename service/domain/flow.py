@@ -443,7 +443,8 @@ def dispatch_community(
     )
     tasks: list[Task] = []
     left_out = [
-        {"demand_id": u.demand, "reason": u.reason, "detail": u.detail} for u in answer.unassigned
+        {"demand_id": u.demand, "reason": u.reason, "detail": u.detail, "params": dict(u.params)}
+        for u in answer.unassigned
     ]
     for assignment in answer.assignments:
         crew = offer(session, client, assignment, community_key, "offered")
@@ -453,6 +454,7 @@ def dispatch_community(
                     "demand_id": assignment.demand,
                     "reason": "conflict",
                     "detail": "The demand changed while dispatching (claimed or cancelled).",
+                    "params": {},
                 }
             )
             continue
@@ -555,10 +557,12 @@ def top_candidates(
         ],
         "reason": None,
         "detail": None,
+        "params": {},
     }
     if not ranked:
         (left,) = explain_unassigned(arr, cands, Plan(arr))
         result["reason"], result["detail"] = left.reason, left.detail
+        result["params"] = dict(left.params)
     log.info("demand %s: %d candidates, %d shown", demand_id, len(ranked), len(ranked[:limit]))
     return result
 
@@ -921,7 +925,13 @@ def redispatch_demand(
     )
     if not answer.assignments:
         (left,) = answer.unassigned
-        return {"task": None, "crew": [], "reason": left.reason, "detail": left.detail}
+        return {
+            "task": None,
+            "crew": [],
+            "reason": left.reason,
+            "detail": left.detail,
+            "params": dict(left.params),
+        }
     (assignment,) = answer.assignments
     crew = offer(session, client, assignment, community_id, "re-dispatched")
     if crew is None:

@@ -691,12 +691,25 @@ class RedispatchSchema(Schema):
     )
     reason = fields.String(required=True, allow_none=True)
     detail = fields.String(required=True, allow_none=True)
+    params = fields.Dict(
+        keys=fields.String(),
+        dump_default=dict,
+        metadata={"description": "the numbers and names detail is built from (may be empty)"},
+    )
 
 
 class LeftOutSchema(Schema):
     demand_id = fields.String(required=True)
     reason = fields.String(required=True, metadata={"description": "the engine's reason"})
     detail = fields.String(required=True)
+    params = fields.Dict(
+        keys=fields.String(),
+        dump_default=dict,
+        metadata={
+            "description": "the numbers and names detail is built from; keys per reason in "
+            "docs/contracts/dispatch.md"
+        },
+    )
 
 
 class MemberLoadSchema(Schema):
@@ -791,3 +804,11 @@ class DemandCandidatesSchema(Schema):
         metadata={"description": "the engine's reason when nobody can take it, else null"},
     )
     detail = fields.String(required=True, allow_none=True)
+    params = fields.Dict(
+        keys=fields.String(),
+        dump_default=dict,
+        metadata={
+            "description": "the numbers and names detail is built from; keys per reason in "
+            "docs/contracts/dispatch.md"
+        },
+    )

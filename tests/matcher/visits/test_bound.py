@@ -189,3 +189,21 @@ def test_households_around_the_start_need_the_detour_bound() -> None:
     schedule = solve_visits(problem, time_limit_s=1.0, workers=1)
     assert verify_schedule(dump_visit_problem(problem), dump_schedule(schedule)) == []
     assert schedule.stats.sessions == 10
+
+
+def test_a_household_at_the_start_is_bounded_without_a_nan() -> None:
+    """A household standing where the team starts (0 km out, as the workspace's demo areas
+    start at their first household): the detour bound stays a number (no 0 · inf) and the
+    schedule passes the strict verifier (found by the demo's seeding, which runs with
+    warnings as errors)."""
+    households = [
+        Household(id="h-1", location=START, visit_minutes=20.0),
+        Household(id="h-2", location=Point(START.lat + 0.002, START.lon), visit_minutes=20.0),
+    ]
+    problem = _problem(households, max_hours=1.0, spacing=7)
+    area = problem.areas[0]
+    km = walking_km(area, area.households)
+    with np.errstate(all="raise"):
+        assert detour_lower_bound(problem, area, [0, 1], km) == 1
+    schedule = solve_visits(problem, time_limit_s=1.0, workers=1)
+    assert verify_schedule(dump_visit_problem(problem), dump_schedule(schedule)) == []

@@ -80,3 +80,18 @@ def test_params_that_do_not_fit_fall_back_to_the_advice(console_app: Flask) -> N
         odd = reason_text("out_of_range", {"holders": 2})
         bare = reason_text("out_of_range", None)
     assert odd == bare and "放宽服务距离" in bare
+
+
+def test_the_dispatch_answer_carries_each_reasons_params(console_app: Flask) -> None:
+    """The API answers the engine's ``params`` with each left-out demand (the console builds
+    its sentence from them)."""
+    from matcher import solve
+    from matcher.dispatch.generate import generate_district
+    from service.contracts.dispatch import dump_answer, load_answer
+
+    problem = generate_district(members=40, demands=200, seed=5)
+    answer = solve(problem)
+    dumped = dump_answer(answer)
+    assert dumped["unassigned"] and all(u["params"] for u in dumped["unassigned"])
+    again = load_answer(dumped)
+    assert [u.params for u in again.unassigned] == [dict(u.params) for u in answer.unassigned]
