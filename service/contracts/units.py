@@ -18,7 +18,15 @@ from marshmallow import Schema, fields, post_load
 from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
 from matcher.longterm.units.validation import validate as validate_problem
-from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.dispatch import (
+    MAX_DISTANCE_KM,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_WORKERS,
+    LocationSchema,
+    load_shape,
+    read_json_document,
+)
 from service.contracts.fields import (
     StrictFloat,
     StrictInteger,
@@ -26,12 +34,17 @@ from service.contracts.fields import (
     StrictNested,
     StrictSchema,
     StrictString,
-    at_least,
-    greater_than,
+    above_at_most,
+    between,
     id_field,
 )
 
 __all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
+
+MAX_SLOTS = 1000
+"""The most communities a unit, or units a community, can be paired with."""
+MAX_NEED_WEIGHT = 1000
+"""The largest weight of a need (weights are whole numbers summed in the objective)."""
 
 
 class UnitSchema(StrictSchema):
@@ -39,7 +52,7 @@ class UnitSchema(StrictSchema):
     name = StrictString(load_default=None, allow_none=True)
     location = StrictNested(LocationSchema, required=True)
     resources = StrictList(id_field(), load_default=())
-    max_communities = StrictInteger(load_default=1, validate=at_least(1))
+    max_communities = StrictInteger(load_default=1, validate=between(1, MAX_SLOTS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Unit:
@@ -49,7 +62,7 @@ class UnitSchema(StrictSchema):
 
 class NeedSchema(StrictSchema):
     category = id_field(required=True)
-    weight = StrictInteger(load_default=1, validate=at_least(1))
+    weight = StrictInteger(load_default=1, validate=between(1, MAX_NEED_WEIGHT))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Need:
@@ -61,7 +74,7 @@ class CommunitySchema(StrictSchema):
     name = StrictString(load_default=None, allow_none=True)
     location = StrictNested(LocationSchema, required=True)
     needs = StrictNested(NeedSchema, many=True, load_default=())
-    max_units = StrictInteger(load_default=None, allow_none=True, validate=at_least(1))
+    max_units = StrictInteger(load_default=None, allow_none=True, validate=between(1, MAX_SLOTS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Community:
@@ -79,11 +92,13 @@ class PinSchema(StrictSchema):
 
 
 class OptionsSchema(StrictSchema):
-    units_per_community = StrictInteger(load_default=1, validate=at_least(1))
-    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=greater_than(0))
-    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
-    seed = StrictInteger(load_default=0, validate=at_least(0))
-    workers = StrictInteger(load_default=0, validate=at_least(0))
+    units_per_community = StrictInteger(load_default=1, validate=between(1, MAX_SLOTS))
+    max_distance_km = StrictFloat(
+        load_default=None, allow_none=True, validate=above_at_most(0, MAX_DISTANCE_KM)
+    )
+    time_limit_s = StrictFloat(load_default=10.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
+    workers = StrictInteger(load_default=0, validate=between(0, MAX_WORKERS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Options:

@@ -1,0 +1,143 @@
+"""The long-term contracts' numbers have ranges: an out-of-range value is refused at its path
+in one InvalidProblemError, never handed to the engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from matcher.errors import InvalidProblemError
+from matcher.longterm.groups.generate import generate as generate_groups
+from matcher.longterm.pairs.generate import generate as generate_pairs
+from matcher.longterm.posts.generate import generate as generate_posts
+from matcher.longterm.units.generate import generate as generate_units
+from service.contracts import groups, pairs, posts, units
+
+Json = dict[str, Any]
+
+
+def _posts() -> Json:
+    return posts.dump_problem(generate_posts(communities=2, members=30, seed=1))
+
+
+def _groups() -> Json:
+    return groups.dump_problem(generate_groups(communities=2, members=30, seed=1))
+
+
+def _pairs() -> Json:
+    return pairs.dump_problem(generate_pairs(communities=2, members=30, residents=10, seed=1))
+
+
+def _units() -> Json:
+    return units.dump_problem(generate_units(communities=2, members=30, seed=1))
+
+
+CONTRACTS: dict[str, tuple[Callable[[], Json], Callable[[object], object]]] = {
+    "posts": (_posts, posts.load_problem),
+    "groups": (_groups, groups.load_problem),
+    "pairs": (_pairs, pairs.load_problem),
+    "units": (_units, units.load_problem),
+}
+
+
+def _set(data: Json, path: str, value: Any) -> None:
+    node: Any = data
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    node[last] = value
+
+
+def _shown(path: str) -> str:
+    """``members.0.max_residents`` as the error names it: ``members[0].max_residents``."""
+    parts: list[str] = []
+    for part in path.split("."):
+        if part.isdigit():
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(part)
+    return ".".join(parts)
+
+
+OUT_OF_RANGE = [
+    ("posts", "posts.0.seats", 1001),
+    ("posts", "posts.0.seats", 0),
+    ("posts", "options.time_limit_s", 1e9),
+    ("posts", "options.time_limit_s", 0),
+    ("posts", "options.seed", 2**31),
+    ("posts", "options.seed", -1),
+    ("groups", "group_size.min", 1),
+    ("groups", "group_size.max", 201),
+    ("groups", "options.time_limit_s", 86401),
+    ("groups", "options.seed", 2**40),
+    ("groups", "options.far_km", 20001),
+    ("groups", "options.far_km", 0),
+    ("groups", "options.related_industry_similarity", 1.5),
+    ("groups", "options.weights.distance", 1e7),
+    ("groups", "options.weights.industry", -1),
+    ("groups", "options.weights.interest", 1e12),
+    ("groups", "options.weights.unassigned", 1e300),
+    ("groups", "members.0.location.lat", 91),
+    ("pairs", "residents.0.vulnerability", 6),
+    ("pairs", "members.0.max_residents", 21),
+    ("pairs", "members.0.max_distance_km", 1e6),
+    ("pairs", "options.time_limit_s", 1e308),
+    ("pairs", "options.seed", -5),
+    ("pairs", "options.max_residents_per_member", 10**6),
+    ("pairs", "options.max_distance_km", 0),
+    ("units", "units.0.max_communities", 1001),
+    ("units", "units.0.location.lon", 181),
+    ("units", "communities.0.max_units", 0),
+    ("units", "options.units_per_community", 10**9),
+    ("units", "options.max_distance_km", 20000.5),
+    ("units", "options.time_limit_s", 1e13),
+    ("units", "options.seed", 2**53),
+    ("units", "options.workers", 1025),
+]
+
+
+@pytest.mark.parametrize(("contract", "path", "value"), OUT_OF_RANGE)
+def test_an_out_of_range_number_is_refused_at_its_path(
+    contract: str, path: str, value: Any
+) -> None:
+    make, load = CONTRACTS[contract]
+    data = json.loads(json.dumps(make()))
+    load(data)  # the base problem is valid
+    _set(data, path, value)
+    with pytest.raises(InvalidProblemError) as caught:
+        load(data)
+    assert _shown(path) in caught.value.errors, caught.value.errors
+
+
+def test_a_need_weight_beyond_its_range_is_refused_at_its_path() -> None:
+    data = json.loads(json.dumps(_units()))
+    community = next(c for c in data["communities"] if c["needs"])
+    index = data["communities"].index(community)
+    community["needs"][0]["weight"] = 1001
+    with pytest.raises(InvalidProblemError) as caught:
+        units.load_problem(data)
+    assert f"communities[{index}].needs[0].weight" in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("contract", "path", "value"),
+    [
+        ("posts", "posts.0.seats", 1000),
+        ("posts", "options.seed", 2**31 - 1),
+        ("groups", "group_size.max", 200),
+        ("groups", "options.weights.distance", 1e6),
+        ("groups", "options.far_km", 20000),
+        ("pairs", "members.0.max_residents", 20),
+        ("pairs", "options.time_limit_s", 86400),
+        ("units", "options.workers", 1024),
+        ("units", "units.0.max_communities", 1000),
+    ],
+)
+def test_the_bounds_themselves_are_accepted(contract: str, path: str, value: Any) -> None:
+    make, load = CONTRACTS[contract]
+    data = json.loads(json.dumps(make()))
+    _set(data, path, value)
+    load(data)  # raises if refused
