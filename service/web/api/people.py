@@ -66,9 +66,16 @@ class _Strict(Schema):
 
 
 class LoginSchema(_Strict):
-    username = fields.String(required=True, validate=validate.Length(1, USERNAME_LENGTH))
+    username = fields.String(
+        required=True,
+        validate=validate.Length(1, USERNAME_LENGTH),
+        metadata={"description": "The person's user name"},
+    )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH)
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_PASSWORD_LENGTH),
+        metadata={"description": "The person's password"},
     )
 
 
@@ -92,15 +99,43 @@ class PersonCreateSchema(_Strict):
             validate.Length(3, USERNAME_LENGTH),
             validate.Regexp(r"^[A-Za-z0-9_.@-]+$", error="letters, digits, _ . @ - only"),
         ],
+        metadata={"description": "The person's user name, unique"},
     )
-    display_name = fields.String(required=True, validate=validate.Length(1, 200))
+    display_name = fields.String(
+        required=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "The name shown in the workspace"},
+    )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH)
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_PASSWORD_LENGTH),
+        metadata={"description": "The initial password"},
     )
-    role = fields.String(required=True, validate=validate.OneOf(PERSON_ROLES))
-    communities = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
-    unit_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    member_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(PERSON_ROLES),
+        metadata={
+            "description": (
+                "What the person may do: district, dispatcher, unit_organiser or member"
+            )
+        },
+    )
+    communities = fields.List(
+        fields.String(validate=validate.Length(1, 64)),
+        load_default=list,
+        metadata={"description": "Ids of the communities the person works in"},
+    )
+    unit_id = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={"description": "For a unit organiser: the id of their work unit"},
+    )
+    member_id = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={"description": "For a member: the id of their member record"},
+    )
 
 
 class PersonRecordSchema(Schema):
@@ -112,7 +147,9 @@ class PersonRecordSchema(Schema):
     unit_id = fields.String(allow_none=True)
     member_id = fields.String(allow_none=True)
     active = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class AuditQuerySchema(Schema):

@@ -51,8 +51,8 @@ def _period_field(**kwargs: Any) -> StrictString:
     )
 
 
-def _weight() -> StrictFloat:
-    return StrictFloat(load_default=0.0, validate=between(0, 1000))
+def _weight(**kwargs: Any) -> StrictFloat:
+    return StrictFloat(load_default=0.0, validate=between(0, 1000), **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,14 +99,28 @@ class LeaderReviewCreateSchema(StrictSchema):
         validate=one_of(MARKS),
         metadata={"description": "excellent 优秀, good 良好, fair 一般, poor 较差"},
     )
-    comment = text_field(COMMENT_LENGTH, required=True)
+    comment = text_field(
+        COMMENT_LENGTH, required=True, metadata={"description": "The leader's review, in words"}
+    )
 
 
 class SurveyResponseCreateSchema(StrictSchema):
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member the response is about"}
+    )
     period = _period_field(required=True)
-    score = StrictInteger(required=True, validate=between(1, 5))
-    respondent_kind = StrictString(required=True, validate=one_of(RESPONDENT_KINDS))
+    score = StrictInteger(
+        required=True,
+        validate=between(1, 5),
+        metadata={"description": "The score given, from 1 (poor) to 5 (excellent)"},
+    )
+    respondent_kind = StrictString(
+        required=True,
+        validate=one_of(RESPONDENT_KINDS),
+        metadata={
+            "description": ("Who answered: a residents' representative or a served resident")
+        },
+    )
     respondent_ref = ref_field(
         required=True,
         metadata={"description": "an opaque reference of the respondent (never a name)"},
@@ -114,7 +128,9 @@ class SurveyResponseCreateSchema(StrictSchema):
 
 
 class VetoCreateSchema(StrictSchema):
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member the veto is about"}
+    )
     period = _period_field(required=True)
     statement = text_field(
         STATEMENT_LENGTH,
@@ -124,27 +140,53 @@ class VetoCreateSchema(StrictSchema):
 
 
 class PointsWeightsSchema(StrictSchema):
-    per_hour = _weight()
-    per_service = _weight()
-    per_rating_point = _weight()
-    per_commitment_kept = _weight()
-    per_visit = _weight()
-    per_survey_point = _weight()
+    per_hour = _weight(metadata={"description": "Points per hour of service"})
+    per_service = _weight(metadata={"description": "Points per service completed"})
+    per_rating_point = _weight(
+        metadata={"description": "Points per rating point received (1 to 5 per rating)"}
+    )
+    per_commitment_kept = _weight(metadata={"description": "Points per commitment kept"})
+    per_visit = _weight(metadata={"description": "Points per household visit attended"})
+    per_survey_point = _weight(metadata={"description": "Points per survey score point received"})
 
 
 class PointsPenaltiesSchema(StrictSchema):
-    per_no_show = _weight()
-    per_decline = _weight()
-    per_missed_commitment = _weight()
-    per_late_completion = _weight()
+    per_no_show = _weight(
+        metadata={"description": "Points taken per session missed without notice"}
+    )
+    per_decline = _weight(metadata={"description": "Points taken per task declined"})
+    per_missed_commitment = _weight(metadata={"description": "Points taken per commitment missed"})
+    per_late_completion = _weight(metadata={"description": "Points taken per task completed late"})
 
 
 class PointsTiersSchema(StrictSchema):
-    mode = StrictString(required=True, validate=one_of(("thresholds", "quotas")))
-    excellent = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    good = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    fair = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    poor = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
+    mode = StrictString(
+        required=True,
+        validate=one_of(("thresholds", "quotas")),
+        metadata={
+            "description": ("thresholds: tiers by points; quotas: tiers by share of members")
+        },
+    )
+    excellent = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the excellent tier"},
+    )
+    good = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the good tier"},
+    )
+    fair = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the fair tier"},
+    )
+    poor = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the poor tier"},
+    )
 
 
 class PointsSchemeSchema(StrictSchema):
@@ -164,9 +206,18 @@ class PointsSchemeSchema(StrictSchema):
         StrictFloat(validate=between(-MAX_POINTS, MAX_POINTS)),
         required=True,
         validate=validate.Length(equal=5, error="must list 5 thresholds (1 to 5 stars)"),
+        metadata={"description": "The points needed for one to five stars, lowest first"},
     )
-    veto_star_cap = StrictInteger(required=True, validate=between(0, 5))
-    shortlist_size = StrictInteger(required=True, validate=between(0, 100))
+    veto_star_cap = StrictInteger(
+        required=True,
+        validate=between(0, 5),
+        metadata={"description": "The most stars a member with a veto (一票否决) can get"},
+    )
+    shortlist_size = StrictInteger(
+        required=True,
+        validate=between(0, 100),
+        metadata={"description": "How many members the shortlist of the period lists"},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +238,9 @@ class DraftFiguresSchema(Schema):
     ratings = fields.Integer()
     mean_rating = fields.Float(allow_none=True)
     visits = fields.Integer()
-    visit_hours = fields.Float()
+    visit_hours = fields.Float(
+        metadata={"description": "Hours of visits attended in the period, in hours"}
+    )
     commitments_kept = fields.Integer()
     commitments_missed = fields.Integer()
     sources = fields.Nested(DraftSourcesSchema)
@@ -208,7 +261,9 @@ class SelfEvaluationRecordSchema(Schema):
     period = fields.String()
     text = fields.String()
     figures = fields.Nested(DraftFiguresSchema)
-    submitted_at = fields.DateTime()
+    submitted_at = fields.DateTime(
+        metadata={"description": "When it was submitted (ISO 8601 with UTC offset)"}
+    )
 
 
 class LeaderReviewRecordSchema(Schema):
@@ -219,7 +274,9 @@ class LeaderReviewRecordSchema(Schema):
     mark = fields.String()
     comment = fields.String()
     reviewer_role = fields.String()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class SurveyResponseRecordSchema(Schema):
@@ -230,7 +287,9 @@ class SurveyResponseRecordSchema(Schema):
     score = fields.Integer()
     respondent_kind = fields.String()
     respondent_ref = fields.String()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class VetoRecordSchema(Schema):
@@ -240,14 +299,21 @@ class VetoRecordSchema(Schema):
     period = fields.String()
     statement = fields.String()
     recorded_by_role = fields.String()
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class PointsSchemeRecordSchema(Schema):
     community_id = fields.String()
     configured = fields.Boolean(metadata={"description": "false: the default scheme"})
     config = fields.Nested(PointsSchemeSchema)
-    updated_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": ("When the scheme last changed (ISO 8601 with UTC offset), or null")
+        },
+    )
 
 
 class EvaluationFlagSchema(Schema):

@@ -64,7 +64,12 @@ class AttendanceSchema(StrictSchema):
         ),
         metadata={"description": "household ids of the team's area actually visited"},
     )
-    notes = text_field(NOTES_LENGTH, load_default=None, allow_none=True)
+    notes = text_field(
+        NOTES_LENGTH,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Notes on the session's attendance (optional)"},
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_unique(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -142,7 +147,9 @@ class VisitSessionRecordSchema(Schema):
     date = fields.Date(required=True)
     start = fields.DateTime(required=True, metadata={"description": "+08:00"})
     end = fields.DateTime(required=True, metadata={"description": "+08:00"})
-    walk_km = fields.Float(required=True)
+    walk_km = fields.Float(
+        required=True, metadata={"description": "Walking distance of the route, in km"}
+    )
     households = fields.List(
         fields.String(), required=True, metadata={"description": "planned route, in order"}
     )
@@ -159,32 +166,56 @@ class QuarterOutSchema(Schema):
 
 
 class StoredTeamSchema(Schema):
-    id = fields.String(required=True)
-    members = fields.List(fields.String(), required=True)
-    leader = fields.String(required=True, allow_none=True)
-    quorum = fields.Integer(required=True)
-    area = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The team's id"})
+    members = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of its members"}
+    )
+    leader = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of its leader, or null"}
+    )
+    quorum = fields.Integer(
+        required=True, metadata={"description": "Members a session needs, at least"}
+    )
+    area = fields.String(required=True, metadata={"description": "The id of the area it visits"})
 
 
 class StoredUnscheduledSchema(Schema):
-    team = fields.String(required=True, allow_none=True)
-    households = fields.List(fields.String(), required=True)
-    reason = fields.String(required=True)
-    detail = fields.String(required=True)
+    team = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the team, or null"}
+    )
+    households = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Ids of the households left unvisited"},
+    )
+    reason = fields.String(required=True, metadata={"description": "Why, as one code"})
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class VisitScheduleSummarySchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The schedule's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
     quarter = fields.Nested(QuarterOutSchema, required=True)
-    timezone = fields.String(required=True)
-    status = fields.String(required=True)
-    sessions_count = fields.Integer(required=True)
+    timezone = fields.String(
+        required=True,
+        metadata={"description": ("The timezone of its local times (e.g. Asia/Shanghai, +08:00)")},
+    )
+    status = fields.String(
+        required=True, metadata={"description": "optimal, feasible, or no_solution"}
+    )
+    sessions_count = fields.Integer(
+        required=True, metadata={"description": "How many sessions it holds"}
+    )
     unscheduled_count = fields.Integer(
         required=True, metadata={"description": "households missing some visits"}
     )
     stats = fields.Dict(required=True, metadata={"description": "the engine's statistics"})
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class VisitScheduleRecordSchema(VisitScheduleSummarySchema):
@@ -233,7 +264,9 @@ class TotalsSchema(Schema):
     services = fields.Integer(required=True)
     hours = fields.Float(required=True, metadata={"description": "hours of services"})
     visits = fields.Integer(required=True)
-    visit_hours = fields.Float(required=True)
+    visit_hours = fields.Float(
+        required=True, metadata={"description": "Hours of visits attended, in hours"}
+    )
     ratings = fields.Integer(required=True, metadata={"description": "rated services"})
     mean_rating = fields.Float(required=True, allow_none=True)
 

@@ -102,7 +102,11 @@ def _resident_ref(**kwargs: Any) -> StrictString:
 class PostCommitmentSchema(StrictSchema):
     """承诺: what a member holding the post promises, and by when (办结时限)."""
 
-    service = text_field(SERVICE_LENGTH, required=True)
+    service = text_field(
+        SERVICE_LENGTH,
+        required=True,
+        metadata={"description": "The service promised (承诺), in words"},
+    )
     deadline = DateField(required=True, metadata={"description": "YYYY-MM-DD, Asia/Shanghai"})
 
 
@@ -112,11 +116,12 @@ class PostFieldsSchema(StrictSchema):
     category = text_field(
         100, metadata={"description": "policy_publicity, sanitation, mediation..."}
     )
-    title = text_field(NAME_LENGTH)
+    title = text_field(NAME_LENGTH, metadata={"description": "The post's title (岗位名称)"})
     seats = StrictInteger(
         validate=validate.Range(
             min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
-        )
+        ),
+        metadata={"description": "How many members the post takes"},
     )
     skills = labels_field(metadata={"description": "required: a member must hold every one"})
     desired_skills = StrictList(
@@ -127,20 +132,35 @@ class PostFieldsSchema(StrictSchema):
         metadata={"description": "raise the fit, not required"},
     )
     grid_id = ref_field(allow_none=True, metadata={"description": "the grid the post serves"})
-    commitment = StrictNested(PostCommitmentSchema, allow_none=True)
+    commitment = StrictNested(
+        PostCommitmentSchema,
+        allow_none=True,
+        metadata={
+            "description": ("What a member holding the post promises, and by when (optional)")
+        },
+    )
 
 
 class PostCreateSchema(PostFieldsSchema):
     """A post of the menu; the server sets ``id``, ``community_id`` (the path) and
     ``created_at``."""
 
-    category = text_field(100, required=True)
-    title = text_field(NAME_LENGTH, required=True)
+    category = text_field(
+        100,
+        required=True,
+        metadata={
+            "description": ("The post's category (e.g. policy_publicity, sanitation, mediation)")
+        },
+    )
+    title = text_field(
+        NAME_LENGTH, required=True, metadata={"description": "The post's title (岗位名称)"}
+    )
     seats = StrictInteger(
         required=True,
         validate=validate.Range(
             min=1, max=MAX_SEATS, error=f"must be an integer from 1 to {MAX_SEATS}"
         ),
+        metadata={"description": "How many members the post takes"},
     )
 
 
@@ -199,7 +219,12 @@ class PostRecordSchema(Schema):
     desired_skills = fields.List(fields.String(), required=True)
     grid_id = fields.String(required=True, allow_none=True)
     commitment = fields.Nested(CommitmentTextSchema, required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class PostChoicesRecordSchema(Schema):
@@ -222,8 +247,21 @@ class CommitmentRecordSchema(Schema):
     deadline = DateField(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(COMMITMENT_STATUSES))
     overdue = fields.Boolean(required=True)
-    marked_at = fields.DateTime(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
+    marked_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": (
+                "When the commitment was marked kept or missed (ISO 8601 with UTC offset), or null"
+            )
+        },
+    )
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class PostUnplacedSchema(Schema):
@@ -247,7 +285,12 @@ class AllocationRecordSchema(Schema):
     commitments = fields.List(fields.Nested(CommitmentRecordSchema), required=True)
     unassigned = fields.List(fields.Nested(PostUnplacedSchema), required=True)
     vacancies = fields.List(fields.Nested(PostVacancySchema), required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,12 +301,18 @@ class AllocationRecordSchema(Schema):
 class ResponsibilityAreaSchema(StrictSchema):
     """A responsibility area (责任区): buildings and grids of the group's community."""
 
-    buildings = _refs(MAX_AREA_ITEMS, load_default=list)
-    grids = _refs(MAX_AREA_ITEMS, load_default=list)
+    buildings = _refs(
+        MAX_AREA_ITEMS,
+        load_default=list,
+        metadata={"description": "Ids of the buildings in the area"},
+    )
+    grids = _refs(
+        MAX_AREA_ITEMS, load_default=list, metadata={"description": "Ids of the grids in the area"}
+    )
 
 
 class GroupFieldsSchema(StrictSchema):
-    name = text_field(NAME_LENGTH)
+    name = text_field(NAME_LENGTH, metadata={"description": "The group's name"})
     member_ids = _refs(MAX_GROUP_MEMBERS, metadata={"description": "the whole membership"})
     leader_id = ref_field(allow_none=True, metadata={"description": "elected; one of member_ids"})
     area = StrictNested(ResponsibilityAreaSchema)
@@ -272,19 +321,27 @@ class GroupFieldsSchema(StrictSchema):
 class GroupCreateSchema(GroupFieldsSchema):
     """A group; the server sets ``id``, ``community_id`` (the path) and ``created_at``."""
 
-    name = text_field(NAME_LENGTH, required=True)
-    member_ids = _refs(MAX_GROUP_MEMBERS, load_default=list)
-    leader_id = ref_field(load_default=None, allow_none=True)
+    name = text_field(NAME_LENGTH, required=True, metadata={"description": "The group's name"})
+    member_ids = _refs(
+        MAX_GROUP_MEMBERS, load_default=list, metadata={"description": "Ids of the group's members"}
+    )
+    leader_id = ref_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": ("The id of the group's leader, one of its members (optional)")},
+    )
 
 
 class GroupSizeRangeSchema(StrictSchema):
     min = StrictInteger(
         load_default=6,
         validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
+        metadata={"description": "The fewest members of a group"},
     )
     max = StrictInteger(
         load_default=10,
         validate=validate.Range(min=2, max=MAX_GROUP_MEMBERS, error="must be from 2 to 200"),
+        metadata={"description": "The most members of a group (not below min)"},
     )
 
     @validates_schema(skip_on_field_errors=True)
@@ -320,7 +377,9 @@ class ComputeGroupsSchema(StrictSchema):
 class HouseholdCreateSchema(StrictSchema):
     """A household: no name, phone or address (unknown fields are refused)."""
 
-    building_id = ref_field(required=True)
+    building_id = ref_field(
+        required=True, metadata={"description": "The id of the household's building (楼栋)"}
+    )
     location = StrictNested(LocationSchema, required=True, metadata={"description": "WGS84"})
     needs = labels_field(load_default=list, metadata={"description": "e.g. errands, visits"})
 
@@ -345,7 +404,12 @@ class GroupRecordSchema(Schema):
     member_ids = fields.List(fields.String(), required=True)
     leader_id = fields.String(required=True, allow_none=True)
     area = fields.Nested(ResponsibilityAreaRecordSchema, required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class ComputedGroupsSchema(Schema):
@@ -362,7 +426,12 @@ class HouseholdRecordSchema(Schema):
     building_id = fields.String(required=True)
     location = fields.Nested(HomeSchema, required=True)
     needs = fields.List(fields.String(), required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,9 +442,15 @@ class HouseholdRecordSchema(Schema):
 class HandInHandCreateSchema(StrictSchema):
     """A member takes a vulnerable resident by the hand for a period (拉手式)."""
 
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member who looks after the resident"}
+    )
     resident_ref = _resident_ref(required=True)
-    category = StrictString(required=True, validate=one_of(VULNERABLE_CATEGORIES))
+    category = StrictString(
+        required=True,
+        validate=one_of(VULNERABLE_CATEGORIES),
+        metadata={"description": "The resident's vulnerable group"},
+    )
     period = _period(required=True)
     start_date = DateField(load_default=None, metadata={"description": "default: today"})
 
@@ -383,7 +458,9 @@ class HandInHandCreateSchema(StrictSchema):
 class UnitPairCreateSchema(StrictSchema):
     """A unit paired with the community for a period (结对共建)."""
 
-    unit_id = ref_field(required=True)
+    unit_id = ref_field(
+        required=True, metadata={"description": "The id of the work unit paired with the community"}
+    )
     period = _period(required=True)
     start_date = DateField(load_default=None, metadata={"description": "default: today"})
 
@@ -414,7 +491,11 @@ class PairResidentSchema(StrictSchema):
     ref and the category are kept with the pair)."""
 
     resident_ref = _resident_ref(required=True)
-    category = StrictString(required=True, validate=one_of(VULNERABLE_CATEGORIES))
+    category = StrictString(
+        required=True,
+        validate=one_of(VULNERABLE_CATEGORIES),
+        metadata={"description": "The resident's vulnerable group"},
+    )
     location = StrictNested(LocationSchema, required=True, metadata={"description": "home, WGS84"})
     needs = StrictList(
         StrictString(validate=one_of(PROXIES)),
@@ -428,6 +509,7 @@ class PairResidentSchema(StrictSchema):
         validate=validate.Range(
             min=1, max=MAX_VULNERABILITY, error=f"must be an integer from 1 to {MAX_VULNERABILITY}"
         ),
+        metadata={"description": "How vulnerable the resident is, from 1 (least) to 5 (most)"},
     )
 
 
@@ -440,16 +522,21 @@ class ComputePairsSchema(StrictSchema):
         StrictNested(PairResidentSchema),
         required=True,
         validate=validate.Length(max=MAX_RESIDENTS, error=f"at most {MAX_RESIDENTS} residents"),
+        metadata={"description": "The residents to pair, at most 5,000"},
     )
     max_residents_per_member = StrictInteger(
         load_default=2,
         validate=validate.Range(min=0, max=20, error="must be an integer from 0 to 20"),
+        metadata={"description": "How many residents one member looks after, at most"},
     )
     max_distance_km = StrictFloat(
         load_default=3.0,
         validate=validate.Range(
             min=0, max=50, min_inclusive=False, error="must be greater than 0 and at most 50"
         ),
+        metadata={
+            "description": ("The farthest a member lives from the resident, in km (straight line)")
+        },
     )
 
     @validates_schema(skip_on_field_errors=True)
@@ -474,7 +561,12 @@ class HandInHandRecordSchema(Schema):
     start_date = DateField(required=True)
     end_date = DateField(required=True, allow_none=True)
     active = fields.Boolean(required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class UnitPairRecordSchema(Schema):
@@ -485,7 +577,12 @@ class UnitPairRecordSchema(Schema):
     start_date = DateField(required=True)
     end_date = DateField(required=True, allow_none=True)
     active = fields.Boolean(required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class PairUnpairedSchema(Schema):
