@@ -397,7 +397,8 @@ class WeightsSchema(StrictSchema):
         validate=between(0, MAX_WEIGHT),
         metadata={
             "description": (
-                "Reward for a task of a category the member prefers (dimensionless weight)"
+                "Reward per crew member whose preferences hold the demand's category "
+                "(dimensionless)"
             )
         },
     )
@@ -406,7 +407,7 @@ class WeightsSchema(StrictSchema):
         validate=between(0, MAX_WEIGHT),
         metadata={
             "description": (
-                "Reward for a resident served by a member they had or prefer (dimensionless)"
+                "Reward per crew member listed in the demand's preferred_members (dimensionless)"
             )
         },
     )
@@ -414,9 +415,7 @@ class WeightsSchema(StrictSchema):
         load_default=10.0,
         validate=between(0, MAX_WEIGHT),
         metadata={
-            "description": (
-                "Cost of a member's unreliability (1 - reliability), per task (dimensionless)"
-            )
+            "description": ("Cost per crew member of priority × (1 - reliability) (dimensionless)")
         },
     )
     fairness = StrictFloat(
@@ -424,7 +423,7 @@ class WeightsSchema(StrictSchema):
         validate=between(0, MAX_WEIGHT),
         metadata={
             "description": (
-                "Cost per hour of load above the mean load of the members (weight per hour)"
+                "Weight of the load-balance (fairness) term, defined in the README (dimensionless)"
             )
         },
     )

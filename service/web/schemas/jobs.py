@@ -62,10 +62,24 @@ class VisitRequestSchema(VisitProblemSchema):
 class StoredScheduleSchema(ScheduleSchema):
     """A visit schedule as stored (already the contract's JSON): dumped as it is."""
 
-    status = fields.String(required=True, validate=validate.OneOf(SCHEDULE_STATUSES))
-    sessions = fields.List(fields.Nested(VisitSessionSchema), required=True)
-    unscheduled = fields.List(fields.Nested(UnscheduledSchema), required=True)
-    stats = fields.Nested(ScheduleStatsSchema, required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(SCHEDULE_STATUSES),
+        metadata={"description": "optimal, feasible, or no_solution"},
+    )
+    sessions = fields.List(
+        fields.Nested(VisitSessionSchema),
+        required=True,
+        metadata={"description": "The visit sessions, by date"},
+    )
+    unscheduled = fields.List(
+        fields.Nested(UnscheduledSchema),
+        required=True,
+        metadata={"description": "Households left unvisited, with a reason"},
+    )
+    stats = fields.Nested(
+        ScheduleStatsSchema, required=True, metadata={"description": "Figures of the schedule"}
+    )
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         if isinstance(obj, Mapping):
@@ -111,13 +125,17 @@ class ProgressSchema(Schema):
 
 
 class FloatLimitSchema(Schema):
-    requested = fields.Float(required=True)
-    applied = fields.Float(required=True)
+    requested = fields.Float(required=True, metadata={"description": "The value asked for"})
+    applied = fields.Float(
+        required=True, metadata={"description": "The value used (capped by the server)"}
+    )
 
 
 class IntLimitSchema(Schema):
-    requested = fields.Integer(required=True)
-    applied = fields.Integer(required=True)
+    requested = fields.Integer(required=True, metadata={"description": "The value asked for"})
+    applied = fields.Integer(
+        required=True, metadata={"description": "The value used (capped by the server)"}
+    )
 
 
 class LimitsSchema(Schema):
@@ -128,11 +146,11 @@ class LimitsSchema(Schema):
 
 
 class SizeSchema(Schema):
-    members = fields.Integer(required=True)
+    members = fields.Integer(required=True, metadata={"description": "Members in the problem"})
     demands = fields.Integer(
         required=True, metadata={"description": "demands (households, for a visit schedule)"}
     )
-    teams = fields.Integer(required=True)
+    teams = fields.Integer(required=True, metadata={"description": "Teams in the problem"})
 
 
 class JobSummarySchema(Schema):

@@ -205,20 +205,37 @@ class CommitmentListQuerySchema(Schema):
 
 
 class CommitmentTextSchema(Schema):
-    service = fields.String(required=True)
-    deadline = DateField(required=True)
+    service = fields.String(
+        required=True, metadata={"description": "The service promised, in words"}
+    )
+    deadline = DateField(
+        required=True, metadata={"description": "The deadline (YYYY-MM-DD), or null"}
+    )
 
 
 class PostRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    category = fields.String(required=True)
-    title = fields.String(required=True)
-    seats = fields.Integer(required=True)
-    skills = fields.List(fields.String(), required=True)
-    desired_skills = fields.List(fields.String(), required=True)
-    grid_id = fields.String(required=True, allow_none=True)
-    commitment = fields.Nested(CommitmentTextSchema, required=True, allow_none=True)
+    id = fields.String(required=True, metadata={"description": "The post's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    category = fields.String(required=True, metadata={"description": "The category"})
+    title = fields.String(required=True, metadata={"description": "The post's title"})
+    seats = fields.Integer(
+        required=True, metadata={"description": "How many members the post takes"}
+    )
+    skills = fields.List(
+        fields.String(), required=True, metadata={"description": "Required skills"}
+    )
+    desired_skills = fields.List(
+        fields.String(), required=True, metadata={"description": "Skills that raise the fit"}
+    )
+    grid_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the grid"}
+    )
+    commitment = fields.Nested(
+        CommitmentTextSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The commitment that goes with it, or null"},
+    )
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -228,7 +245,7 @@ class PostRecordSchema(Schema):
 
 
 class PostChoicesRecordSchema(Schema):
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     posts = fields.List(fields.String(), required=True, metadata={"description": "best first"})
 
 
@@ -236,17 +253,37 @@ class CommitmentRecordSchema(Schema):
     """A member's claimed post (认岗) and commitment; ``overdue``: open past its deadline
     (Asia/Shanghai date)."""
 
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    allocation_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    post_id = fields.String(required=True)
-    rank = fields.Integer(required=True, allow_none=True)
-    fit = fields.Integer(required=True)
-    service = fields.String(required=True, allow_none=True)
-    deadline = DateField(required=True, allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(COMMITMENT_STATUSES))
-    overdue = fields.Boolean(required=True)
+    id = fields.String(required=True, metadata={"description": "The commitment's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    allocation_id = fields.String(
+        required=True, metadata={"description": "The id of the allocation"}
+    )
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    post_id = fields.String(required=True, metadata={"description": "The id of the post"})
+    rank = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The rank the member gave the post, or null"},
+    )
+    fit = fields.Integer(
+        required=True, metadata={"description": "How well the member fits the post, 0 to 7"}
+    )
+    service = fields.String(
+        required=True, allow_none=True, metadata={"description": "The service promised, or null"}
+    )
+    deadline = DateField(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The deadline (YYYY-MM-DD), or null"},
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(COMMITMENT_STATUSES),
+        metadata={"description": "open, kept, missed or withdrawn"},
+    )
+    overdue = fields.Boolean(
+        required=True, metadata={"description": "The deadline has passed and it is still open"}
+    )
     marked_at = fields.DateTime(
         required=True,
         allow_none=True,
@@ -265,26 +302,44 @@ class CommitmentRecordSchema(Schema):
 
 
 class PostUnplacedSchema(Schema):
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     reason = fields.String(required=True, metadata={"description": "no_choices, no_skill, full"})
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class PostVacancySchema(Schema):
-    post_id = fields.String(required=True)
-    seats_left = fields.Integer(required=True)
+    post_id = fields.String(required=True, metadata={"description": "The id of the post"})
+    seats_left = fields.Integer(required=True, metadata={"description": "Seats left empty"})
 
 
 class AllocationRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    mode = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The allocation's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    mode = fields.String(
+        required=True, metadata={"description": "The allocation mode: optimal or stable"}
+    )
     status = fields.String(required=True, metadata={"description": "the engine's status"})
-    objective = fields.Float(required=True)
-    bound = fields.Float(required=True)
-    commitments = fields.List(fields.Nested(CommitmentRecordSchema), required=True)
-    unassigned = fields.List(fields.Nested(PostUnplacedSchema), required=True)
-    vacancies = fields.List(fields.Nested(PostVacancySchema), required=True)
+    objective = fields.Float(
+        required=True, metadata={"description": "The plan's cost (lower is better)"}
+    )
+    bound = fields.Float(
+        required=True, metadata={"description": "A proved lower bound of the cost"}
+    )
+    commitments = fields.List(
+        fields.Nested(CommitmentRecordSchema),
+        required=True,
+        metadata={"description": "The commitments made"},
+    )
+    unassigned = fields.List(
+        fields.Nested(PostUnplacedSchema),
+        required=True,
+        metadata={"description": "Members left without a post, with a reason"},
+    )
+    vacancies = fields.List(
+        fields.Nested(PostVacancySchema),
+        required=True,
+        metadata={"description": "Posts with seats left"},
+    )
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -385,24 +440,32 @@ class HouseholdCreateSchema(StrictSchema):
 
 
 class ResponsibilityAreaRecordSchema(Schema):
-    buildings = fields.List(fields.String(), required=True)
-    grids = fields.List(fields.String(), required=True)
+    buildings = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the buildings"}
+    )
+    grids = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the grids"}
+    )
 
 
 class GroupUnplacedSchema(Schema):
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     reason = fields.String(
         required=True, metadata={"description": "too_few, together, conflict, size, apart"}
     )
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class GroupRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    name = fields.String(required=True)
-    member_ids = fields.List(fields.String(), required=True)
-    leader_id = fields.String(required=True, allow_none=True)
+    id = fields.String(required=True, metadata={"description": "The group's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    name = fields.String(required=True, metadata={"description": "The name"})
+    member_ids = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the members"}
+    )
+    leader_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the leader, or null"}
+    )
     area = fields.Nested(ResponsibilityAreaRecordSchema, required=True)
     created_at = fields.DateTime(
         required=True,
@@ -414,18 +477,34 @@ class GroupRecordSchema(Schema):
 
 class ComputedGroupsSchema(Schema):
     status = fields.String(required=True, metadata={"description": "the engine's status"})
-    objective = fields.Float(required=True)
-    bound = fields.Float(required=True)
-    groups = fields.List(fields.Nested(GroupRecordSchema), required=True)
-    unassigned = fields.List(fields.Nested(GroupUnplacedSchema), required=True)
+    objective = fields.Float(
+        required=True, metadata={"description": "The plan's cost (lower is better)"}
+    )
+    bound = fields.Float(
+        required=True, metadata={"description": "A proved lower bound of the cost"}
+    )
+    groups = fields.List(
+        fields.Nested(GroupRecordSchema), required=True, metadata={"description": "The groups"}
+    )
+    unassigned = fields.List(
+        fields.Nested(GroupUnplacedSchema),
+        required=True,
+        metadata={"description": "Members left out of the groups, with a reason"},
+    )
 
 
 class HouseholdRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    building_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The household's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    building_id = fields.String(
+        required=True, metadata={"description": "The id of the household's building"}
+    )
     location = fields.Nested(HomeSchema, required=True)
-    needs = fields.List(fields.String(), required=True)
+    needs = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "The household's needs (categories)"},
+    )
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -552,15 +631,30 @@ class ComputePairsSchema(StrictSchema):
 
 
 class HandInHandRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    member_id = fields.String(required=True)
-    resident_ref = fields.String(required=True)
-    category = fields.String(required=True, validate=validate.OneOf(VULNERABLE_CATEGORIES))
-    period = fields.String(required=True)
-    start_date = DateField(required=True)
-    end_date = DateField(required=True, allow_none=True)
-    active = fields.Boolean(required=True)
+    id = fields.String(required=True, metadata={"description": "The hand-in-hand pair's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    resident_ref = fields.String(
+        required=True, metadata={"description": "An opaque reference to the resident (no name)"}
+    )
+    category = fields.String(
+        required=True,
+        validate=validate.OneOf(VULNERABLE_CATEGORIES),
+        metadata={"description": "The resident's vulnerable group"},
+    )
+    period = fields.String(
+        required=True,
+        metadata={
+            "description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")
+        },
+    )
+    start_date = DateField(required=True, metadata={"description": "The first day (YYYY-MM-DD)"})
+    end_date = DateField(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The last day (YYYY-MM-DD), or null while it runs"},
+    )
+    active = fields.Boolean(required=True, metadata={"description": "Whether it is in force now"})
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -570,13 +664,22 @@ class HandInHandRecordSchema(Schema):
 
 
 class UnitPairRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    unit_id = fields.String(required=True)
-    period = fields.String(required=True)
-    start_date = DateField(required=True)
-    end_date = DateField(required=True, allow_none=True)
-    active = fields.Boolean(required=True)
+    id = fields.String(required=True, metadata={"description": "The unit–community pair's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    unit_id = fields.String(required=True, metadata={"description": "The id of the work unit"})
+    period = fields.String(
+        required=True,
+        metadata={
+            "description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")
+        },
+    )
+    start_date = DateField(required=True, metadata={"description": "The first day (YYYY-MM-DD)"})
+    end_date = DateField(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The last day (YYYY-MM-DD), or null while it runs"},
+    )
+    active = fields.Boolean(required=True, metadata={"description": "Whether it is in force now"})
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -586,31 +689,45 @@ class UnitPairRecordSchema(Schema):
 
 
 class PairUnpairedSchema(Schema):
-    resident_ref = fields.String(required=True)
+    resident_ref = fields.String(
+        required=True, metadata={"description": "An opaque reference to the resident (no name)"}
+    )
     reason = fields.String(
         required=True, metadata={"description": "no_skill, out_of_range, capacity"}
     )
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class PairDroppedSchema(Schema):
     pair_id = fields.String(required=True, metadata={"description": "the pair that ended"})
-    resident_ref = fields.String(required=True)
-    member_id = fields.String(required=True)
+    resident_ref = fields.String(
+        required=True, metadata={"description": "An opaque reference to the resident (no name)"}
+    )
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     reason = fields.String(
         required=True,
         metadata={"description": "member_left, other_community, no_skill, out_of_range, capacity"},
     )
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class ComputedPairsSchema(Schema):
     status = fields.String(required=True, metadata={"description": "the engine's status"})
-    objective = fields.Float(required=True)
+    objective = fields.Float(
+        required=True, metadata={"description": "The plan's cost (lower is better)"}
+    )
     pairs = fields.List(
         fields.Nested(HandInHandRecordSchema),
         required=True,
         metadata={"description": "the active pairs of the run's residents"},
     )
-    unpaired = fields.List(fields.Nested(PairUnpairedSchema), required=True)
-    dropped = fields.List(fields.Nested(PairDroppedSchema), required=True)
+    unpaired = fields.List(
+        fields.Nested(PairUnpairedSchema),
+        required=True,
+        metadata={"description": "Residents left unpaired, with a reason"},
+    )
+    dropped = fields.List(
+        fields.Nested(PairDroppedSchema),
+        required=True,
+        metadata={"description": "Existing pairs dropped, with a reason"},
+    )

@@ -114,9 +114,15 @@ class FeedbackSchema(Schema):
 
 class DemandEventSchema(Schema):
     at = fields.DateTime(required=True, metadata={"description": "+08:00"})
-    action = fields.String(required=True, metadata={"enum": list(DEMAND_ACTIONS)})
-    member_id = fields.String(required=True, allow_none=True)
-    member_name = fields.String(required=True, allow_none=True)
+    action = fields.String(
+        required=True, metadata={"description": "What happened", "enum": list(DEMAND_ACTIONS)}
+    )
+    member_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the member"}
+    )
+    member_name = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's name, or null"}
+    )
     actor = fields.String(required=True, metadata={"description": "who did it, by name"})
     note = fields.String(
         required=True, allow_none=True, metadata={"description": "a reason, hours, a rating"}
@@ -127,11 +133,20 @@ class RequestEntrySchema(Schema):
     """One row of the requests ledger (群众诉求台账): a demand with its whole history."""
 
     demand = fields.Nested(DemandRecordSchema, required=True)
-    history = fields.List(fields.Nested(DemandEventSchema), required=True)
+    history = fields.List(
+        fields.Nested(DemandEventSchema),
+        required=True,
+        metadata={"description": "What happened to the demand, in order"},
+    )
     served_by = fields.List(
         fields.String(), required=True, metadata={"description": "names of who served it"}
     )
-    feedback = fields.Nested(FeedbackSchema, required=True, allow_none=True)
+    feedback = fields.Nested(
+        FeedbackSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The feedback to the resident, or null"},
+    )
 
 
 class LedgerListQuerySchema(Schema):
@@ -157,8 +172,15 @@ class FeedbackEntrySchema(Schema):
     """One row of the feedback ledger (诉求反馈台账)."""
 
     demand = fields.Nested(DemandRecordSchema, required=True)
-    served_by = fields.List(fields.String(), required=True)
-    feedback = fields.Nested(FeedbackSchema, required=True, allow_none=True)
+    served_by = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the members who served"}
+    )
+    feedback = fields.Nested(
+        FeedbackSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The feedback to the resident, or null"},
+    )
     awaiting = fields.Boolean(
         required=True, metadata={"description": "completed, the resident not yet told back"}
     )

@@ -330,8 +330,8 @@ class AvailabilityQuerySchema(Schema):
 
 
 class CommunitySchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The community's id"})
+    name = fields.String(required=True, metadata={"description": "The name"})
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -341,9 +341,9 @@ class CommunitySchema(Schema):
 
 
 class GridSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    name = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The grid's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    name = fields.String(required=True, metadata={"description": "The name"})
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -353,9 +353,9 @@ class GridSchema(Schema):
 
 
 class BuildingSchema(Schema):
-    id = fields.String(required=True)
-    grid_id = fields.String(required=True)
-    name = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The building's id"})
+    grid_id = fields.String(required=True, metadata={"description": "The id of the grid"})
+    name = fields.String(required=True, metadata={"description": "The name"})
     location = fields.Method("_location", allow_none=True, metadata={"description": "WGS84"})
     created_at = fields.DateTime(
         required=True,
@@ -370,9 +370,13 @@ class BuildingSchema(Schema):
 
 
 class UnitRecordSchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    party_organisation = fields.String(required=True, allow_none=True)
+    id = fields.String(required=True, metadata={"description": "The work unit's id"})
+    name = fields.String(required=True, metadata={"description": "The name"})
+    party_organisation = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The unit's Party organisation (党组织), or null"},
+    )
     created_at = fields.DateTime(
         required=True,
         metadata={
@@ -382,9 +386,13 @@ class UnitRecordSchema(Schema):
 
 
 class TrackedMemberSchema(Schema):
-    member_id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(MEMBER_STATUSES),
+        metadata={"description": "registered, active or left"},
+    )
     reported_at = fields.DateTime(
         required=True, allow_none=True, metadata={"description": "when they reported (报到)"}
     )
@@ -401,16 +409,26 @@ class TrackedMemberSchema(Schema):
 
 
 class UnitTrackingSchema(Schema):
-    unit_id = fields.String(required=True)
-    members = fields.List(fields.Nested(TrackedMemberSchema), required=True)
-    registered = fields.Integer(required=True)
-    reported = fields.Integer(required=True)
+    unit_id = fields.String(required=True, metadata={"description": "The id of the work unit"})
+    members = fields.List(
+        fields.Nested(TrackedMemberSchema),
+        required=True,
+        metadata={"description": "The unit's members and where each stands"},
+    )
+    registered = fields.Integer(required=True, metadata={"description": "Members registered"})
+    reported = fields.Integer(
+        required=True, metadata={"description": "Members who have reported to their community"}
+    )
     served = fields.Integer(required=True, metadata={"description": "with at least one service"})
 
 
 class HomeSchema(Schema):
-    lat = fields.Float(required=True)
-    lon = fields.Float(required=True)
+    lat = fields.Float(
+        required=True, metadata={"description": "Latitude of the home in WGS84 degrees"}
+    )
+    lon = fields.Float(
+        required=True, metadata={"description": "Longitude of the home in WGS84 degrees"}
+    )
 
 
 class SlotSchema(Schema):
@@ -527,9 +545,15 @@ class MemberRecordSchema(Schema):
 class MemberPhoneSchema(Schema):
     """A member's phone in clear (audited)."""
 
-    member_id = fields.String(required=True)
-    name = fields.String(required=True, allow_none=True)
-    phone = fields.String(required=True, allow_none=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    name = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's name, or null"}
+    )
+    phone = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The member's phone number, or null (this read is audited)"},
+    )
 
 
 class IntervalOutSchema(Schema):
@@ -804,9 +828,19 @@ class ContactSchema(Schema):
     """The resident's contact details: masked unless the caller needs them (see
     ``GET /demands/{id}/contact``); null after the retention period purged them."""
 
-    phone = fields.String(required=True, allow_none=True)
-    address = fields.String(required=True, allow_none=True)
-    masked = fields.Boolean(required=True)
+    phone = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The phone number, or null (masked unless masked is false)"},
+    )
+    address = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The address, or null (masked unless masked is false)"},
+    )
+    masked = fields.Boolean(
+        required=True, metadata={"description": "Whether contact details are masked"}
+    )
     purged = fields.Boolean(required=True, metadata={"description": "removed after retention"})
 
 
@@ -869,15 +903,29 @@ class DemandRecordSchema(Schema):
 
 
 class TaskRecordSchema(Schema):
-    id = fields.String(required=True)
-    demand_id = fields.String(required=True)
-    member_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The task's id"})
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
     end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
-    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
-    decline_reason = fields.String(required=True, allow_none=True)
-    hours = fields.Float(required=True, allow_none=True)
-    rating = fields.Integer(required=True, allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(TASK_STATUSES),
+        metadata={"description": "offered, accepted, completed or declined"},
+    )
+    decline_reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why the member declined, or null"}
+    )
+    hours = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Hours served, in hours, or null before completion"},
+    )
+    rating = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The resident's rating from 1 to 5, or null"},
+    )
     overdue = fields.Boolean(
         required=True, metadata={"description": "offered or accepted, and its end has passed"}
     )
@@ -904,21 +952,32 @@ class TaskRecordSchema(Schema):
 class RedispatchSchema(Schema):
     """A declined demand dispatched again, everyone else's tasks pinned."""
 
-    task = fields.Nested(TaskRecordSchema, required=True, allow_none=True)
-    reason = fields.String(required=True, allow_none=True)
-    detail = fields.String(required=True, allow_none=True)
+    task = fields.Nested(
+        TaskRecordSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The task that was redispatched"},
+    )
+    reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why, as one code, or null"}
+    )
+    detail = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The reason in a sentence, or null"},
+    )
 
 
 class LeftOutSchema(Schema):
-    demand_id = fields.String(required=True)
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
     reason = fields.String(required=True, metadata={"description": "the engine's reason"})
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class MemberLoadSchema(Schema):
     """A member's load in the dispatched plan (the engine's ``load``)."""
 
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     tasks = fields.Integer(required=True, metadata={"description": "tasks offered in this plan"})
     hours = fields.Float(required=True, metadata={"description": "hours of those tasks"})
 
@@ -945,7 +1004,9 @@ class DispatchResultSchema(Schema):
 
 
 class DemandImportResultSchema(Schema):
-    dry_run = fields.Boolean(required=True)
+    dry_run = fields.Boolean(
+        required=True, metadata={"description": "Nothing was stored (a check only)"}
+    )
     count = fields.Integer(required=True, metadata={"description": "rows accepted"})
     demands = fields.List(
         fields.Nested(DemandRecordSchema),
@@ -957,9 +1018,13 @@ class DemandImportResultSchema(Schema):
 class DispatchRunSchema(Schema):
     """A community's dispatch run in the background (``Prefer: respond-async``)."""
 
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
+    id = fields.String(required=True, metadata={"description": "The dispatch run's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(RUN_STATUSES),
+        metadata={"description": "queued, running, succeeded or failed"},
+    )
     time_limit_s = fields.Float(
         required=True, metadata={"description": "The solve's time limit, in seconds"}
     )
@@ -971,7 +1036,9 @@ class DispatchRunSchema(Schema):
             "(status, tasks, left_out), times as ISO 8601 strings"
         },
     )
-    error = fields.String(required=True, allow_none=True)
+    error = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why it failed, or null"}
+    )
     created_at = fields.DateTime(
         required=True,
         metadata={
