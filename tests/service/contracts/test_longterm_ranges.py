@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.errors import InvalidProblemError
 from matcher.longterm.groups.generate import generate as generate_groups
@@ -141,3 +143,84 @@ def test_the_bounds_themselves_are_accepted(contract: str, path: str, value: Any
     data = json.loads(json.dumps(make()))
     _set(data, path, value)
     load(data)  # raises if refused
+
+
+NUMERIC_FIELDS = [
+    ("posts", "posts.0.seats"),
+    ("posts", "options.time_limit_s"),
+    ("posts", "options.seed"),
+    ("groups", "group_size.min"),
+    ("groups", "group_size.max"),
+    ("groups", "options.far_km"),
+    ("groups", "options.related_industry_similarity"),
+    ("groups", "options.weights.distance"),
+    ("groups", "options.weights.unassigned"),
+    ("groups", "options.time_limit_s"),
+    ("groups", "members.0.location.lat"),
+    ("pairs", "residents.0.vulnerability"),
+    ("pairs", "members.0.max_residents"),
+    ("pairs", "members.0.max_distance_km"),
+    ("pairs", "options.max_residents_per_member"),
+    ("pairs", "options.max_distance_km"),
+    ("pairs", "options.seed"),
+    ("units", "units.0.max_communities"),
+    ("units", "communities.0.max_units"),
+    ("units", "options.units_per_community"),
+    ("units", "options.max_distance_km"),
+    ("units", "options.workers"),
+    ("units", "units.0.location.lon"),
+]
+
+EXTREMES = st.one_of(
+    st.sampled_from([0, -0.0, 1e-300, 5e-324, 1e-9, 1e6, 1e12, 1e13, 1e20, 1e308, -1e308, 2**63]),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+_BASES = {name: make() for name, (make, _) in CONTRACTS.items()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(where=st.sampled_from(NUMERIC_FIELDS), value=EXTREMES)
+def test_an_extreme_number_is_read_or_refused_at_its_path(
+    where: tuple[str, str], value: Any
+) -> None:
+    """Any number at a numeric field either loads within the documented range or is refused
+    with that field's path; nothing else is raised."""
+    contract, path = where
+    data = json.loads(json.dumps(_BASES[contract]))
+    _set(data, path, value)
+    try:
+        problem = CONTRACTS[contract][1](data)
+    except InvalidProblemError as error:
+        assert _shown(path) in error.errors or any(
+            key.startswith(_shown(path).rsplit(".", 1)[0]) for key in error.errors
+        ), error.errors
+        return
+    assert problem is not None
+    low, high = RANGES[path.rsplit(".", 1)[1]]
+    assert low <= value <= high, (path, value)
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "seats": (1, 1000),
+    "time_limit_s": (0, 86400),
+    "seed": (0, 2**31 - 1),
+    "min": (2, 200),
+    "max": (2, 200),
+    "far_km": (0, 20000),
+    "max_distance_km": (0, 20000),
+    "related_industry_similarity": (0, 1),
+    "distance": (0, 1e6),
+    "unassigned": (0, 1e6),
+    "lat": (-90, 90),
+    "lon": (-180, 180),
+    "vulnerability": (1, 5),
+    "max_residents": (0, 20),
+    "max_residents_per_member": (0, 20),
+    "max_communities": (1, 1000),
+    "max_units": (1, 1000),
+    "units_per_community": (1, 1000),
+    "workers": (0, 1024),
+}
+"""The documented range of each field the property test sets (docs/contracts/*.md)."""
