@@ -42,7 +42,7 @@ from service.contracts.fields import (
     StrictSchema,
     above_at_most,
     between,
-    id_field,
+    label_field,
 )
 
 __all__ = [
@@ -58,20 +58,20 @@ MAX_GROUP_SIZE = 200
 
 
 def names_field(**kwargs: Any) -> StrictList:
-    return StrictList(id_field(), **kwargs)
+    return StrictList(label_field(), **kwargs)
 
 
 def _pairs(**kwargs: Any) -> StrictList:
     """A list of two-member lists: ``[["m-1", "m-2"], ...]``."""
     two = validate.Length(equal=2, error="must name exactly two members")
-    return StrictList(StrictList(id_field(), validate=two), **kwargs)
+    return StrictList(StrictList(label_field(), validate=two), **kwargs)
 
 
 class GroupMemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
-    industry = id_field(load_default=None, allow_none=True)
+    industry = label_field(load_default=None, allow_none=True)
     posts = names_field(load_default=())
     preferences = names_field(load_default=())
 

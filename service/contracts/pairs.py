@@ -44,7 +44,7 @@ from service.contracts.fields import (
     StrictString,
     above_at_most,
     between,
-    id_field,
+    label_field,
     one_of,
 )
 
@@ -61,7 +61,7 @@ MAX_RESIDENTS_PER_MEMBER = 20
 
 
 def names_field(**kwargs: Any) -> StrictList:
-    return StrictList(id_field(), **kwargs)
+    return StrictList(label_field(), **kwargs)
 
 
 def _choices(choices: tuple[str, ...], **kwargs: Any) -> StrictList:
@@ -69,8 +69,8 @@ def _choices(choices: tuple[str, ...], **kwargs: Any) -> StrictList:
 
 
 class ResidentSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
     groups = _choices(
         VULNERABLE_GROUPS,
@@ -89,8 +89,8 @@ class ResidentSchema(StrictSchema):
 
 
 class PairMemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
     skills = names_field(load_default=())
     proxies = _choices(PROXIES, load_default=PROXIES)
@@ -109,8 +109,8 @@ class PairMemberSchema(StrictSchema):
 
 
 class ExistingPairSchema(StrictSchema):
-    resident = id_field(required=True)
-    member = id_field(required=True)
+    resident = label_field(required=True)
+    member = label_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> ExistingPair:

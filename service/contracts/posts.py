@@ -44,7 +44,7 @@ from service.contracts.fields import (
     StrictString,
     above_at_most,
     between,
-    id_field,
+    label_field,
     one_of,
 )
 
@@ -86,13 +86,13 @@ def names_field(*, most: int | None = None, what: str = "items", **kwargs: Any) 
         if most is None
         else [validate.Length(max=most, error=f"must list at most {most} {what}")]
     )
-    return StrictList(id_field(), validate=checks, **kwargs)
+    return StrictList(label_field(), validate=checks, **kwargs)
 
 
 class CommitmentSchema(StrictSchema):
     """承诺: the service promised and its deadline."""
 
-    service = id_field(required=True)
+    service = label_field(required=True)
     deadline = DateField(required=True)
 
     @post_load
@@ -101,14 +101,14 @@ class CommitmentSchema(StrictSchema):
 
 
 class PostSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
-    category = id_field(required=True)
-    title = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
+    category = label_field(required=True)
+    title = label_field(required=True)
     seats = StrictInteger(required=True, validate=between(1, MAX_SEATS))
     skills = names_field(load_default=())
     desired_skills = names_field(load_default=(), most=MAX_DESIRED_SKILLS, what="skills")
-    grid = id_field(load_default=None, allow_none=True)
+    grid = label_field(load_default=None, allow_none=True)
     commitment = StrictNested(CommitmentSchema, load_default=None, allow_none=True)
 
     @post_load
@@ -119,11 +119,11 @@ class PostSchema(StrictSchema):
 
 
 class MemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     skills = names_field(load_default=())
     preferences = names_field(load_default=())
-    grid = id_field(load_default=None, allow_none=True)
+    grid = label_field(load_default=None, allow_none=True)
     choices = names_field(load_default=(), most=MAX_CHOICES, what="posts")
 
     @post_load

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from marshmallow import Schema, fields, post_load
+from marshmallow import Schema, fields, post_load, validate
 
 from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
@@ -28,6 +28,7 @@ from service.contracts.dispatch import (
     read_json_document,
 )
 from service.contracts.fields import (
+    MAX_LABEL_LENGTH,
     StrictFloat,
     StrictInteger,
     StrictList,
@@ -36,7 +37,7 @@ from service.contracts.fields import (
     StrictString,
     above_at_most,
     between,
-    id_field,
+    label_field,
 )
 
 __all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
@@ -47,11 +48,21 @@ MAX_NEED_WEIGHT = 1000
 """The largest weight of a need (weights are whole numbers summed in the objective)."""
 
 
+def _name_field() -> StrictString:
+    """An optional display name of at most :data:`MAX_LABEL_LENGTH` characters."""
+    too_long = f"must have at most {MAX_LABEL_LENGTH} characters"
+    return StrictString(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_LABEL_LENGTH, error=too_long),
+    )
+
+
 class UnitSchema(StrictSchema):
-    id = id_field(required=True)
-    name = StrictString(load_default=None, allow_none=True)
+    id = label_field(required=True)
+    name = _name_field()
     location = StrictNested(LocationSchema, required=True)
-    resources = StrictList(id_field(), load_default=())
+    resources = StrictList(label_field(), load_default=())
     max_communities = StrictInteger(load_default=1, validate=between(1, MAX_SLOTS))
 
     @post_load
@@ -61,7 +72,7 @@ class UnitSchema(StrictSchema):
 
 
 class NeedSchema(StrictSchema):
-    category = id_field(required=True)
+    category = label_field(required=True)
     weight = StrictInteger(load_default=1, validate=between(1, MAX_NEED_WEIGHT))
 
     @post_load
@@ -70,8 +81,8 @@ class NeedSchema(StrictSchema):
 
 
 class CommunitySchema(StrictSchema):
-    id = id_field(required=True)
-    name = StrictString(load_default=None, allow_none=True)
+    id = label_field(required=True)
+    name = _name_field()
     location = StrictNested(LocationSchema, required=True)
     needs = StrictNested(NeedSchema, many=True, load_default=())
     max_units = StrictInteger(load_default=None, allow_none=True, validate=between(1, MAX_SLOTS))
@@ -83,8 +94,8 @@ class CommunitySchema(StrictSchema):
 
 
 class PinSchema(StrictSchema):
-    unit = id_field(required=True)
-    community = id_field(required=True)
+    unit = label_field(required=True)
+    community = label_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Pin:

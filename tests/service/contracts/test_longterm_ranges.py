@@ -224,3 +224,29 @@ RANGES: dict[str, tuple[float, float]] = {
     "workers": (0, 1024),
 }
 """The documented range of each field the property test sets (docs/contracts/*.md)."""
+
+
+@pytest.mark.parametrize(
+    ("contract", "path"),
+    [
+        ("posts", "posts.0.id"),
+        ("posts", "posts.0.title"),
+        ("posts", "members.0.community"),
+        ("groups", "members.0.id"),
+        ("groups", "members.0.industry"),
+        ("pairs", "residents.0.id"),
+        ("pairs", "members.0.community"),
+        ("units", "units.0.id"),
+        ("units", "units.0.name"),
+        ("units", "communities.0.name"),
+    ],
+)
+def test_a_string_longer_than_200_characters_is_refused_at_its_path(
+    contract: str, path: str
+) -> None:
+    make, load = CONTRACTS[contract]
+    data = json.loads(json.dumps(make()))
+    _set(data, path, "长" * 201)
+    with pytest.raises(InvalidProblemError) as caught:
+        load(data)
+    assert caught.value.errors[_shown(path)] == ["must have at most 200 characters"]
