@@ -571,10 +571,12 @@ class AvailabilitySchema(Schema):
         metadata={"description": "The timezone of the times (Asia/Shanghai, +08:00)"},
     )
     start = fields.String(
-        required=True, metadata={"description": "The first day of the window (YYYY-MM-DD)"}
+        required=True,
+        metadata={"description": "Start of the horizon: ISO 8601 date-time at +08:00"},
     )
     end = fields.String(
-        required=True, metadata={"description": "The last day of the window (YYYY-MM-DD)"}
+        required=True,
+        metadata={"description": "End of the horizon (exclusive): ISO 8601 date-time at +08:00"},
     )
     availability = fields.List(
         fields.Nested(IntervalOutSchema),
