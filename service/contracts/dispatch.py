@@ -126,8 +126,16 @@ def _tuples(data: dict[str, Any], *names: str) -> dict[str, Any]:
 class LocationSchema(StrictSchema):
     """WGS84 degrees: ``{"lat": 34.7466, "lon": 113.6253}``."""
 
-    lat = StrictFloat(required=True, validate=between(-90, 90))
-    lon = StrictFloat(required=True, validate=between(-180, 180))
+    lat = StrictFloat(
+        required=True,
+        validate=between(-90, 90),
+        metadata={"description": "Latitude in WGS84 degrees, from -90 (south) to 90 (north)"},
+    )
+    lon = StrictFloat(
+        required=True,
+        validate=between(-180, 180),
+        metadata={"description": "Longitude in WGS84 degrees, from -180 (west) to 180 (east)"},
+    )
 
     @post_load
     def make_location(self, data: dict[str, Any], **kwargs: Any) -> Location:
@@ -137,8 +145,24 @@ class LocationSchema(StrictSchema):
 class IntervalSchema(StrictSchema):
     """A half-open interval ``[start, end)``; ``end`` must be after ``start``."""
 
-    start = StrictDateTime(required=True)
-    end = StrictDateTime(required=True)
+    start = StrictDateTime(
+        required=True,
+        metadata={
+            "description": (
+                "When the interval begins: an ISO 8601 date-time with its "
+                "UTC offset (e.g. +08:00 times)"
+            )
+        },
+    )
+    end = StrictDateTime(
+        required=True,
+        metadata={
+            "description": (
+                "When the interval ends (after start): an ISO 8601 "
+                "date-time with its UTC offset, e.g. +08:00"
+            )
+        },
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -157,17 +181,60 @@ class MemberSchema(StrictSchema):
     Overlapping availability is reported by :func:`matcher.dispatch.validation.validate_problem`.
     """
 
-    id = id_field(required=True)
+    id = id_field(required=True, metadata={"description": "The member's id, unique in the problem"})
     location = StrictNested(LocationSchema, required=True)
-    skills = names_field(required=True)
-    availability = StrictNested(IntervalSchema, many=True, required=True)
-    capacity_hours = StrictFloat(required=True, validate=between(0, MAX_HOURS))
-    max_distance_km = StrictFloat(
-        load_default=None, allow_none=True, validate=above_at_most(0, MAX_DISTANCE_KM)
+    skills = names_field(
+        required=True,
+        metadata={"description": ("Skills the member holds (a demand's skills must all be held)")},
     )
-    preferences = names_field(load_default=tuple)
-    reliability = StrictFloat(load_default=1.0, validate=between(0, 1))
-    unit = id_field(load_default=None, allow_none=True)
+    availability = StrictNested(
+        IntervalSchema,
+        many=True,
+        required=True,
+        metadata={
+            "description": ("Time windows the member can serve in; tasks fit inside one of them")
+        },
+    )
+    capacity_hours = StrictFloat(
+        required=True,
+        validate=between(0, MAX_HOURS),
+        metadata={
+            "description": (
+                "The most hours of tasks the member takes in the problem's horizon, in hours"
+            )
+        },
+    )
+    max_distance_km = StrictFloat(
+        load_default=None,
+        allow_none=True,
+        validate=above_at_most(0, MAX_DISTANCE_KM),
+        metadata={
+            "description": (
+                "How far the member goes from home, in km (straight line); "
+                "null: options.max_distance_km"
+            )
+        },
+    )
+    preferences = names_field(
+        load_default=tuple,
+        metadata={"description": "Demand categories the member prefers to serve"},
+    )
+    reliability = StrictFloat(
+        load_default=1.0,
+        validate=between(0, 1),
+        metadata={
+            "description": ("How reliably the member turns up, from 0 (never) to 1 (always)")
+        },
+    )
+    unit = id_field(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": (
+                "The id of the member's work unit (单位), if any; units pair with communities"
+            )
+        },
+    )
 
     @post_load
     def make_member(self, data: dict[str, Any], **kwargs: Any) -> Member:
@@ -177,11 +244,17 @@ class MemberSchema(StrictSchema):
 class TeamSchema(StrictSchema):
     """A standing team (members and leader are checked by ``validate_problem``)."""
 
-    id = id_field(required=True)
+    id = id_field(required=True, metadata={"description": "The team's id, unique in the problem"})
     members = names_field(
-        required=True, validate=validate.Length(min=1, error="must list at least one member")
+        required=True,
+        validate=validate.Length(min=1, error="must list at least one member"),
+        metadata={"description": "Ids of the team's members"},
     )
-    leader = id_field(load_default=None, allow_none=True)
+    leader = id_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The id of the team's leader, one of its members (optional)"},
+    )
 
     @post_load
     def make_team(self, data: dict[str, Any], **kwargs: Any) -> Team:
@@ -195,9 +268,21 @@ class PinSchema(StrictSchema):
     """
 
     members = names_field(
-        required=True, validate=validate.Length(min=1, error="must list at least one member")
+        required=True,
+        validate=validate.Length(min=1, error="must list at least one member"),
+        metadata={
+            "description": ("Ids of the members the task is pinned to (all of them serve it)")
+        },
     )
-    start = StrictDateTime(required=True)
+    start = StrictDateTime(
+        required=True,
+        metadata={
+            "description": (
+                "When the pinned task starts: an ISO 8601 date-time with "
+                "its UTC offset (+08:00 times)"
+            )
+        },
+    )
 
     @post_load
     def make_pin(self, data: dict[str, Any], **kwargs: Any) -> Pin:
@@ -207,9 +292,16 @@ class PinSchema(StrictSchema):
 class DemandSchema(StrictSchema):
     """A resident's demand: what, where, when, how long, how urgent, and who may serve it."""
 
-    id = id_field(required=True)
-    category = id_field(required=True)
-    skills = names_field(required=True)  # may be empty: a task anyone can do
+    id = id_field(required=True, metadata={"description": "The demand's id, unique in the problem"})
+    category = id_field(
+        required=True,
+        metadata={
+            "description": ("What kind of help is asked (e.g. errands, repairs, companionship)")
+        },
+    )
+    skills = names_field(
+        required=True, metadata={"description": "Skills every member serving the demand must hold"}
+    )  # may be empty: a task anyone can do
     location = StrictNested(LocationSchema, required=True)
     window = StrictNested(IntervalSchema, required=True)
     duration_hours = StrictFloat(
@@ -219,17 +311,49 @@ class DemandSchema(StrictSchema):
             max=MAX_HOURS,
             error=f"must be at least one minute (1/60 h) and at most {MAX_HOURS:g} h",
         ),
+        metadata={
+            "description": ("How long the task takes, in hours (at least one minute, 1/60 h)")
+        },
     )
     priority = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+        metadata={
+            "description": ("Urgency from 1 (low) to 5 (most urgent); higher is served first")
+        },
     )
-    crew_size = StrictInteger(load_default=1, validate=between(1, MAX_CREW))
-    team_only = StrictBoolean(load_default=False)
-    resident = id_field(load_default=None, allow_none=True)
-    preferred_members = names_field(load_default=tuple)
-    pinned = StrictNested(PinSchema, load_default=None, allow_none=True)
-    community = id_field(load_default=None, allow_none=True)
+    crew_size = StrictInteger(
+        load_default=1,
+        validate=between(1, MAX_CREW),
+        metadata={"description": "How many members the task needs at once"},
+    )
+    team_only = StrictBoolean(
+        load_default=False,
+        metadata={"description": "Only members of one team may serve it together"},
+    )
+    resident = id_field(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": (
+                "An opaque id of the resident asking (no names); continuity with past helpers"
+            )
+        },
+    )
+    preferred_members = names_field(
+        load_default=tuple, metadata={"description": "Ids of members the resident prefers"}
+    )
+    pinned = StrictNested(
+        PinSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": ("A fixed assignment (members and start) the solver must keep")},
+    )
+    community = id_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The id of the community the demand comes from (optional)"},
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def check_duration(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -253,13 +377,66 @@ class DemandSchema(StrictSchema):
 class WeightsSchema(StrictSchema):
     """Objective weights; each is optional and at least 0."""
 
-    unassigned = StrictFloat(load_default=100.0, validate=between(0, MAX_WEIGHT))
-    distance = StrictFloat(load_default=1.0, validate=between(0, MAX_WEIGHT))
-    preference = StrictFloat(load_default=2.0, validate=between(0, MAX_WEIGHT))
-    continuity = StrictFloat(load_default=5.0, validate=between(0, MAX_WEIGHT))
-    reliability = StrictFloat(load_default=10.0, validate=between(0, MAX_WEIGHT))
-    fairness = StrictFloat(load_default=1.0, validate=between(0, MAX_WEIGHT))
-    paired_unit = StrictFloat(load_default=2.0, validate=between(0, MAX_WEIGHT))
+    unassigned = StrictFloat(
+        load_default=100.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": (
+                "Cost of leaving a demand unserved, per priority point (dimensionless weight)"
+            )
+        },
+    )
+    distance = StrictFloat(
+        load_default=1.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": ("Cost per km travelled from a member's home to a task (weight per km)")
+        },
+    )
+    preference = StrictFloat(
+        load_default=2.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": (
+                "Reward per crew member whose preferences hold the demand's category "
+                "(dimensionless)"
+            )
+        },
+    )
+    continuity = StrictFloat(
+        load_default=5.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": (
+                "Reward per crew member listed in the demand's preferred_members (dimensionless)"
+            )
+        },
+    )
+    reliability = StrictFloat(
+        load_default=10.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": ("Cost per crew member of priority × (1 - reliability) (dimensionless)")
+        },
+    )
+    fairness = StrictFloat(
+        load_default=1.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": (
+                "Weight of the load-balance (fairness) term, defined in the README (dimensionless)"
+            )
+        },
+    )
+    paired_unit = StrictFloat(
+        load_default=2.0,
+        validate=between(0, MAX_WEIGHT),
+        metadata={
+            "description": (
+                "Reward for a task served by a member of a unit paired with its community"
+            )
+        },
+    )
 
     @post_load
     def make_weights(self, data: dict[str, Any], **kwargs: Any) -> Weights:
@@ -270,8 +447,10 @@ class UnitPairSchema(StrictSchema):
     """A unit paired with a community (结对共建): its members are preferred for the community's
     demands by ``weights.paired_unit``."""
 
-    unit = id_field(required=True)
-    community = id_field(required=True)
+    unit = id_field(required=True, metadata={"description": "The id of a work unit"})
+    community = id_field(
+        required=True, metadata={"description": "The id of the community the unit is paired with"}
+    )
 
     @post_load
     def make_pair(self, data: dict[str, Any], **kwargs: Any) -> UnitPair:
@@ -281,14 +460,49 @@ class UnitPairSchema(StrictSchema):
 class OptionsSchema(StrictSchema):
     """Solver options; each is optional."""
 
-    time_limit_s = StrictFloat(load_default=10.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
-    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
-    workers = StrictInteger(load_default=0, validate=between(0, MAX_WORKERS))
-    max_distance_km = StrictFloat(load_default=5.0, validate=above_at_most(0, MAX_DISTANCE_KM))
-    changeover_minutes = StrictFloat(load_default=15.0, validate=between(0, MAX_MINUTES))
-    time_step_minutes = StrictFloat(load_default=15.0, validate=between(1, MAX_MINUTES))
+    time_limit_s = StrictFloat(
+        load_default=10.0,
+        validate=above_at_most(0, MAX_TIME_LIMIT_S),
+        metadata={
+            "description": ("The longest the solver may search, in seconds (capped by the server)")
+        },
+    )
+    seed = StrictInteger(
+        load_default=0,
+        validate=between(0, MAX_SEED),
+        metadata={"description": ("Random seed of the search; the same seed gives the same plan")},
+    )
+    workers = StrictInteger(
+        load_default=0,
+        validate=between(0, MAX_WORKERS),
+        metadata={"description": "Solver threads; 0 lets the server choose"},
+    )
+    max_distance_km = StrictFloat(
+        load_default=5.0,
+        validate=above_at_most(0, MAX_DISTANCE_KM),
+        metadata={"description": "How far a member goes by default, in km (straight line)"},
+    )
+    changeover_minutes = StrictFloat(
+        load_default=15.0,
+        validate=between(0, MAX_MINUTES),
+        metadata={"description": "Time between two tasks of one member, in minutes"},
+    )
+    time_step_minutes = StrictFloat(
+        load_default=15.0,
+        validate=between(1, MAX_MINUTES),
+        metadata={"description": "Start times are multiples of this many minutes"},
+    )
     weights = StrictNested(WeightsSchema, load_default=Weights)
-    unit_pairs = StrictNested(UnitPairSchema, many=True, load_default=tuple)
+    unit_pairs = StrictNested(
+        UnitPairSchema,
+        many=True,
+        load_default=tuple,
+        metadata={
+            "description": (
+                "Work units paired with communities (结对共建), for weights.paired_unit"
+            )
+        },
+    )
 
     @post_load
     def make_options(self, data: dict[str, Any], **kwargs: Any) -> Options:
@@ -298,9 +512,21 @@ class OptionsSchema(StrictSchema):
 class ProblemSchema(StrictSchema):
     """The whole problem: members, demands, optional teams and options."""
 
-    members = StrictNested(MemberSchema, many=True, required=True)
-    teams = StrictNested(TeamSchema, many=True, load_default=tuple)
-    demands = StrictNested(DemandSchema, many=True, required=True)
+    members = StrictNested(
+        MemberSchema,
+        many=True,
+        required=True,
+        metadata={"description": "The members who can serve"},
+    )
+    teams = StrictNested(
+        TeamSchema,
+        many=True,
+        load_default=tuple,
+        metadata={"description": "Teams of members (optional)"},
+    )
+    demands = StrictNested(
+        DemandSchema, many=True, required=True, metadata={"description": "The demands to serve"}
+    )
     options = StrictNested(OptionsSchema, load_default=Options)
 
     @post_load
@@ -316,14 +542,43 @@ class ProblemSchema(StrictSchema):
 class AssignmentSchema(StrictSchema):
     """One assigned demand: its crew, start, end and each member's distance."""
 
-    demand = id_field(required=True)
+    demand = id_field(required=True, metadata={"description": "The id of the demand served"})
     members = names_field(
-        required=True, validate=validate.Length(min=1, error="must list at least one member")
+        required=True,
+        validate=validate.Length(min=1, error="must list at least one member"),
+        metadata={"description": "Ids of the members who serve it"},
     )
-    team = id_field(load_default=None, allow_none=True)
-    start = StrictDateTime(required=True)
-    end = StrictDateTime(required=True)
-    distance_km = StrictList(StrictFloat(validate=at_least(0)), required=True)
+    team = id_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The id of the team serving it together, or null"},
+    )
+    start = StrictDateTime(
+        required=True,
+        metadata={
+            "description": (
+                "When the task starts: ISO 8601 date-time with the "
+                "problem's UTC offset (e.g. +08:00)"
+            )
+        },
+    )
+    end = StrictDateTime(
+        required=True,
+        metadata={
+            "description": (
+                "When the task ends: ISO 8601 date-time with the problem's UTC offset (e.g. +08:00)"
+            )
+        },
+    )
+    distance_km = StrictList(
+        StrictFloat(validate=at_least(0)),
+        required=True,
+        metadata={
+            "description": (
+                "Each member's straight-line distance to the task, in km, in the order of members"
+            )
+        },
+    )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def check_assignment(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
@@ -353,9 +608,13 @@ class AssignmentSchema(StrictSchema):
 class UnassignedSchema(StrictSchema):
     """A demand left out, why, and a sentence a dispatcher can read."""
 
-    demand = id_field(required=True)
-    reason = StrictString(required=True, validate=one_of(REASONS))
-    detail = StrictString(required=True)
+    demand = id_field(required=True, metadata={"description": "The id of the demand left unserved"})
+    reason = StrictString(
+        required=True,
+        validate=one_of(REASONS),
+        metadata={"description": "Why, as one code (a fact of the problem or of the plan)"},
+    )
+    detail = StrictString(required=True, metadata={"description": "The reason in a sentence"})
     params = fields.Dict(
         keys=fields.String(),
         load_default=dict,
@@ -373,9 +632,22 @@ class UnassignedSchema(StrictSchema):
 class LoadSchema(StrictSchema):
     """A member's assigned hours and number of tasks."""
 
-    member = id_field(required=True)
-    hours = StrictFloat(required=True, validate=at_least(0))
-    tasks = StrictInteger(required=True, validate=at_least(0))
+    member = id_field(
+        required=True,
+        metadata={
+            "description": ("The member's id (every member is listed, idle ones at 0 hours)")
+        },
+    )
+    hours = StrictFloat(
+        required=True,
+        validate=at_least(0),
+        metadata={"description": "Hours of tasks assigned to the member, in hours"},
+    )
+    tasks = StrictInteger(
+        required=True,
+        validate=at_least(0),
+        metadata={"description": "How many tasks the member serves"},
+    )
 
     @post_load
     def make_load(self, data: dict[str, Any], **kwargs: Any) -> Load:
@@ -385,15 +657,50 @@ class LoadSchema(StrictSchema):
 class StatsSchema(StrictSchema):
     """Solver statistics; each is optional."""
 
-    candidates = StrictInteger(load_default=0, validate=at_least(0))
-    components = StrictInteger(load_default=0, validate=at_least(0))
-    build_s = StrictFloat(load_default=0.0, validate=at_least(0))
-    solve_s = StrictFloat(load_default=0.0, validate=at_least(0))
-    greedy_objective = StrictFloat(load_default=None, allow_none=True)
-    method = StrictString(load_default="")
-    search_s = StrictFloat(load_default=0.0, validate=at_least(0))
-    neighbourhoods = StrictInteger(load_default=0, validate=at_least(0))
-    moves = StrictInteger(load_default=0, validate=at_least(0))
+    candidates = StrictInteger(
+        load_default=0,
+        validate=at_least(0),
+        metadata={"description": "Candidate (member, demand) pairs considered"},
+    )
+    components = StrictInteger(
+        load_default=0,
+        validate=at_least(0),
+        metadata={"description": "Independent parts the problem split into"},
+    )
+    build_s = StrictFloat(
+        load_default=0.0,
+        validate=at_least(0),
+        metadata={"description": "Time to build the model, in seconds"},
+    )
+    solve_s = StrictFloat(
+        load_default=0.0,
+        validate=at_least(0),
+        metadata={"description": "Time to solve, in seconds"},
+    )
+    greedy_objective = StrictFloat(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Objective of the greedy first plan, or null"},
+    )
+    method = StrictString(
+        load_default="",
+        metadata={"description": "How the plan was found (and how the bound was proved)"},
+    )
+    search_s = StrictFloat(
+        load_default=0.0,
+        validate=at_least(0),
+        metadata={"description": "Time spent in the local search, in seconds"},
+    )
+    neighbourhoods = StrictInteger(
+        load_default=0,
+        validate=at_least(0),
+        metadata={"description": "Neighbourhoods the local search explored"},
+    )
+    moves = StrictInteger(
+        load_default=0,
+        validate=at_least(0),
+        metadata={"description": "Improving moves the local search made"},
+    )
 
     @post_load
     def make_stats(self, data: dict[str, Any], **kwargs: Any) -> Stats:
@@ -403,15 +710,42 @@ class StatsSchema(StrictSchema):
 class AnswerSchema(StrictSchema):
     """The engine's answer: status, objective and bound, assignments, unassigned, load."""
 
-    status = StrictString(required=True, validate=one_of(STATUSES))
-    objective = StrictFloat(required=True)
-    bound = StrictFloat(required=True)
-    gap = StrictFloat(required=True, validate=at_least(0))
-    assignments = StrictNested(AssignmentSchema, many=True, load_default=tuple)
-    unassigned = StrictNested(UnassignedSchema, many=True, load_default=tuple)
+    status = StrictString(
+        required=True,
+        validate=one_of(STATUSES),
+        metadata={
+            "description": ("optimal (gap within 1e-5, bound proved), feasible, or no_solution")
+        },
+    )
+    objective = StrictFloat(
+        required=True, metadata={"description": "The plan's cost (lower is better)"}
+    )
+    bound = StrictFloat(required=True, metadata={"description": "A proved lower bound of the cost"})
+    gap = StrictFloat(
+        required=True,
+        validate=at_least(0),
+        metadata={"description": "(objective - bound) / objective, relative; 0 when optimal"},
+    )
+    assignments = StrictNested(
+        AssignmentSchema,
+        many=True,
+        load_default=tuple,
+        metadata={"description": "The tasks assigned, one per demand served"},
+    )
+    unassigned = StrictNested(
+        UnassignedSchema,
+        many=True,
+        load_default=tuple,
+        metadata={"description": "The demands left unserved, with a reason"},
+    )
     # "load" would hide Schema.load: the field keeps its JSON name through data_key/attribute.
     load_ = StrictNested(
-        LoadSchema, many=True, load_default=tuple, data_key="load", attribute="load"
+        LoadSchema,
+        many=True,
+        load_default=tuple,
+        data_key="load",
+        attribute="load",
+        metadata={"description": "Hours and tasks per member, every member listed"},
     )
     stats = StrictNested(StatsSchema, load_default=Stats)
 

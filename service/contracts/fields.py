@@ -24,6 +24,7 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_FLOAT",
     "MAX_INTEGER",
+    "MAX_LABEL_LENGTH",
     "StrictBoolean",
     "StrictDateTime",
     "StrictFloat",
@@ -38,6 +39,7 @@ __all__ = [
     "between",
     "greater_than",
     "id_field",
+    "label_field",
     "names_field",
     "one_of",
     "parse_float",
@@ -221,6 +223,23 @@ class StrictNested(fields.Nested):
 
 def id_field(**kwargs: Any) -> StrictString:
     return StrictString(validate=validate.Length(min=1, error="must not be empty"), **kwargs)
+
+
+MAX_LABEL_LENGTH = 200
+"""The longest id, name or label of the long-term contracts, in characters."""
+
+
+def label_field(**kwargs: Any) -> StrictString:
+    """A non-empty string of at most :data:`MAX_LABEL_LENGTH` characters (an id, a title)."""
+    return StrictString(
+        validate=[
+            validate.Length(min=1, error="must not be empty"),
+            validate.Length(
+                max=MAX_LABEL_LENGTH, error=f"must have at most {MAX_LABEL_LENGTH} characters"
+            ),
+        ],
+        **kwargs,
+    )
 
 
 def names_field(**kwargs: Any) -> StrictList:

@@ -25,16 +25,24 @@ from matcher.longterm.groups.problem import (
 )
 from matcher.longterm.groups.validation import MIN_GROUP_SIZE
 from matcher.longterm.groups.validation import validate as validate_problem
-from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.dispatch import (
+    MAX_DISTANCE_KM,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_WEIGHT,
+    LocationSchema,
+    load_shape,
+    read_json_document,
+)
 from service.contracts.fields import (
     StrictFloat,
     StrictInteger,
     StrictList,
     StrictNested,
     StrictSchema,
-    at_least,
+    above_at_most,
     between,
-    id_field,
+    label_field,
 )
 
 __all__ = [
@@ -45,22 +53,25 @@ __all__ = [
     "load_problem_file",
 ]
 
+MAX_GROUP_SIZE = 200
+"""The largest group (as in the workspace's grouping runs)."""
+
 
 def names_field(**kwargs: Any) -> StrictList:
-    return StrictList(id_field(), **kwargs)
+    return StrictList(label_field(), **kwargs)
 
 
 def _pairs(**kwargs: Any) -> StrictList:
     """A list of two-member lists: ``[["m-1", "m-2"], ...]``."""
     two = validate.Length(equal=2, error="must name exactly two members")
-    return StrictList(StrictList(id_field(), validate=two), **kwargs)
+    return StrictList(StrictList(label_field(), validate=two), **kwargs)
 
 
 class GroupMemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
-    industry = id_field(load_default=None, allow_none=True)
+    industry = label_field(load_default=None, allow_none=True)
     posts = names_field(load_default=())
     preferences = names_field(load_default=())
 
@@ -72,8 +83,12 @@ class GroupMemberSchema(StrictSchema):
 
 
 class GroupSizeSchema(StrictSchema):
-    min = StrictInteger(load_default=GroupSize.min, validate=at_least(MIN_GROUP_SIZE))
-    max = StrictInteger(load_default=GroupSize.max, validate=at_least(MIN_GROUP_SIZE))
+    min = StrictInteger(
+        load_default=GroupSize.min, validate=between(MIN_GROUP_SIZE, MAX_GROUP_SIZE)
+    )
+    max = StrictInteger(
+        load_default=GroupSize.max, validate=between(MIN_GROUP_SIZE, MAX_GROUP_SIZE)
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -86,10 +101,10 @@ class GroupSizeSchema(StrictSchema):
 
 
 class GroupWeightsSchema(StrictSchema):
-    distance = StrictFloat(load_default=GroupWeights.distance, validate=at_least(0))
-    industry = StrictFloat(load_default=GroupWeights.industry, validate=at_least(0))
-    interest = StrictFloat(load_default=GroupWeights.interest, validate=at_least(0))
-    unassigned = StrictFloat(load_default=GroupWeights.unassigned, validate=at_least(0))
+    distance = StrictFloat(load_default=GroupWeights.distance, validate=between(0, MAX_WEIGHT))
+    industry = StrictFloat(load_default=GroupWeights.industry, validate=between(0, MAX_WEIGHT))
+    interest = StrictFloat(load_default=GroupWeights.interest, validate=between(0, MAX_WEIGHT))
+    unassigned = StrictFloat(load_default=GroupWeights.unassigned, validate=between(0, MAX_WEIGHT))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> GroupWeights:
@@ -98,13 +113,11 @@ class GroupWeightsSchema(StrictSchema):
 
 class GroupOptionsSchema(StrictSchema):
     time_limit_s = StrictFloat(
-        load_default=GroupOptions.time_limit_s,
-        validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
+        load_default=GroupOptions.time_limit_s, validate=above_at_most(0, MAX_TIME_LIMIT_S)
     )
-    seed = StrictInteger(load_default=0, validate=at_least(0))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
     far_km = StrictFloat(
-        load_default=GroupOptions.far_km,
-        validate=validate.Range(min=0, min_inclusive=False, error="must be greater than 0"),
+        load_default=GroupOptions.far_km, validate=above_at_most(0, MAX_DISTANCE_KM)
     )
     related_industry_similarity = StrictFloat(
         load_default=GroupOptions.related_industry_similarity, validate=between(0, 1)

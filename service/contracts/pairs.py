@@ -27,7 +27,14 @@ from matcher.longterm.pairs.problem import (
     Resident,
 )
 from matcher.longterm.pairs.validation import validate as validate_problem
-from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.dispatch import (
+    MAX_DISTANCE_KM,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    LocationSchema,
+    load_shape,
+    read_json_document,
+)
 from service.contracts.fields import (
     StrictFloat,
     StrictInteger,
@@ -35,9 +42,9 @@ from service.contracts.fields import (
     StrictNested,
     StrictSchema,
     StrictString,
-    at_least,
+    above_at_most,
     between,
-    id_field,
+    label_field,
     one_of,
 )
 
@@ -49,11 +56,12 @@ __all__ = [
     "load_problem_file",
 ]
 
-_POSITIVE = validate.Range(min=0, min_inclusive=False, error="must be greater than 0")
+MAX_RESIDENTS_PER_MEMBER = 20
+"""The most residents one member can look after (as in the workspace's pairing runs)."""
 
 
 def names_field(**kwargs: Any) -> StrictList:
-    return StrictList(id_field(), **kwargs)
+    return StrictList(label_field(), **kwargs)
 
 
 def _choices(choices: tuple[str, ...], **kwargs: Any) -> StrictList:
@@ -61,8 +69,8 @@ def _choices(choices: tuple[str, ...], **kwargs: Any) -> StrictList:
 
 
 class ResidentSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
     groups = _choices(
         VULNERABLE_GROUPS,
@@ -81,13 +89,17 @@ class ResidentSchema(StrictSchema):
 
 
 class PairMemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     location = StrictNested(LocationSchema, required=True)
     skills = names_field(load_default=())
     proxies = _choices(PROXIES, load_default=PROXIES)
-    max_residents = StrictInteger(load_default=None, allow_none=True, validate=at_least(0))
-    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=_POSITIVE)
+    max_residents = StrictInteger(
+        load_default=None, allow_none=True, validate=between(0, MAX_RESIDENTS_PER_MEMBER)
+    )
+    max_distance_km = StrictFloat(
+        load_default=None, allow_none=True, validate=above_at_most(0, MAX_DISTANCE_KM)
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> PairMember:
@@ -97,8 +109,8 @@ class PairMemberSchema(StrictSchema):
 
 
 class ExistingPairSchema(StrictSchema):
-    resident = id_field(required=True)
-    member = id_field(required=True)
+    resident = label_field(required=True)
+    member = label_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> ExistingPair:
@@ -106,12 +118,17 @@ class ExistingPairSchema(StrictSchema):
 
 
 class PairOptionsSchema(StrictSchema):
-    time_limit_s = StrictFloat(load_default=PairOptions.time_limit_s, validate=_POSITIVE)
-    seed = StrictInteger(load_default=0, validate=at_least(0))
-    max_residents_per_member = StrictInteger(
-        load_default=PairOptions.max_residents_per_member, validate=at_least(0)
+    time_limit_s = StrictFloat(
+        load_default=PairOptions.time_limit_s, validate=above_at_most(0, MAX_TIME_LIMIT_S)
     )
-    max_distance_km = StrictFloat(load_default=PairOptions.max_distance_km, validate=_POSITIVE)
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
+    max_residents_per_member = StrictInteger(
+        load_default=PairOptions.max_residents_per_member,
+        validate=between(0, MAX_RESIDENTS_PER_MEMBER),
+    )
+    max_distance_km = StrictFloat(
+        load_default=PairOptions.max_distance_km, validate=above_at_most(0, MAX_DISTANCE_KM)
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> PairOptions:

@@ -27,7 +27,12 @@ from matcher.longterm.posts.problem import (
     Problem,
 )
 from matcher.longterm.posts.validation import validate as validate_problem
-from service.contracts.dispatch import load_shape, read_json_document
+from service.contracts.dispatch import (
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    load_shape,
+    read_json_document,
+)
 from service.contracts.fields import (
     COMMON_MESSAGES,
     StrictBoolean,
@@ -37,9 +42,9 @@ from service.contracts.fields import (
     StrictNested,
     StrictSchema,
     StrictString,
-    at_least,
-    greater_than,
-    id_field,
+    above_at_most,
+    between,
+    label_field,
     one_of,
 )
 
@@ -50,6 +55,9 @@ __all__ = [
     "load_problem",
     "load_problem_file",
 ]
+
+MAX_SEATS = 1000
+"""The most seats a post can have (as in the workspace's posts)."""
 
 
 class DateField(fields.Field):
@@ -78,13 +86,13 @@ def names_field(*, most: int | None = None, what: str = "items", **kwargs: Any) 
         if most is None
         else [validate.Length(max=most, error=f"must list at most {most} {what}")]
     )
-    return StrictList(id_field(), validate=checks, **kwargs)
+    return StrictList(label_field(), validate=checks, **kwargs)
 
 
 class CommitmentSchema(StrictSchema):
     """承诺: the service promised and its deadline."""
 
-    service = id_field(required=True)
+    service = label_field(required=True)
     deadline = DateField(required=True)
 
     @post_load
@@ -93,14 +101,14 @@ class CommitmentSchema(StrictSchema):
 
 
 class PostSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
-    category = id_field(required=True)
-    title = id_field(required=True)
-    seats = StrictInteger(required=True, validate=at_least(1))
+    id = label_field(required=True)
+    community = label_field(required=True)
+    category = label_field(required=True)
+    title = label_field(required=True)
+    seats = StrictInteger(required=True, validate=between(1, MAX_SEATS))
     skills = names_field(load_default=())
     desired_skills = names_field(load_default=(), most=MAX_DESIRED_SKILLS, what="skills")
-    grid = id_field(load_default=None, allow_none=True)
+    grid = label_field(load_default=None, allow_none=True)
     commitment = StrictNested(CommitmentSchema, load_default=None, allow_none=True)
 
     @post_load
@@ -111,11 +119,11 @@ class PostSchema(StrictSchema):
 
 
 class MemberSchema(StrictSchema):
-    id = id_field(required=True)
-    community = id_field(required=True)
+    id = label_field(required=True)
+    community = label_field(required=True)
     skills = names_field(load_default=())
     preferences = names_field(load_default=())
-    grid = id_field(load_default=None, allow_none=True)
+    grid = label_field(load_default=None, allow_none=True)
     choices = names_field(load_default=(), most=MAX_CHOICES, what="posts")
 
     @post_load
@@ -128,8 +136,8 @@ class MemberSchema(StrictSchema):
 class OptionsSchema(StrictSchema):
     mode = StrictString(load_default="optimal", validate=one_of(MODES))
     fill_unranked = StrictBoolean(load_default=False)
-    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
-    seed = StrictInteger(load_default=0, validate=at_least(0))
+    time_limit_s = StrictFloat(load_default=10.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Options:

@@ -13,33 +13,57 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from marshmallow import Schema, fields, post_load
+from marshmallow import Schema, fields, post_load, validate
 
 from matcher.longterm.units.answer import Answer
 from matcher.longterm.units.problem import Community, Need, Options, Pin, Problem, Unit
 from matcher.longterm.units.validation import validate as validate_problem
-from service.contracts.dispatch import LocationSchema, load_shape, read_json_document
+from service.contracts.dispatch import (
+    MAX_DISTANCE_KM,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_WORKERS,
+    LocationSchema,
+    load_shape,
+    read_json_document,
+)
 from service.contracts.fields import (
+    MAX_LABEL_LENGTH,
     StrictFloat,
     StrictInteger,
     StrictList,
     StrictNested,
     StrictSchema,
     StrictString,
-    at_least,
-    greater_than,
-    id_field,
+    above_at_most,
+    between,
+    label_field,
 )
 
 __all__ = ["ProblemSchema", "dump_answer", "dump_problem", "load_problem", "load_problem_file"]
 
+MAX_SLOTS = 1000
+"""The most communities a unit, or units a community, can be paired with."""
+MAX_NEED_WEIGHT = 1000
+"""The largest weight of a need (weights are whole numbers summed in the objective)."""
+
+
+def _name_field() -> StrictString:
+    """An optional display name of at most :data:`MAX_LABEL_LENGTH` characters."""
+    too_long = f"must have at most {MAX_LABEL_LENGTH} characters"
+    return StrictString(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_LABEL_LENGTH, error=too_long),
+    )
+
 
 class UnitSchema(StrictSchema):
-    id = id_field(required=True)
-    name = StrictString(load_default=None, allow_none=True)
+    id = label_field(required=True)
+    name = _name_field()
     location = StrictNested(LocationSchema, required=True)
-    resources = StrictList(id_field(), load_default=())
-    max_communities = StrictInteger(load_default=1, validate=at_least(1))
+    resources = StrictList(label_field(), load_default=())
+    max_communities = StrictInteger(load_default=1, validate=between(1, MAX_SLOTS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Unit:
@@ -48,8 +72,8 @@ class UnitSchema(StrictSchema):
 
 
 class NeedSchema(StrictSchema):
-    category = id_field(required=True)
-    weight = StrictInteger(load_default=1, validate=at_least(1))
+    category = label_field(required=True)
+    weight = StrictInteger(load_default=1, validate=between(1, MAX_NEED_WEIGHT))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Need:
@@ -57,11 +81,11 @@ class NeedSchema(StrictSchema):
 
 
 class CommunitySchema(StrictSchema):
-    id = id_field(required=True)
-    name = StrictString(load_default=None, allow_none=True)
+    id = label_field(required=True)
+    name = _name_field()
     location = StrictNested(LocationSchema, required=True)
     needs = StrictNested(NeedSchema, many=True, load_default=())
-    max_units = StrictInteger(load_default=None, allow_none=True, validate=at_least(1))
+    max_units = StrictInteger(load_default=None, allow_none=True, validate=between(1, MAX_SLOTS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Community:
@@ -70,8 +94,8 @@ class CommunitySchema(StrictSchema):
 
 
 class PinSchema(StrictSchema):
-    unit = id_field(required=True)
-    community = id_field(required=True)
+    unit = label_field(required=True)
+    community = label_field(required=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Pin:
@@ -79,11 +103,13 @@ class PinSchema(StrictSchema):
 
 
 class OptionsSchema(StrictSchema):
-    units_per_community = StrictInteger(load_default=1, validate=at_least(1))
-    max_distance_km = StrictFloat(load_default=None, allow_none=True, validate=greater_than(0))
-    time_limit_s = StrictFloat(load_default=10.0, validate=greater_than(0))
-    seed = StrictInteger(load_default=0, validate=at_least(0))
-    workers = StrictInteger(load_default=0, validate=at_least(0))
+    units_per_community = StrictInteger(load_default=1, validate=between(1, MAX_SLOTS))
+    max_distance_km = StrictFloat(
+        load_default=None, allow_none=True, validate=above_at_most(0, MAX_DISTANCE_KM)
+    )
+    time_limit_s = StrictFloat(load_default=10.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
+    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
+    workers = StrictInteger(load_default=0, validate=between(0, MAX_WORKERS))
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Options:

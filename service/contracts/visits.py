@@ -112,8 +112,14 @@ def _dates(**kwargs: Any) -> StrictList:
 
 
 class QuarterSchema(StrictSchema):
-    start = DateField(required=True)
-    end = DateField(required=True)
+    start = DateField(
+        required=True,
+        metadata={"description": ("The first day of the visit quarter (YYYY-MM-DD, local date)")},
+    )
+    end = DateField(
+        required=True,
+        metadata={"description": "The last day of the visit quarter (YYYY-MM-DD, local date)"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Quarter:
@@ -121,8 +127,19 @@ class QuarterSchema(StrictSchema):
 
 
 class SessionSchema(StrictSchema):
-    start = ClockTimeField(load_default=time(9, 0))
-    max_hours = StrictFloat(load_default=3.0, validate=above_at_most(0, 24))
+    start = ClockTimeField(
+        load_default=time(9, 0),
+        metadata={
+            "description": (
+                "When a visit session starts, local time as HH:MM (in the problem's timezone)"
+            )
+        },
+    )
+    max_hours = StrictFloat(
+        load_default=3.0,
+        validate=above_at_most(0, 24),
+        metadata={"description": "The longest a visit session lasts, in hours"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Session:
@@ -130,9 +147,14 @@ class SessionSchema(StrictSchema):
 
 
 class VisitMemberSchema(StrictSchema):
-    id = id_field(required=True)
-    unavailable_dates = _dates(load_default=())
-    available_dates = _dates(load_default=None)
+    id = id_field(required=True, metadata={"description": "The member's id, unique in the problem"})
+    unavailable_dates = _dates(
+        load_default=(), metadata={"description": "Dates (YYYY-MM-DD) the member cannot visit"}
+    )
+    available_dates = _dates(
+        load_default=None,
+        metadata={"description": "If given, the only dates (YYYY-MM-DD) the member can visit"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitMember:
@@ -143,11 +165,20 @@ class VisitMemberSchema(StrictSchema):
 
 
 class VisitTeamSchema(StrictSchema):
-    id = id_field(required=True)
-    members = StrictList(id_field(), required=True)
-    leader = id_field(load_default=None)
-    quorum = StrictInteger(load_default=1, validate=between(1, MAX_PEOPLE))
-    area = id_field(required=True)
+    id = id_field(required=True, metadata={"description": "The team's id, unique in the problem"})
+    members = StrictList(
+        id_field(), required=True, metadata={"description": "Ids of the team's members"}
+    )
+    leader = id_field(
+        load_default=None,
+        metadata={"description": "The id of the team's leader, one of its members (optional)"},
+    )
+    quorum = StrictInteger(
+        load_default=1,
+        validate=between(1, MAX_PEOPLE),
+        metadata={"description": "How many of the team's members a session needs, at least"},
+    )
+    area = id_field(required=True, metadata={"description": "The id of the area the team visits"})
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitTeam:
@@ -162,10 +193,23 @@ class PointSchema(LocationSchema):
 
 
 class HouseholdSchema(StrictSchema):
-    id = id_field(required=True)
+    id = id_field(
+        required=True,
+        metadata={
+            "description": ("The household's id, unique in the problem (no names or addresses)")
+        },
+    )
     location = StrictNested(PointSchema, required=True)
-    visit_minutes = StrictFloat(load_default=20.0, validate=between(0, MAX_MINUTES))
-    visits = StrictInteger(load_default=1, validate=between(0, MAX_VISITS))
+    visit_minutes = StrictFloat(
+        load_default=20.0,
+        validate=between(0, MAX_MINUTES),
+        metadata={"description": "How long one visit takes, in minutes"},
+    )
+    visits = StrictInteger(
+        load_default=1,
+        validate=between(0, MAX_VISITS),
+        metadata={"description": "How many visits the household gets in the quarter"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Household:
@@ -173,9 +217,14 @@ class HouseholdSchema(StrictSchema):
 
 
 class AreaSchema(StrictSchema):
-    id = id_field(required=True)
+    id = id_field(required=True, metadata={"description": "The area's id, unique in the problem"})
     start = StrictNested(PointSchema, required=True)
-    households = StrictNested(HouseholdSchema, many=True, load_default=())
+    households = StrictNested(
+        HouseholdSchema,
+        many=True,
+        load_default=(),
+        metadata={"description": "The households of the area"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Area:
@@ -184,9 +233,27 @@ class AreaSchema(StrictSchema):
 
 
 class VisitOptionsSchema(StrictSchema):
-    time_limit_s = StrictFloat(load_default=30.0, validate=above_at_most(0, MAX_TIME_LIMIT_S))
-    seed = StrictInteger(load_default=0, validate=between(0, MAX_SEED))
-    min_days_between_visits = StrictInteger(load_default=21, validate=between(0, 366))
+    time_limit_s = StrictFloat(
+        load_default=30.0,
+        validate=above_at_most(0, MAX_TIME_LIMIT_S),
+        metadata={
+            "description": (
+                "The longest the scheduler may search, in seconds (capped by the server)"
+            )
+        },
+    )
+    seed = StrictInteger(
+        load_default=0,
+        validate=between(0, MAX_SEED),
+        metadata={
+            "description": ("Random seed of the search; the same seed gives the same schedule")
+        },
+    )
+    min_days_between_visits = StrictInteger(
+        load_default=21,
+        validate=between(0, 366),
+        metadata={"description": "Days at least between two visits of one household"},
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> VisitOptions:
@@ -197,15 +264,48 @@ class VisitProblemSchema(StrictSchema):
     """The whole problem document."""
 
     quarter = StrictNested(QuarterSchema, required=True)
-    timezone = id_field(load_default="Asia/Shanghai")
-    visit_weekdays = StrictList(StrictString(validate=one_of(WEEKDAYS)), load_default=WEEKDAYS)
-    blackout_dates = _dates(load_default=())
-    max_sessions_per_day = StrictInteger(load_default=4, validate=between(1, MAX_PEOPLE))
+    timezone = id_field(
+        load_default="Asia/Shanghai",
+        metadata={
+            "description": (
+                "The IANA timezone of local times and dates (e.g. Asia/Shanghai, +08:00)"
+            )
+        },
+    )
+    visit_weekdays = StrictList(
+        StrictString(validate=one_of(WEEKDAYS)),
+        load_default=WEEKDAYS,
+        metadata={"description": "Weekdays on which visits may happen"},
+    )
+    blackout_dates = _dates(
+        load_default=(), metadata={"description": "Dates (YYYY-MM-DD) without visits (holidays)"}
+    )
+    max_sessions_per_day = StrictInteger(
+        load_default=4,
+        validate=between(1, MAX_PEOPLE),
+        metadata={"description": "How many sessions a team holds on one day, at most"},
+    )
     session = StrictNested(SessionSchema, load_default=Session)
-    walking_speed_kmh = StrictFloat(load_default=4.0, validate=above_at_most(0, 50))
-    members = StrictNested(VisitMemberSchema, many=True, required=True)
-    teams = StrictNested(VisitTeamSchema, many=True, required=True)
-    areas = StrictNested(AreaSchema, many=True, required=True)
+    walking_speed_kmh = StrictFloat(
+        load_default=4.0,
+        validate=above_at_most(0, 50),
+        metadata={"description": "Walking speed between households, in km per hour"},
+    )
+    members = StrictNested(
+        VisitMemberSchema,
+        many=True,
+        required=True,
+        metadata={"description": "The members who visit"},
+    )
+    teams = StrictNested(
+        VisitTeamSchema, many=True, required=True, metadata={"description": "The visiting teams"}
+    )
+    areas = StrictNested(
+        AreaSchema,
+        many=True,
+        required=True,
+        metadata={"description": "The areas and their households"},
+    )
     options = StrictNested(VisitOptionsSchema, load_default=VisitOptions)
 
     @validates_schema(skip_on_field_errors=True)
@@ -227,40 +327,69 @@ class VisitProblemSchema(StrictSchema):
 
 
 class VisitSessionSchema(Schema):
-    team = fields.String()
-    date = DateField()
-    start = ClockTimeField()
-    end = ClockTimeField()
-    attendees = fields.List(fields.String())
-    route = fields.List(fields.String())
-    walk_km = fields.Float()
+    team = fields.String(metadata={"description": "The id of the visiting team"})
+    date = DateField(metadata={"description": "The session's date (YYYY-MM-DD, local)"})
+    start = ClockTimeField(
+        metadata={
+            "description": (
+                "Start, local time HH:MM in the problem's timezone (+08:00 for Asia/Shanghai)"
+            )
+        }
+    )
+    end = ClockTimeField(
+        metadata={
+            "description": (
+                "End, local time HH:MM in the problem's timezone (+08:00 for Asia/Shanghai)"
+            )
+        }
+    )
+    attendees = fields.List(
+        fields.String(), metadata={"description": "Ids of the members who attend"}
+    )
+    route = fields.List(
+        fields.String(), metadata={"description": "Household ids in visiting order"}
+    )
+    walk_km = fields.Float(metadata={"description": "Walking distance of the route, in km"})
 
 
 class UnscheduledSchema(Schema):
-    team = fields.String(allow_none=True)
-    households = fields.List(fields.String())
-    reason = fields.String()
-    detail = fields.String()
+    team = fields.String(allow_none=True, metadata={"description": "The id of the team, or null"})
+    households = fields.List(
+        fields.String(), metadata={"description": "Ids of the households left unvisited"}
+    )
+    reason = fields.String(metadata={"description": "Why, as one code"})
+    detail = fields.String(metadata={"description": "The reason in a sentence"})
     proven = fields.Boolean(
         metadata={"description": "true when the reason holds for every plan (an extension)"}
     )
 
 
 class ScheduleStatsSchema(Schema):
-    sessions = fields.Integer()
-    walk_km = fields.Float()
-    solve_s = fields.Float()
-    objective = fields.Float()
-    lower_bound_sessions = fields.Integer()
-    attendees_above_quorum = fields.Integer()
-    leader_present = fields.Integer()
-    missing_visits = fields.Integer()
+    sessions = fields.Integer(metadata={"description": "Sessions in the schedule"})
+    walk_km = fields.Float(metadata={"description": "Total walking distance, in km"})
+    solve_s = fields.Float(metadata={"description": "Time to solve, in seconds"})
+    objective = fields.Float(metadata={"description": "The schedule's cost (lower is better)"})
+    lower_bound_sessions = fields.Integer(
+        metadata={"description": "A proved lower bound of the number of sessions"}
+    )
+    attendees_above_quorum = fields.Integer(
+        metadata={"description": "Attendees beyond the teams' quorums, summed"}
+    )
+    leader_present = fields.Integer(
+        metadata={"description": "Sessions with the team's leader present"}
+    )
+    missing_visits = fields.Integer(metadata={"description": "Visits asked for but not scheduled"})
 
 
 class ScheduleSchema(Schema):
-    status = fields.String()
-    sessions = fields.List(fields.Nested(VisitSessionSchema))
-    unscheduled = fields.List(fields.Nested(UnscheduledSchema))
+    status = fields.String(metadata={"description": "optimal, feasible, or no_solution"})
+    sessions = fields.List(
+        fields.Nested(VisitSessionSchema), metadata={"description": "The visit sessions, by date"}
+    )
+    unscheduled = fields.List(
+        fields.Nested(UnscheduledSchema),
+        metadata={"description": "Households left unvisited, with a reason"},
+    )
     stats = fields.Nested(ScheduleStatsSchema)
 
 

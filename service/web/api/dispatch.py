@@ -12,6 +12,7 @@ from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.dispatching import wants_async
 from service.web.idempotency import Outcome, from_request
+from service.web.schemas.examples import DISPATCH_EXAMPLE
 from service.web.schemas.jobs import (
     DispatchHeadersSchema,
     DispatchQuerySchema,
@@ -39,7 +40,11 @@ def outcome_response(outcome: Outcome) -> Any:
 class Dispatch(MethodView):
     @blp.arguments(DispatchQuerySchema, location="query")
     @blp.arguments(DispatchHeadersSchema, location="headers")
-    @blp.arguments(DispatchRequestSchema, description="The problem (members, demands, options).")
+    @blp.arguments(
+        DispatchRequestSchema,
+        description="The problem (members, demands, options).",
+        example=DISPATCH_EXAMPLE,
+    )
     @blp.response(
         200,
         {

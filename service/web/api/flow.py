@@ -28,6 +28,7 @@ from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint, current_solver
 from service.web.auth import current_client
 from service.web.dispatching import wants_async
 from service.web.paging import page_rows
+from service.web.schemas.examples import DEMAND_EXAMPLE
 from service.web.schemas.workspace import (
     CandidatesQuerySchema,
     ClaimSchema,
@@ -75,7 +76,9 @@ def _cipher() -> FieldCipher:
 
 @blp.route("/communities/<string:community_id>/demands")
 class CommunityDemands(MethodView):
-    @blp.arguments(DemandCreateSchema)
+    @blp.arguments(
+        DemandCreateSchema, description="A resident's order (点单).", example=DEMAND_EXAMPLE
+    )
     @blp.response(201, DemandRecordSchema)
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:

@@ -74,8 +74,12 @@ class Job(MethodView):
         """Stop a job now and keep the best plan found: it ends `cancelled` with that answer.
 
         A queued job is cancelled at once (no answer). The response waits (a few seconds at
-        most) until the worker has stored the plan; 202 if it has not yet. 409 if the job
-        had already ended.
+        most) until the worker has stored the plan; 202 if it has not yet.
+
+        Repeating the DELETE is safe: on a job that is already `cancelled` (by an earlier
+        DELETE) it answers 200 with the job as it stands, its answer unchanged; on a job still
+        stopping, 202 again. On a job that ended otherwise (`succeeded`, `failed` or
+        `interrupted`) it answers 409 and the message names that status; the job is not changed.
         """
         return _service().cancel(current_client(), job_id)
 

@@ -66,22 +66,33 @@ class _Strict(Schema):
 
 
 class LoginSchema(_Strict):
-    username = fields.String(required=True, validate=validate.Length(1, USERNAME_LENGTH))
+    username = fields.String(
+        required=True,
+        validate=validate.Length(1, USERNAME_LENGTH),
+        metadata={"description": "The person's user name"},
+    )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH)
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_PASSWORD_LENGTH),
+        metadata={"description": "The person's password"},
     )
 
 
 class PrincipalSchema(Schema):
     """Who is logged in, and the token their changes must carry."""
 
-    person_id = fields.Integer()
-    username = fields.String()
-    display_name = fields.String()
-    role = fields.String(metadata={"enum": list(PERSON_ROLES)})
-    communities = fields.List(fields.String())
-    unit_id = fields.String(allow_none=True)
-    member_id = fields.String(allow_none=True)
+    person_id = fields.Integer(metadata={"description": "The signed-in person's id"})
+    username = fields.String(metadata={"description": "The user name"})
+    display_name = fields.String(metadata={"description": "The name shown"})
+    role = fields.String(
+        metadata={"description": "What the person may do", "enum": list(PERSON_ROLES)}
+    )
+    communities = fields.List(
+        fields.String(), metadata={"description": "Ids of the communities the person works in"}
+    )
+    unit_id = fields.String(allow_none=True, metadata={"description": "The id of the work unit"})
+    member_id = fields.String(allow_none=True, metadata={"description": "The id of the member"})
     csrf_token = fields.String(metadata={"description": "Send it as X-CSRF-Token on changes."})
 
 
@@ -92,27 +103,59 @@ class PersonCreateSchema(_Strict):
             validate.Length(3, USERNAME_LENGTH),
             validate.Regexp(r"^[A-Za-z0-9_.@-]+$", error="letters, digits, _ . @ - only"),
         ],
+        metadata={"description": "The person's user name, unique"},
     )
-    display_name = fields.String(required=True, validate=validate.Length(1, 200))
+    display_name = fields.String(
+        required=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "The name shown in the workspace"},
+    )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH)
+        required=True,
+        load_only=True,
+        validate=validate.Length(1, MAX_PASSWORD_LENGTH),
+        metadata={"description": "The initial password"},
     )
-    role = fields.String(required=True, validate=validate.OneOf(PERSON_ROLES))
-    communities = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list)
-    unit_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    member_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(PERSON_ROLES),
+        metadata={
+            "description": (
+                "What the person may do: district, dispatcher, unit_organiser or member"
+            )
+        },
+    )
+    communities = fields.List(
+        fields.String(validate=validate.Length(1, 64)),
+        load_default=list,
+        metadata={"description": "Ids of the communities the person works in"},
+    )
+    unit_id = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={"description": "For a unit organiser: the id of their work unit"},
+    )
+    member_id = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 64),
+        metadata={"description": "For a member: the id of their member record"},
+    )
 
 
 class PersonRecordSchema(Schema):
-    id = fields.Integer()
-    username = fields.String()
-    display_name = fields.String()
-    role = fields.String()
-    communities = fields.List(fields.String())
-    unit_id = fields.String(allow_none=True)
-    member_id = fields.String(allow_none=True)
-    active = fields.Boolean()
-    created_at = fields.DateTime()
+    id = fields.Integer(metadata={"description": "The person's id"})
+    username = fields.String(metadata={"description": "The user name"})
+    display_name = fields.String(metadata={"description": "The name shown"})
+    role = fields.String(metadata={"description": "What the person may do"})
+    communities = fields.List(
+        fields.String(), metadata={"description": "Ids of the communities the person works in"}
+    )
+    unit_id = fields.String(allow_none=True, metadata={"description": "The id of the work unit"})
+    member_id = fields.String(allow_none=True, metadata={"description": "The id of the member"})
+    active = fields.Boolean(metadata={"description": "Whether it is in force now"})
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class AuditQuerySchema(Schema):
@@ -126,16 +169,22 @@ class AuditQuerySchema(Schema):
 
 
 class AuditEventSchema(Schema):
-    id = fields.Integer()
-    at = fields.DateTime()
-    actor_kind = fields.String()
-    actor_id = fields.Integer(allow_none=True)
-    actor_role = fields.String()
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String()
-    community_id = fields.String(allow_none=True)
-    detail = fields.String(allow_none=True)
+    id = fields.Integer(metadata={"description": "The audit event's id"})
+    at = fields.DateTime(
+        metadata={"description": "When it happened: ISO 8601 date-time with UTC offset"}
+    )
+    actor_kind = fields.String(metadata={"description": "Who acted: a person or an API client"})
+    actor_id = fields.Integer(
+        allow_none=True, metadata={"description": "The id of the actor, or null"}
+    )
+    actor_role = fields.String(metadata={"description": "The actor's role"})
+    action = fields.String(metadata={"description": "What was done"})
+    object_type = fields.String(metadata={"description": "What kind of object it concerns"})
+    object_id = fields.String(metadata={"description": "The id of the object"})
+    community_id = fields.String(
+        allow_none=True, metadata={"description": "The id of the community"}
+    )
+    detail = fields.String(allow_none=True, metadata={"description": "The reason in a sentence"})
 
 
 def _principal(person: Person, communities: tuple[str, ...]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from service.domain.scope import get_scoped, readable_community, require_manager
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.paging import page_rows
+from service.web.schemas.examples import FEEDBACK_EXAMPLE, VISIT_NOTE_EXAMPLE
 from service.web.schemas.records import (
     DemandEventSchema,
     FeedbackCreateSchema,
@@ -138,7 +139,9 @@ class DemandHistory(MethodView):
 
 @blp.route("/demands/<string:demand_id>/feedback")
 class DemandFeedback(MethodView):
-    @blp.arguments(FeedbackCreateSchema)
+    @blp.arguments(
+        FeedbackCreateSchema, description="The feedback (反馈).", example=FEEDBACK_EXAMPLE
+    )
     @blp.response(201, FeedbackSchema)
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any], demand_id: str) -> Any:
@@ -177,7 +180,9 @@ class VisitNotes(MethodView):
             names = visit_notes.visitor_names(session, notes)
             return [visit_notes.present_note(n, names) for n in notes]
 
-    @blp.arguments(VisitNoteCreateSchema)
+    @blp.arguments(
+        VisitNoteCreateSchema, description="A visit note (走访记录).", example=VISIT_NOTE_EXAMPLE
+    )
     @blp.response(201, VisitNoteSchema)
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 422)
     def post(self, data: dict[str, Any], community_id: str) -> Any:

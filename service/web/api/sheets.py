@@ -116,7 +116,9 @@ class ImportFileSchema(Schema):
 
 
 class ImportResultSchema(Schema):
-    dry_run = fields.Boolean(required=True)
+    dry_run = fields.Boolean(
+        required=True, metadata={"description": "Nothing was stored (a check only)"}
+    )
     rows = fields.Integer(required=True, metadata={"description": "data rows read"})
     count = fields.Integer(
         required=True,
@@ -131,7 +133,9 @@ class ImportResultSchema(Schema):
         required=True,
         metadata={"description": "dry run: messages by rows[<Excel row>].<field>; else {}"},
     )
-    error_count = fields.Integer(required=True)
+    error_count = fields.Integer(
+        required=True, metadata={"description": "How many rows had errors"}
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
 from service.web.auth import current_client
 from service.web.errors import fail
 from service.web.paging import page_rows
+from service.web.schemas.examples import MEMBER_EXAMPLE
 from service.web.schemas.workspace import (
     AvailabilityQuerySchema,
     AvailabilitySchema,
@@ -266,7 +267,7 @@ class Members(MethodView):
             rows = page_rows(session, selection, pagination_parameters, Member.card_number)
             return [present_member(member, _cipher()) for (member,) in rows]
 
-    @blp.arguments(MemberCreateSchema)
+    @blp.arguments(MemberCreateSchema, description="A registration (建档).", example=MEMBER_EXAMPLE)
     @blp.response(201, MemberRecordSchema)
     @blp.error_responses(*AUTH_ERRORS, 403, 404, 409, 422)
     def post(self, data: dict[str, Any]) -> Any:

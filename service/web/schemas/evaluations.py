@@ -51,8 +51,8 @@ def _period_field(**kwargs: Any) -> StrictString:
     )
 
 
-def _weight() -> StrictFloat:
-    return StrictFloat(load_default=0.0, validate=between(0, 1000))
+def _weight(**kwargs: Any) -> StrictFloat:
+    return StrictFloat(load_default=0.0, validate=between(0, 1000), **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,14 +99,28 @@ class LeaderReviewCreateSchema(StrictSchema):
         validate=one_of(MARKS),
         metadata={"description": "excellent 优秀, good 良好, fair 一般, poor 较差"},
     )
-    comment = text_field(COMMENT_LENGTH, required=True)
+    comment = text_field(
+        COMMENT_LENGTH, required=True, metadata={"description": "The leader's review, in words"}
+    )
 
 
 class SurveyResponseCreateSchema(StrictSchema):
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member the response is about"}
+    )
     period = _period_field(required=True)
-    score = StrictInteger(required=True, validate=between(1, 5))
-    respondent_kind = StrictString(required=True, validate=one_of(RESPONDENT_KINDS))
+    score = StrictInteger(
+        required=True,
+        validate=between(1, 5),
+        metadata={"description": "The score given, from 1 (poor) to 5 (excellent)"},
+    )
+    respondent_kind = StrictString(
+        required=True,
+        validate=one_of(RESPONDENT_KINDS),
+        metadata={
+            "description": ("Who answered: a residents' representative or a served resident")
+        },
+    )
     respondent_ref = ref_field(
         required=True,
         metadata={"description": "an opaque reference of the respondent (never a name)"},
@@ -114,7 +128,9 @@ class SurveyResponseCreateSchema(StrictSchema):
 
 
 class VetoCreateSchema(StrictSchema):
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member the veto is about"}
+    )
     period = _period_field(required=True)
     statement = text_field(
         STATEMENT_LENGTH,
@@ -124,27 +140,53 @@ class VetoCreateSchema(StrictSchema):
 
 
 class PointsWeightsSchema(StrictSchema):
-    per_hour = _weight()
-    per_service = _weight()
-    per_rating_point = _weight()
-    per_commitment_kept = _weight()
-    per_visit = _weight()
-    per_survey_point = _weight()
+    per_hour = _weight(metadata={"description": "Points per hour of service"})
+    per_service = _weight(metadata={"description": "Points per service completed"})
+    per_rating_point = _weight(
+        metadata={"description": "Points per rating point received (1 to 5 per rating)"}
+    )
+    per_commitment_kept = _weight(metadata={"description": "Points per commitment kept"})
+    per_visit = _weight(metadata={"description": "Points per household visit attended"})
+    per_survey_point = _weight(metadata={"description": "Points per survey score point received"})
 
 
 class PointsPenaltiesSchema(StrictSchema):
-    per_no_show = _weight()
-    per_decline = _weight()
-    per_missed_commitment = _weight()
-    per_late_completion = _weight()
+    per_no_show = _weight(
+        metadata={"description": "Points taken per session missed without notice"}
+    )
+    per_decline = _weight(metadata={"description": "Points taken per task declined"})
+    per_missed_commitment = _weight(metadata={"description": "Points taken per commitment missed"})
+    per_late_completion = _weight(metadata={"description": "Points taken per task completed late"})
 
 
 class PointsTiersSchema(StrictSchema):
-    mode = StrictString(required=True, validate=one_of(("thresholds", "quotas")))
-    excellent = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    good = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    fair = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
-    poor = StrictFloat(required=True, validate=between(-MAX_POINTS, MAX_POINTS))
+    mode = StrictString(
+        required=True,
+        validate=one_of(("thresholds", "quotas")),
+        metadata={
+            "description": ("thresholds: tiers by points; quotas: tiers by share of members")
+        },
+    )
+    excellent = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the excellent tier"},
+    )
+    good = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the good tier"},
+    )
+    fair = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the fair tier"},
+    )
+    poor = StrictFloat(
+        required=True,
+        validate=between(-MAX_POINTS, MAX_POINTS),
+        metadata={"description": "Points (or share, with quotas) for the poor tier"},
+    )
 
 
 class PointsSchemeSchema(StrictSchema):
@@ -164,9 +206,18 @@ class PointsSchemeSchema(StrictSchema):
         StrictFloat(validate=between(-MAX_POINTS, MAX_POINTS)),
         required=True,
         validate=validate.Length(equal=5, error="must list 5 thresholds (1 to 5 stars)"),
+        metadata={"description": "The points needed for one to five stars, lowest first"},
     )
-    veto_star_cap = StrictInteger(required=True, validate=between(0, 5))
-    shortlist_size = StrictInteger(required=True, validate=between(0, 100))
+    veto_star_cap = StrictInteger(
+        required=True,
+        validate=between(0, 5),
+        metadata={"description": "The most stars a member with a veto (一票否决) can get"},
+    )
+    shortlist_size = StrictInteger(
+        required=True,
+        validate=between(0, 100),
+        metadata={"description": "How many members the shortlist of the period lists"},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,148 +226,230 @@ class PointsSchemeSchema(StrictSchema):
 
 
 class DraftSourcesSchema(Schema):
-    task_ids = fields.List(fields.String())
-    visit_ids = fields.List(fields.String())
-    commitments_kept = fields.List(fields.String())
-    commitments_missed = fields.List(fields.String())
+    task_ids = fields.List(fields.String(), metadata={"description": "Ids of the tasks counted"})
+    visit_ids = fields.List(fields.String(), metadata={"description": "Ids of the visits counted"})
+    commitments_kept = fields.List(fields.String(), metadata={"description": "Commitments kept"})
+    commitments_missed = fields.List(
+        fields.String(), metadata={"description": "Commitments missed"}
+    )
 
 
 class DraftFiguresSchema(Schema):
-    services = fields.Integer()
-    hours = fields.Float()
-    ratings = fields.Integer()
-    mean_rating = fields.Float(allow_none=True)
-    visits = fields.Integer()
-    visit_hours = fields.Float()
-    commitments_kept = fields.Integer()
-    commitments_missed = fields.Integer()
+    services = fields.Integer(metadata={"description": "Services completed"})
+    hours = fields.Float(metadata={"description": "Hours of service, in hours"})
+    ratings = fields.Integer(metadata={"description": "How many ratings"})
+    mean_rating = fields.Float(
+        allow_none=True,
+        metadata={"description": "The mean rating from 1 to 5, or null without ratings"},
+    )
+    visits = fields.Integer(metadata={"description": "Household visits attended"})
+    visit_hours = fields.Float(
+        metadata={"description": "Hours of visits attended in the period, in hours"}
+    )
+    commitments_kept = fields.Integer(metadata={"description": "Commitments kept"})
+    commitments_missed = fields.Integer(metadata={"description": "Commitments missed"})
     sources = fields.Nested(DraftSourcesSchema)
 
 
 class DraftSchema(Schema):
-    member_id = fields.String()
-    period = fields.String()
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
     figures = fields.Nested(DraftFiguresSchema)
     text = fields.String(metadata={"description": "a pre-filled report to edit"})
-    submitted = fields.Nested(lambda: SelfEvaluationRecordSchema(), allow_none=True)
+    submitted = fields.Nested(
+        lambda: SelfEvaluationRecordSchema(),
+        allow_none=True,
+        metadata={"description": "The self-evaluation already submitted, or null"},
+    )
 
 
 class SelfEvaluationRecordSchema(Schema):
-    id = fields.String()
-    member_id = fields.String()
-    community_id = fields.String()
-    period = fields.String()
-    text = fields.String()
+    id = fields.String(metadata={"description": "The self-evaluation's id"})
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    text = fields.String(metadata={"description": "The text"})
     figures = fields.Nested(DraftFiguresSchema)
-    submitted_at = fields.DateTime()
+    submitted_at = fields.DateTime(
+        metadata={"description": "When it was submitted (ISO 8601 with UTC offset)"}
+    )
 
 
 class LeaderReviewRecordSchema(Schema):
-    id = fields.String()
-    member_id = fields.String()
-    unit_id = fields.String()
-    period = fields.String()
-    mark = fields.String()
-    comment = fields.String()
-    reviewer_role = fields.String()
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "The leader review's id"})
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    unit_id = fields.String(metadata={"description": "The id of the work unit"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    mark = fields.String(metadata={"description": "The leader's mark"})
+    comment = fields.String(metadata={"description": "The leader's comment"})
+    reviewer_role = fields.String(metadata={"description": "The reviewer's role"})
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class SurveyResponseRecordSchema(Schema):
-    id = fields.String()
-    community_id = fields.String()
-    member_id = fields.String()
-    period = fields.String()
-    score = fields.Integer()
-    respondent_kind = fields.String()
-    respondent_ref = fields.String()
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "The survey response's id"})
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    score = fields.Integer(metadata={"description": "The score from 1 to 5"})
+    respondent_kind = fields.String(metadata={"description": "Who answered"})
+    respondent_ref = fields.String(metadata={"description": "An opaque reference to who answered"})
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class VetoRecordSchema(Schema):
-    id = fields.String()
-    community_id = fields.String()
-    member_id = fields.String()
-    period = fields.String()
-    statement = fields.String()
-    recorded_by_role = fields.String()
-    created_at = fields.DateTime()
+    id = fields.String(metadata={"description": "The veto's id"})
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    statement = fields.String(metadata={"description": "The veto's statement of facts"})
+    recorded_by_role = fields.String(metadata={"description": "The role of who recorded it"})
+    created_at = fields.DateTime(
+        metadata={"description": ("When it was created: an ISO 8601 date-time with its UTC offset")}
+    )
 
 
 class PointsSchemeRecordSchema(Schema):
-    community_id = fields.String()
+    community_id = fields.String(metadata={"description": "The id of the community"})
     configured = fields.Boolean(metadata={"description": "false: the default scheme"})
     config = fields.Nested(PointsSchemeSchema)
-    updated_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": ("When the scheme last changed (ISO 8601 with UTC offset), or null")
+        },
+    )
 
 
 class EvaluationFlagSchema(Schema):
-    member_id = fields.String()
-    community_id = fields.String()
-    status = fields.String()
-    reported = fields.Boolean()
-    services = fields.Integer()
-    visits = fields.Integer()
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    status = fields.String(metadata={"description": "Where the member stands"})
+    reported = fields.Boolean(metadata={"description": "The member has reported to the community"})
+    services = fields.Integer(metadata={"description": "Services in the period"})
+    visits = fields.Integer(metadata={"description": "Visits in the period"})
     reasons = fields.List(fields.String(), metadata={"description": "never_reported, never_served"})
-    self_evaluation_id = fields.String(allow_none=True)
-    leader_review_id = fields.String(allow_none=True)
+    self_evaluation_id = fields.String(
+        allow_none=True, metadata={"description": "The id of the self-evaluation, or null"}
+    )
+    leader_review_id = fields.String(
+        allow_none=True, metadata={"description": "The id of the leader review, or null"}
+    )
 
 
 class UnitFlagsSchema(Schema):
-    unit_id = fields.String()
-    period = fields.String()
-    members = fields.List(fields.Nested(EvaluationFlagSchema))
+    unit_id = fields.String(metadata={"description": "The id of the work unit"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    members = fields.List(
+        fields.Nested(EvaluationFlagSchema),
+        metadata={"description": "The unit's members and their flags"},
+    )
     flagged = fields.List(
         fields.Nested(EvaluationFlagSchema), metadata={"description": "for action"}
     )
 
 
 class PointsItemSchema(Schema):
-    item = fields.String()
-    quantity = fields.Float()
-    weight = fields.Float()
-    points = fields.Float()
+    item = fields.String(metadata={"description": "What is counted"})
+    quantity = fields.Float(
+        metadata={"description": "How many (hours, services or points) were counted"}
+    )
+    weight = fields.Float(metadata={"description": "Points per unit of quantity"})
+    points = fields.Float(metadata={"description": "Points earned in the period"})
     sources = fields.List(fields.String(), metadata={"description": "the facts' ids"})
 
 
 class HalfYearTallySchema(Schema):
-    member_id = fields.String()
-    community_id = fields.String()
-    period = fields.String()
-    points = fields.Float()
-    ratings = fields.Integer()
-    mean_rating = fields.Float(allow_none=True)
-    items = fields.List(fields.Nested(PointsItemSchema))
+    member_id = fields.String(metadata={"description": "The id of the member"})
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    period = fields.String(
+        metadata={"description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")}
+    )
+    points = fields.Float(metadata={"description": "Points earned in the period"})
+    ratings = fields.Integer(metadata={"description": "How many ratings"})
+    mean_rating = fields.Float(
+        allow_none=True,
+        metadata={"description": "The mean rating from 1 to 5, or null without ratings"},
+    )
+    items = fields.List(
+        fields.Nested(PointsItemSchema),
+        metadata={"description": "How the points add up, item by item"},
+    )
 
 
 class VetoStateSchema(Schema):
-    vetoed = fields.Boolean()
-    statements = fields.List(fields.Dict())
-    tier_without_veto = fields.String()
-    stars_without_veto = fields.Integer()
-    why = fields.List(fields.String())
+    vetoed = fields.Boolean(metadata={"description": "A veto (一票否决) applies"})
+    statements = fields.List(fields.Dict(), metadata={"description": "The vetoes' statements"})
+    tier_without_veto = fields.String(
+        metadata={"description": "The tier the member would have without the veto"}
+    )
+    stars_without_veto = fields.Integer(
+        metadata={"description": "The stars the member would have without the veto"}
+    )
+    why = fields.List(
+        fields.String(), metadata={"description": "Why the veto applies, sentence by sentence"}
+    )
 
 
 class EvaluationRowSchema(Schema):
     """A member's half year (``period``) or year end (``year``) in one community."""
 
-    member_id = fields.String()
+    member_id = fields.String(metadata={"description": "The id of the member"})
     member_name = fields.String(metadata={"description": "姓名"})
-    community_id = fields.String()
-    community_name = fields.String()
-    period = fields.String(allow_none=True)
-    year = fields.Integer(allow_none=True)
-    points = fields.Float()
-    ratings = fields.Integer(allow_none=True)
-    mean_rating = fields.Float(allow_none=True)
-    items = fields.List(fields.Nested(PointsItemSchema))
-    rank = fields.Integer(allow_none=True)
-    tier = fields.String(allow_none=True, validate=validate.OneOf(TIERS))
-    tier_label = fields.String(allow_none=True)
-    stars = fields.Integer(allow_none=True)
-    shortlisted = fields.Boolean(allow_none=True)
-    halves = fields.List(fields.Nested(HalfYearTallySchema))
-    veto = fields.Nested(VetoStateSchema, allow_none=True)
+    community_id = fields.String(metadata={"description": "The id of the community"})
+    community_name = fields.String(metadata={"description": "The community's name"})
+    period = fields.String(
+        allow_none=True,
+        metadata={
+            "description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")
+        },
+    )
+    year = fields.Integer(allow_none=True, metadata={"description": "The year, or null"})
+    points = fields.Float(metadata={"description": "Points earned in the period"})
+    ratings = fields.Integer(allow_none=True, metadata={"description": "How many ratings"})
+    mean_rating = fields.Float(
+        allow_none=True,
+        metadata={"description": "The mean rating from 1 to 5, or null without ratings"},
+    )
+    items = fields.List(
+        fields.Nested(PointsItemSchema),
+        metadata={"description": "How the points add up, item by item"},
+    )
+    rank = fields.Integer(allow_none=True, metadata={"description": "The rank, 1 first, or null"})
+    tier = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(TIERS),
+        metadata={"description": "The tier, or null"},
+    )
+    tier_label = fields.String(
+        allow_none=True, metadata={"description": "The tier in words, or null"}
+    )
+    stars = fields.Integer(allow_none=True, metadata={"description": "Stars from 0 to 5, or null"})
+    shortlisted = fields.Boolean(
+        allow_none=True, metadata={"description": "On the period's shortlist, or null"}
+    )
+    halves = fields.List(
+        fields.Nested(HalfYearTallySchema), metadata={"description": "The two half years' tallies"}
+    )
+    veto = fields.Nested(
+        VetoStateSchema, allow_none=True, metadata={"description": "The veto's effect, or null"}
+    )
     evaluations = fields.Dict(
         metadata={"description": "self-evaluation, leader review, survey summary (half year)"}
     )
@@ -324,11 +457,18 @@ class EvaluationRowSchema(Schema):
 
 class EvaluationResultsSchema(Schema):
     scope = fields.String(metadata={"description": "member, unit or community"})
-    id = fields.String()
-    period = fields.String(allow_none=True)
-    year = fields.Integer(allow_none=True)
-    rows = fields.List(fields.Nested(EvaluationRowSchema))
+    id = fields.String(metadata={"description": "The id of the results"})
+    period = fields.String(
+        allow_none=True,
+        metadata={
+            "description": ("The period: a year, a half year (2026H1) or a quarter (2026Q3)")
+        },
+    )
+    year = fields.Integer(allow_none=True, metadata={"description": "The year, or null"})
+    rows = fields.List(
+        fields.Nested(EvaluationRowSchema), metadata={"description": "One row per member"}
+    )
     shortlist = fields.List(
         fields.String(), metadata={"description": "最美在职党员, per community"}
     )
-    totals = fields.Dict()
+    totals = fields.Dict(metadata={"description": "Totals of the rows"})

@@ -62,10 +62,24 @@ class VisitRequestSchema(VisitProblemSchema):
 class StoredScheduleSchema(ScheduleSchema):
     """A visit schedule as stored (already the contract's JSON): dumped as it is."""
 
-    status = fields.String(required=True, validate=validate.OneOf(SCHEDULE_STATUSES))
-    sessions = fields.List(fields.Nested(VisitSessionSchema), required=True)
-    unscheduled = fields.List(fields.Nested(UnscheduledSchema), required=True)
-    stats = fields.Nested(ScheduleStatsSchema, required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(SCHEDULE_STATUSES),
+        metadata={"description": "optimal, feasible, or no_solution"},
+    )
+    sessions = fields.List(
+        fields.Nested(VisitSessionSchema),
+        required=True,
+        metadata={"description": "The visit sessions, by date"},
+    )
+    unscheduled = fields.List(
+        fields.Nested(UnscheduledSchema),
+        required=True,
+        metadata={"description": "Households left unvisited, with a reason"},
+    )
+    stats = fields.Nested(
+        ScheduleStatsSchema, required=True, metadata={"description": "Figures of the schedule"}
+    )
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         if isinstance(obj, Mapping):
@@ -104,18 +118,24 @@ class ProgressSchema(Schema):
         allow_none=True, metadata={"description": "objective of the best plan so far"}
     )
     bound = fields.Float(allow_none=True, metadata={"description": "proven lower bound so far"})
-    message = fields.String(allow_none=True)
+    message = fields.String(
+        allow_none=True, metadata={"description": "A sentence on where the solve stands, or null"}
+    )
     updated_at = fields.String(allow_none=True, metadata={"description": "ISO 8601, UTC"})
 
 
 class FloatLimitSchema(Schema):
-    requested = fields.Float(required=True)
-    applied = fields.Float(required=True)
+    requested = fields.Float(required=True, metadata={"description": "The value asked for"})
+    applied = fields.Float(
+        required=True, metadata={"description": "The value used (capped by the server)"}
+    )
 
 
 class IntLimitSchema(Schema):
-    requested = fields.Integer(required=True)
-    applied = fields.Integer(required=True)
+    requested = fields.Integer(required=True, metadata={"description": "The value asked for"})
+    applied = fields.Integer(
+        required=True, metadata={"description": "The value used (capped by the server)"}
+    )
 
 
 class LimitsSchema(Schema):
@@ -126,17 +146,17 @@ class LimitsSchema(Schema):
 
 
 class SizeSchema(Schema):
-    members = fields.Integer(required=True)
+    members = fields.Integer(required=True, metadata={"description": "Members in the problem"})
     demands = fields.Integer(
         required=True, metadata={"description": "demands (households, for a visit schedule)"}
     )
-    teams = fields.Integer(required=True)
+    teams = fields.Integer(required=True, metadata={"description": "Teams in the problem"})
 
 
 class JobSummarySchema(Schema):
     """A job without its answers (as listed by ``GET /jobs``)."""
 
-    id = fields.UUID(required=True)
+    id = fields.UUID(required=True, metadata={"description": "The job's id"})
     kind = fields.String(
         required=True,
         validate=validate.OneOf(JOB_KINDS),
@@ -150,16 +170,50 @@ class JobSummarySchema(Schema):
         validate=validate.OneOf(("sync", "async")),
         metadata={"description": "sync: answered in the POST; async: 202 and polling"},
     )
-    status = fields.String(required=True, validate=validate.OneOf(JOB_STATUSES))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(JOB_STATUSES),
+        metadata={"description": "Where the job stands"},
+    )
     size = fields.Nested(SizeSchema, required=True)
     limits = fields.Nested(LimitsSchema, required=True)
-    progress = fields.Nested(ProgressSchema, allow_none=True, required=True)
-    error = fields.String(allow_none=True, required=True)
-    cancel_requested = fields.Boolean(required=True)
-    resubmitted_from = fields.UUID(allow_none=True, required=True)
-    created_at = fields.DateTime(required=True)
-    started_at = fields.DateTime(allow_none=True, required=True)
-    finished_at = fields.DateTime(allow_none=True, required=True)
+    progress = fields.Nested(
+        ProgressSchema,
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": ("The solve's progress (phase, elapsed seconds, objective, bound)")
+        },
+    )
+    error = fields.String(
+        allow_none=True, required=True, metadata={"description": "Why the job failed, or null"}
+    )
+    cancel_requested = fields.Boolean(
+        required=True, metadata={"description": "A DELETE asked the job to stop"}
+    )
+    resubmitted_from = fields.UUID(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The id of the job this one reran, or null"},
+    )
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When the job was submitted: ISO 8601 date-time with UTC offset")
+        },
+    )
+    started_at = fields.DateTime(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": ("When a solver took the job (ISO 8601 with UTC offset), or null")
+        },
+    )
+    finished_at = fields.DateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "When the job ended (ISO 8601 with UTC offset), or null"},
+    )
 
 
 class JobSchema(JobSummarySchema):
@@ -205,7 +259,13 @@ def present_job(job: Job, *, answers: bool) -> dict[str, Any]:
 class ValidationResultSchema(Schema):
     """``POST /dispatch?validate_only=true`` on a valid problem."""
 
-    valid = fields.Boolean(required=True, validate=validate.Equal(True))
+    valid = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True),
+        metadata={
+            "description": ("Always true: the body is a valid problem (an invalid one is a 422)")
+        },
+    )
 
 
 class DispatchQuerySchema(Schema):

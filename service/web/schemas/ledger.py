@@ -64,7 +64,12 @@ class AttendanceSchema(StrictSchema):
         ),
         metadata={"description": "household ids of the team's area actually visited"},
     )
-    notes = text_field(NOTES_LENGTH, load_default=None, allow_none=True)
+    notes = text_field(
+        NOTES_LENGTH,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Notes on the session's attendance (optional)"},
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_unique(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -125,9 +130,15 @@ class BoardQuerySchema(Schema):
 
 
 class AttendanceRecordSchema(Schema):
-    members = fields.List(fields.String(), required=True)
-    households = fields.List(fields.String(), required=True)
-    notes = fields.String(required=True, allow_none=True)
+    members = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the members who attended"}
+    )
+    households = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the households visited"}
+    )
+    notes = fields.String(
+        required=True, allow_none=True, metadata={"description": "Notes, or null"}
+    )
     recorded_at = fields.DateTime(required=True, metadata={"description": "+08:00"})
 
 
@@ -135,62 +146,109 @@ class VisitSessionRecordSchema(Schema):
     """One outing: planned (team, date, start, end, route, attendees) and, once recorded, its
     attendance."""
 
-    id = fields.String(required=True)
-    schedule_id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    team = fields.String(required=True)
-    date = fields.Date(required=True)
+    id = fields.String(required=True, metadata={"description": "The visit session's id"})
+    schedule_id = fields.String(
+        required=True, metadata={"description": "The id of the visit schedule"}
+    )
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    team = fields.String(required=True, metadata={"description": "The id of the visiting team"})
+    date = fields.Date(required=True, metadata={"description": "The date (YYYY-MM-DD)"})
     start = fields.DateTime(required=True, metadata={"description": "+08:00"})
     end = fields.DateTime(required=True, metadata={"description": "+08:00"})
-    walk_km = fields.Float(required=True)
+    walk_km = fields.Float(
+        required=True, metadata={"description": "Walking distance of the route, in km"}
+    )
     households = fields.List(
         fields.String(), required=True, metadata={"description": "planned route, in order"}
     )
     attendees = fields.List(
         fields.String(), required=True, metadata={"description": "planned attendees"}
     )
-    status = fields.String(required=True, validate=validate.OneOf(SESSION_STATUSES))
-    attendance = fields.Nested(AttendanceRecordSchema, required=True, allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(SESSION_STATUSES),
+        metadata={"description": "planned or attended"},
+    )
+    attendance = fields.Nested(
+        AttendanceRecordSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Who attended, or null before it is recorded"},
+    )
 
 
 class QuarterOutSchema(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = fields.Date(required=True, metadata={"description": "The first day (YYYY-MM-DD)"})
+    end = fields.Date(required=True, metadata={"description": "The last day (YYYY-MM-DD)"})
 
 
 class StoredTeamSchema(Schema):
-    id = fields.String(required=True)
-    members = fields.List(fields.String(), required=True)
-    leader = fields.String(required=True, allow_none=True)
-    quorum = fields.Integer(required=True)
-    area = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The team's id"})
+    members = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of its members"}
+    )
+    leader = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of its leader, or null"}
+    )
+    quorum = fields.Integer(
+        required=True, metadata={"description": "Members a session needs, at least"}
+    )
+    area = fields.String(required=True, metadata={"description": "The id of the area it visits"})
 
 
 class StoredUnscheduledSchema(Schema):
-    team = fields.String(required=True, allow_none=True)
-    households = fields.List(fields.String(), required=True)
-    reason = fields.String(required=True)
-    detail = fields.String(required=True)
+    team = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the team, or null"}
+    )
+    households = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Ids of the households left unvisited"},
+    )
+    reason = fields.String(required=True, metadata={"description": "Why, as one code"})
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
 
 
 class VisitScheduleSummarySchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The schedule's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
     quarter = fields.Nested(QuarterOutSchema, required=True)
-    timezone = fields.String(required=True)
-    status = fields.String(required=True)
-    sessions_count = fields.Integer(required=True)
+    timezone = fields.String(
+        required=True,
+        metadata={"description": ("The timezone of its local times (e.g. Asia/Shanghai, +08:00)")},
+    )
+    status = fields.String(
+        required=True, metadata={"description": "optimal, feasible, or no_solution"}
+    )
+    sessions_count = fields.Integer(
+        required=True, metadata={"description": "How many sessions it holds"}
+    )
     unscheduled_count = fields.Integer(
         required=True, metadata={"description": "households missing some visits"}
     )
     stats = fields.Dict(required=True, metadata={"description": "the engine's statistics"})
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class VisitScheduleRecordSchema(VisitScheduleSummarySchema):
-    teams = fields.List(fields.Nested(StoredTeamSchema), required=True)
-    sessions = fields.List(fields.Nested(VisitSessionRecordSchema), required=True)
-    unscheduled = fields.List(fields.Nested(StoredUnscheduledSchema), required=True)
+    teams = fields.List(
+        fields.Nested(StoredTeamSchema), required=True, metadata={"description": "The teams"}
+    )
+    sessions = fields.List(
+        fields.Nested(VisitSessionRecordSchema),
+        required=True,
+        metadata={"description": "The visit sessions"},
+    )
+    unscheduled = fields.List(
+        fields.Nested(StoredUnscheduledSchema),
+        required=True,
+        metadata={"description": "Households left unvisited, with a reason"},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,10 +259,22 @@ class VisitScheduleRecordSchema(VisitScheduleSummarySchema):
 class LedgerSourceSchema(Schema):
     """What an entry came from: a task and its demand, or a visit session and its schedule."""
 
-    task_id = fields.String(required=True, allow_none=True)
-    demand_id = fields.String(required=True, allow_none=True)
-    visit_session_id = fields.String(required=True, allow_none=True)
-    visit_schedule_id = fields.String(required=True, allow_none=True)
+    task_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the task"}
+    )
+    demand_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the demand"}
+    )
+    visit_session_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the visit session, or null"},
+    )
+    visit_schedule_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the visit schedule, or null"},
+    )
 
 
 class LedgerEntrySchema(Schema):
@@ -213,45 +283,75 @@ class LedgerEntrySchema(Schema):
     id = fields.String(
         required=True, metadata={"description": "service:{task} or visit:{session}:{member}"}
     )
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    member_id = fields.String(required=True)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(KINDS), metadata={"description": "service or visit"}
+    )
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     start = fields.DateTime(required=True, metadata={"description": "+08:00"})
     hours = fields.Float(
         required=True, metadata={"description": "hours served; a visit: the session's length"}
     )
-    rating = fields.Integer(required=True, allow_none=True)
+    rating = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The rating from 1 to 5, or null"}
+    )
     category = fields.String(required=True, allow_none=True, metadata={"description": "service"})
     team = fields.String(required=True, allow_none=True, metadata={"description": "visit"})
     households = fields.List(
         fields.String(), required=True, metadata={"description": "visit: households visited"}
     )
-    notes = fields.String(required=True, allow_none=True)
+    notes = fields.String(
+        required=True, allow_none=True, metadata={"description": "Notes, or null"}
+    )
     source = fields.Nested(LedgerSourceSchema, required=True)
 
 
 class TotalsSchema(Schema):
-    services = fields.Integer(required=True)
+    services = fields.Integer(required=True, metadata={"description": "Services completed"})
     hours = fields.Float(required=True, metadata={"description": "hours of services"})
-    visits = fields.Integer(required=True)
-    visit_hours = fields.Float(required=True)
+    visits = fields.Integer(required=True, metadata={"description": "Household visits attended"})
+    visit_hours = fields.Float(
+        required=True, metadata={"description": "Hours of visits attended, in hours"}
+    )
     ratings = fields.Integer(required=True, metadata={"description": "rated services"})
-    mean_rating = fields.Float(required=True, allow_none=True)
+    mean_rating = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The mean rating from 1 to 5, or null without ratings"},
+    )
 
 
 class MemberTotalsSchema(TotalsSchema):
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
 
 
 class CommunityTotalsSchema(TotalsSchema):
-    members = fields.Integer(required=True)
+    members = fields.Integer(required=True, metadata={"description": "Members counted"})
 
 
 class LedgerTotalsSchema(Schema):
-    community_id = fields.String(required=True)
-    start = fields.Date(required=True, allow_none=True, data_key="from")
-    end = fields.Date(required=True, allow_none=True, data_key="to")
-    kind = fields.String(required=True, allow_none=True)
-    members = fields.List(fields.Nested(MemberTotalsSchema), required=True)
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    start = fields.Date(
+        required=True,
+        allow_none=True,
+        data_key="from",
+        metadata={"description": "The first day counted (YYYY-MM-DD), or null"},
+    )
+    end = fields.Date(
+        required=True,
+        allow_none=True,
+        data_key="to",
+        metadata={"description": "The last day counted (YYYY-MM-DD), or null"},
+    )
+    kind = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Only entries of this kind, or null for all"},
+    )
+    members = fields.List(
+        fields.Nested(MemberTotalsSchema),
+        required=True,
+        metadata={"description": "Totals per member"},
+    )
     totals = fields.Nested(CommunityTotalsSchema, required=True)
 
 
@@ -263,22 +363,34 @@ class LedgerTotalsSchema(Schema):
 class BoardCommitmentSchema(Schema):
     """A member's public commitment (承诺): the post's promise, its deadline and status."""
 
-    commitment_id = fields.String(required=True)
-    text = fields.String(required=True)
-    deadline = fields.Date(required=True, allow_none=True)
-    status = fields.String(required=True)
+    commitment_id = fields.String(
+        required=True, metadata={"description": "The id of the commitment"}
+    )
+    text = fields.String(required=True, metadata={"description": "The commitment's text"})
+    deadline = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The deadline (YYYY-MM-DD), or null"},
+    )
+    status = fields.String(
+        required=True, metadata={"description": "open, kept, missed or withdrawn"}
+    )
 
 
 class BoardMemberSchema(Schema):
     """One member on the board, by name (亮身份); no phone, card number or home."""
 
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     name = fields.String(required=True, metadata={"description": "姓名"})
     unit = fields.String(required=True, allow_none=True, metadata={"description": "单位"})
-    services = fields.Integer(required=True)
-    hours = fields.Float(required=True)
-    visits = fields.Integer(required=True)
-    mean_rating = fields.Float(required=True, allow_none=True)
+    services = fields.Integer(required=True, metadata={"description": "Services completed"})
+    hours = fields.Float(required=True, metadata={"description": "Hours of service, in hours"})
+    visits = fields.Integer(required=True, metadata={"description": "Household visits attended"})
+    mean_rating = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The mean rating from 1 to 5, or null without ratings"},
+    )
     commitments = fields.List(
         fields.Nested(BoardCommitmentSchema),
         required=True,
@@ -287,13 +399,17 @@ class BoardMemberSchema(Schema):
 
 
 class PeriodSchema(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = fields.Date(required=True, metadata={"description": "The first day (YYYY-MM-DD)"})
+    end = fields.Date(required=True, metadata={"description": "The last day (YYYY-MM-DD)"})
 
 
 class BoardSchema(Schema):
-    community_id = fields.String(required=True)
-    community_name = fields.String(required=True)
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    community_name = fields.String(required=True, metadata={"description": "The community's name"})
     period = fields.Nested(PeriodSchema, required=True, metadata={"description": "half year"})
-    members = fields.List(fields.Nested(BoardMemberSchema), required=True)
+    members = fields.List(
+        fields.Nested(BoardMemberSchema),
+        required=True,
+        metadata={"description": "The community's members on the board"},
+    )
     totals = fields.Nested(CommunityTotalsSchema, required=True)

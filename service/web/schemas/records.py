@@ -78,23 +78,51 @@ class FeedbackCreateSchema(StrictSchema):
 
 
 class FeedbackSchema(Schema):
-    demand_id = fields.String(required=True)
-    outcome = fields.String(required=True)
-    told_at = fields.DateTime(required=True, allow_none=True)
-    told_via = fields.String(required=True, allow_none=True, metadata={"enum": list(TOLD_VIA)})
-    satisfaction = fields.String(
-        required=True, allow_none=True, metadata={"enum": list(SATISFACTION)}
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
+    outcome = fields.String(required=True, metadata={"description": "What was done, in words"})
+    told_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": ("When the resident was told (ISO 8601 with UTC offset), or null")
+        },
     )
-    no_feedback_reason = fields.String(required=True, allow_none=True)
+    told_via = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "How the resident was told, or null", "enum": list(TOLD_VIA)},
+    )
+    satisfaction = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The resident's satisfaction, or null",
+            "enum": list(SATISFACTION),
+        },
+    )
+    no_feedback_reason = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the resident was not asked, or null"},
+    )
     recorded_by = fields.String(required=True, metadata={"description": "who recorded it"})
-    recorded_at = fields.DateTime(required=True)
+    recorded_at = fields.DateTime(
+        required=True,
+        metadata={"description": "When the feedback was recorded (ISO 8601 with UTC offset)"},
+    )
 
 
 class DemandEventSchema(Schema):
     at = fields.DateTime(required=True, metadata={"description": "+08:00"})
-    action = fields.String(required=True, metadata={"enum": list(DEMAND_ACTIONS)})
-    member_id = fields.String(required=True, allow_none=True)
-    member_name = fields.String(required=True, allow_none=True)
+    action = fields.String(
+        required=True, metadata={"description": "What happened", "enum": list(DEMAND_ACTIONS)}
+    )
+    member_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the member"}
+    )
+    member_name = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's name, or null"}
+    )
     actor = fields.String(required=True, metadata={"description": "who did it, by name"})
     note = fields.String(
         required=True, allow_none=True, metadata={"description": "a reason, hours, a rating"}
@@ -105,11 +133,20 @@ class RequestEntrySchema(Schema):
     """One row of the requests ledger (群众诉求台账): a demand with its whole history."""
 
     demand = fields.Nested(DemandRecordSchema, required=True)
-    history = fields.List(fields.Nested(DemandEventSchema), required=True)
+    history = fields.List(
+        fields.Nested(DemandEventSchema),
+        required=True,
+        metadata={"description": "What happened to the demand, in order"},
+    )
     served_by = fields.List(
         fields.String(), required=True, metadata={"description": "names of who served it"}
     )
-    feedback = fields.Nested(FeedbackSchema, required=True, allow_none=True)
+    feedback = fields.Nested(
+        FeedbackSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The feedback to the resident, or null"},
+    )
 
 
 class LedgerListQuerySchema(Schema):
@@ -135,8 +172,15 @@ class FeedbackEntrySchema(Schema):
     """One row of the feedback ledger (诉求反馈台账)."""
 
     demand = fields.Nested(DemandRecordSchema, required=True)
-    served_by = fields.List(fields.String(), required=True)
-    feedback = fields.Nested(FeedbackSchema, required=True, allow_none=True)
+    served_by = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the members who served"}
+    )
+    feedback = fields.Nested(
+        FeedbackSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The feedback to the resident, or null"},
+    )
     awaiting = fields.Boolean(
         required=True, metadata={"description": "completed, the resident not yet told back"}
     )
@@ -145,7 +189,9 @@ class FeedbackEntrySchema(Schema):
 class VisitNoteCreateSchema(StrictSchema):
     """民情走访: one household's note of one visit."""
 
-    household_id = ref_field(required=True)
+    household_id = ref_field(
+        required=True, metadata={"description": "The id of the household visited"}
+    )
     visited_on = StrictDate(required=True, metadata={"description": "the visit's date"})
     session_id = ref_field(
         load_default=None,
@@ -161,24 +207,46 @@ class VisitNoteCreateSchema(StrictSchema):
     content = text_field(
         NOTE_LENGTH, required=True, metadata={"description": "what the household said or needs"}
     )
-    category = text_field(100, load_default=None, allow_none=True)
+    category = text_field(
+        100,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": ("The kind of need noted, if any (becomes a demand's category)")},
+    )
 
 
 class VisitNoteSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    household_id = fields.String(required=True)
-    session_id = fields.String(required=True, allow_none=True)
-    visited_on = fields.Date(required=True)
-    visitors = fields.List(fields.String(), required=True)
-    visitor_names = fields.List(fields.String(), required=True)
-    content = fields.String(required=True)
-    category = fields.String(required=True, allow_none=True)
+    id = fields.String(required=True, metadata={"description": "The note's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    household_id = fields.String(
+        required=True, metadata={"description": "The id of the household visited"}
+    )
+    session_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the visit session, or null"},
+    )
+    visited_on = fields.Date(
+        required=True, metadata={"description": "The date of the visit (YYYY-MM-DD)"}
+    )
+    visitors = fields.List(
+        fields.String(), required=True, metadata={"description": "Ids of the members who visited"}
+    )
+    visitor_names = fields.List(
+        fields.String(), required=True, metadata={"description": "The visitors' names"}
+    )
+    content = fields.String(required=True, metadata={"description": "What was found, in words"})
+    category = fields.String(
+        required=True, allow_none=True, metadata={"description": "The kind of need noted, or null"}
+    )
     demand_id = fields.String(
         required=True, allow_none=True, metadata={"description": "the demand it became"}
     )
-    recorded_by = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True, metadata={"description": "Who recorded the note"})
+    created_at = fields.DateTime(
+        required=True,
+        metadata={"description": "When the note was recorded (ISO 8601 with UTC offset)"},
+    )
 
 
 class NoteListQuerySchema(Schema):

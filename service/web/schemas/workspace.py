@@ -127,13 +127,17 @@ class CommunityCreateSchema(StrictSchema):
         ],
         metadata={"description": "a slug, the id API keys are scoped by"},
     )
-    name = text_field(NAME_LENGTH, required=True)
+    name = text_field(
+        NAME_LENGTH, required=True, metadata={"description": "The community's name (社区)"}
+    )
 
 
 class NamedCreateSchema(StrictSchema):
     """A grid or a building: only its name (the parent is in the path, the id is the server's)."""
 
-    name = text_field(NAME_LENGTH, required=True)
+    name = text_field(
+        NAME_LENGTH, required=True, metadata={"description": "The grid's name (网格)"}
+    )
 
 
 class BuildingCreateSchema(NamedCreateSchema):
@@ -145,16 +149,30 @@ class BuildingCreateSchema(NamedCreateSchema):
 
 
 class UnitCreateSchema(StrictSchema):
-    name = text_field(NAME_LENGTH, required=True)
-    party_organisation = text_field(NAME_LENGTH, load_default=None, allow_none=True)
+    name = text_field(
+        NAME_LENGTH, required=True, metadata={"description": "The work unit's name (单位)"}
+    )
+    party_organisation = text_field(
+        NAME_LENGTH,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The unit's Party organisation (党组织), if it has one"},
+    )
 
 
 class WeeklySlotSchema(StrictSchema):
     """``{"weekday": "mon", "start": "09:00", "end": "12:00"}``, local time, within one day."""
 
-    weekday = StrictString(required=True, validate=one_of(WEEKDAYS))
-    start = ClockTimeField(required=True)
-    end = ClockTimeField(required=True)
+    weekday = StrictString(
+        required=True, validate=one_of(WEEKDAYS), metadata={"description": "The day of the week"}
+    )
+    start = ClockTimeField(
+        required=True, metadata={"description": "Start, local time HH:MM (Asia/Shanghai, +08:00)"}
+    )
+    end = ClockTimeField(
+        required=True,
+        metadata={"description": "End, local time HH:MM (Asia/Shanghai, +08:00), after start"},
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -191,19 +209,39 @@ class MemberProfileSchema(StrictSchema):
         allow_none=True,
         metadata={"description": "when the member reported to the community (报到)"},
     )
-    unit_id = ref_field(allow_none=True)
-    occupation = text_field(NAME_LENGTH, allow_none=True)
-    specialties = labels_field()
-    skills = labels_field()
+    unit_id = ref_field(
+        allow_none=True, metadata={"description": "The id of the member's work unit (单位)"}
+    )
+    occupation = text_field(
+        NAME_LENGTH,
+        allow_none=True,
+        metadata={"description": "The member's occupation, in their words"},
+    )
+    specialties = labels_field(
+        metadata={"description": "What the member is good at (特长), free labels"}
+    )
+    skills = labels_field(
+        metadata={
+            "description": ("Skills the member holds; demands requiring them can go to the member")
+        }
+    )
     preferences = labels_field(metadata={"description": "service intentions (服务意向)"})
     location = StrictNested(LocationSchema, metadata={"description": "home, WGS84"})
-    grid_id = ref_field(allow_none=True)
-    building_id = ref_field(allow_none=True)
+    grid_id = ref_field(
+        allow_none=True, metadata={"description": "The id of the member's home grid (网格)"}
+    )
+    building_id = ref_field(
+        allow_none=True, metadata={"description": "The id of the member's home building (楼栋)"}
+    )
     weekly_availability = StrictList(
         StrictNested(WeeklySlotSchema),
         validate=validate.Length(max=MAX_WEEKLY_SLOTS, error=f"at most {MAX_WEEKLY_SLOTS} slots"),
+        metadata={"description": "When the member can serve each week"},
     )
-    capacity_hours_per_week = StrictFloat(validate=between(0, 168))
+    capacity_hours_per_week = StrictFloat(
+        validate=between(0, 168),
+        metadata={"description": "The most hours a week the member serves, in hours"},
+    )
 
     @validates_schema(skip_on_field_errors=True)
     def check_overlaps(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -244,7 +282,10 @@ class MemberCreateSchema(MemberProfileSchema):
 class MemberPatchSchema(MemberProfileSchema):
     """Profile changes and status transitions (registered → active → left only)."""
 
-    status = StrictString(validate=one_of(MEMBER_STATUSES))
+    status = StrictString(
+        validate=one_of(MEMBER_STATUSES),
+        metadata={"description": "registered (报到), active, or left"},
+    )
 
 
 class MemberListQuerySchema(Schema):
@@ -289,24 +330,39 @@ class AvailabilityQuerySchema(Schema):
 
 
 class CommunitySchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
+    id = fields.String(required=True, metadata={"description": "The community's id"})
+    name = fields.String(required=True, metadata={"description": "The name"})
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class GridSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    name = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
+    id = fields.String(required=True, metadata={"description": "The grid's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    name = fields.String(required=True, metadata={"description": "The name"})
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class BuildingSchema(Schema):
-    id = fields.String(required=True)
-    grid_id = fields.String(required=True)
-    name = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The building's id"})
+    grid_id = fields.String(required=True, metadata={"description": "The id of the grid"})
+    name = fields.String(required=True, metadata={"description": "The name"})
     location = fields.Method("_location", allow_none=True, metadata={"description": "WGS84"})
-    created_at = fields.DateTime(required=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
     def _location(self, building: Any) -> dict[str, float] | None:
         lat, lon = getattr(building, "lat", None), getattr(building, "lon", None)
@@ -314,40 +370,73 @@ class BuildingSchema(Schema):
 
 
 class UnitRecordSchema(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    party_organisation = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
+    id = fields.String(required=True, metadata={"description": "The work unit's id"})
+    name = fields.String(required=True, metadata={"description": "The name"})
+    party_organisation = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The unit's Party organisation (党组织), or null"},
+    )
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class TrackedMemberSchema(Schema):
-    member_id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(MEMBER_STATUSES),
+        metadata={"description": "registered, active or left"},
+    )
     reported_at = fields.DateTime(
         required=True, allow_none=True, metadata={"description": "when they reported (报到)"}
     )
     services = fields.Integer(required=True, metadata={"description": "completed tasks"})
     hours = fields.Float(required=True, metadata={"description": "hours served"})
-    last_served_at = fields.DateTime(required=True, allow_none=True)
+    last_served_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": ("When the member last served (ISO 8601 with UTC offset), or null")
+        },
+    )
     open_tasks = fields.Integer(required=True, metadata={"description": "offered or accepted"})
 
 
 class UnitTrackingSchema(Schema):
-    unit_id = fields.String(required=True)
-    members = fields.List(fields.Nested(TrackedMemberSchema), required=True)
-    registered = fields.Integer(required=True)
-    reported = fields.Integer(required=True)
+    unit_id = fields.String(required=True, metadata={"description": "The id of the work unit"})
+    members = fields.List(
+        fields.Nested(TrackedMemberSchema),
+        required=True,
+        metadata={"description": "The unit's members and where each stands"},
+    )
+    registered = fields.Integer(required=True, metadata={"description": "Members registered"})
+    reported = fields.Integer(
+        required=True, metadata={"description": "Members who have reported to their community"}
+    )
     served = fields.Integer(required=True, metadata={"description": "with at least one service"})
 
 
 class HomeSchema(Schema):
-    lat = fields.Float(required=True)
-    lon = fields.Float(required=True)
+    lat = fields.Float(
+        required=True, metadata={"description": "Latitude of the home in WGS84 degrees"}
+    )
+    lon = fields.Float(
+        required=True, metadata={"description": "Longitude of the home in WGS84 degrees"}
+    )
 
 
 class SlotSchema(Schema):
-    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    weekday = fields.String(
+        required=True,
+        validate=validate.OneOf(WEEKDAYS),
+        metadata={"description": "The day of the week"},
+    )
     start = fields.String(required=True, metadata={"description": "HH:MM, local time"})
     end = fields.String(required=True, metadata={"description": "HH:MM, local time"})
 
@@ -355,10 +444,19 @@ class SlotSchema(Schema):
 class MemberRecordSchema(Schema):
     """A member as stored. ``reported_at``: when the member became active (reported, 报到)."""
 
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    unit_id = fields.String(required=True, allow_none=True)
-    card_number = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The member's id"})
+    community_id = fields.String(
+        required=True,
+        metadata={"description": "The id of the community the member reported to (社区报到)"},
+    )
+    unit_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the member's work unit, or null"},
+    )
+    card_number = fields.String(
+        required=True, metadata={"description": "The member's card number, masked"}
+    )
     name = fields.String(
         required=True,
         allow_none=True,
@@ -367,30 +465,95 @@ class MemberRecordSchema(Schema):
     phone = fields.String(
         required=True, allow_none=True, metadata={"description": "联系电话, masked (138****5678)"}
     )
-    party_organisation = fields.String(required=True, allow_none=True)
-    position = fields.String(required=True, allow_none=True)
-    card_issued_on = fields.Date(required=True, allow_none=True)
-    reported_on = fields.Date(required=True, allow_none=True)
-    occupation = fields.String(required=True, allow_none=True)
-    specialties = fields.List(fields.String(), required=True)
-    skills = fields.List(fields.String(), required=True)
-    preferences = fields.List(fields.String(), required=True)
+    party_organisation = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The member's Party organisation, or null"},
+    )
+    position = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's position, or null"}
+    )
+    card_issued_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the card was issued (YYYY-MM-DD), or null"},
+    )
+    reported_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": ("When the member reported to the community (YYYY-MM-DD), or null")
+        },
+    )
+    occupation = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's occupation, or null"}
+    )
+    specialties = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "What the member is good at (特长)"},
+    )
+    skills = fields.List(
+        fields.String(), required=True, metadata={"description": "Skills the member holds"}
+    )
+    preferences = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Demand categories the member prefers"},
+    )
     location = fields.Nested(HomeSchema, required=True)
-    grid_id = fields.String(required=True, allow_none=True)
-    building_id = fields.String(required=True, allow_none=True)
-    weekly_availability = fields.List(fields.Nested(SlotSchema), required=True)
-    capacity_hours_per_week = fields.Float(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(MEMBER_STATUSES))
-    reported_at = fields.DateTime(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
+    grid_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the member's home grid, or null"},
+    )
+    building_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The id of the member's home building, or null"},
+    )
+    weekly_availability = fields.List(
+        fields.Nested(SlotSchema),
+        required=True,
+        metadata={"description": "When the member can serve each week"},
+    )
+    capacity_hours_per_week = fields.Float(
+        required=True, metadata={"description": "The most hours a week the member serves, in hours"}
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(MEMBER_STATUSES),
+        metadata={"description": "registered, active or left"},
+    )
+    reported_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": (
+                "When the member's report was recorded (ISO 8601 with UTC offset), or null"
+            )
+        },
+    )
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
 
 
 class MemberPhoneSchema(Schema):
     """A member's phone in clear (audited)."""
 
-    member_id = fields.String(required=True)
-    name = fields.String(required=True, allow_none=True)
-    phone = fields.String(required=True, allow_none=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
+    name = fields.String(
+        required=True, allow_none=True, metadata={"description": "The member's name, or null"}
+    )
+    phone = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The member's phone number, or null (this read is audited)"},
+    )
 
 
 class IntervalOutSchema(Schema):
@@ -401,11 +564,25 @@ class IntervalOutSchema(Schema):
 class AvailabilitySchema(Schema):
     """``availability`` is usable as ``members[].availability`` of the dispatch contract."""
 
-    member = fields.String(required=True)
-    timezone = fields.String(required=True, validate=validate.Equal(TIMEZONE_NAME))
-    start = fields.String(required=True)
-    end = fields.String(required=True)
-    availability = fields.List(fields.Nested(IntervalOutSchema), required=True)
+    member = fields.String(required=True, metadata={"description": "The member's id"})
+    timezone = fields.String(
+        required=True,
+        validate=validate.Equal(TIMEZONE_NAME),
+        metadata={"description": "The timezone of the times (Asia/Shanghai, +08:00)"},
+    )
+    start = fields.String(
+        required=True,
+        metadata={"description": "Start of the horizon: ISO 8601 date-time at +08:00"},
+    )
+    end = fields.String(
+        required=True,
+        metadata={"description": "End of the horizon (exclusive): ISO 8601 date-time at +08:00"},
+    )
+    availability = fields.List(
+        fields.Nested(IntervalOutSchema),
+        required=True,
+        metadata={"description": "The member's free intervals in the window"},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,7 +606,13 @@ class DemandCreateSchema(StrictSchema):
     ``location`` may be left out when ``household_id`` or ``building_id`` names a place on
     file: the demand is then served there."""
 
-    category = text_field(100, required=True)
+    category = text_field(
+        100,
+        required=True,
+        metadata={
+            "description": ("What kind of help is asked (e.g. errands, repairs, companionship)")
+        },
+    )
     content = text_field(
         CONTENT_LENGTH,
         load_default=None,
@@ -442,8 +625,16 @@ class DemandCreateSchema(StrictSchema):
         validate=one_of(SOURCES),
         metadata={"description": "诉求来源", "enum": list(SOURCES)},
     )
-    building_id = ref_field(load_default=None, allow_none=True)
-    household_id = ref_field(load_default=None, allow_none=True)
+    building_id = ref_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The id of the building where the help is needed"},
+    )
+    household_id = ref_field(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The id of the household asking (its contact stays masked)"},
+    )
     skills = labels_field(load_default=list, metadata={"description": "every one is required"})
     location = StrictNested(
         LocationSchema,
@@ -454,10 +645,17 @@ class DemandCreateSchema(StrictSchema):
     window = StrictNested(
         IntervalSchema, required=True, metadata={"description": "served inside it"}
     )
-    duration_hours = StrictFloat(required=True, validate=between(0.25, 24))
+    duration_hours = StrictFloat(
+        required=True,
+        validate=between(0.25, 24),
+        metadata={
+            "description": ("How long the task takes, in hours (from a quarter hour to 24 hours)")
+        },
+    )
     priority = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+        metadata={"description": "Urgency from 1 (low) to 5 (most urgent)"},
     )
     crew_size = StrictInteger(
         load_default=1,
@@ -514,6 +712,7 @@ class DemandImportSchema(StrictSchema):
         validate=validate.Length(
             min=1, max=MAX_IMPORT_ROWS, error=f"must have 1 to {MAX_IMPORT_ROWS} rows"
         ),
+        metadata={"description": "The demands to create, at most 1,000"},
     )
     dry_run = fields.Boolean(
         load_default=False,
@@ -582,7 +781,11 @@ class DispatchOptionsSchema(StrictSchema):
 
 
 class DeclineSchema(StrictSchema):
-    reason = text_field(500, required=True)
+    reason = text_field(
+        500,
+        required=True,
+        metadata={"description": "Why the member declines the task, in their words"},
+    )
 
 
 class DeclineQuerySchema(Schema):
@@ -609,11 +812,16 @@ class RateSchema(StrictSchema):
     rating = StrictInteger(
         required=True,
         validate=validate.Range(min=1, max=5, error="must be an integer from 1 to 5"),
+        metadata={
+            "description": ("The resident's rating of the service, from 1 (poor) to 5 (excellent)")
+        },
     )
 
 
 class ClaimSchema(StrictSchema):
-    member_id = ref_field(required=True)
+    member_id = ref_field(
+        required=True, metadata={"description": "The id of the member who claims the demand (认领)"}
+    )
 
 
 class WindowSchema(Schema):
@@ -625,54 +833,120 @@ class ContactSchema(Schema):
     """The resident's contact details: masked unless the caller needs them (see
     ``GET /demands/{id}/contact``); null after the retention period purged them."""
 
-    phone = fields.String(required=True, allow_none=True)
-    address = fields.String(required=True, allow_none=True)
-    masked = fields.Boolean(required=True)
+    phone = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The phone number, or null (masked unless masked is false)"},
+    )
+    address = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The address, or null (masked unless masked is false)"},
+    )
+    masked = fields.Boolean(
+        required=True, metadata={"description": "Whether contact details are masked"}
+    )
     purged = fields.Boolean(required=True, metadata={"description": "removed after retention"})
 
 
 class DemandRecordSchema(Schema):
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    category = fields.String(required=True)
-    skills = fields.List(fields.String(), required=True)
+    id = fields.String(required=True, metadata={"description": "The demand's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    category = fields.String(required=True, metadata={"description": "What kind of help is asked"})
+    skills = fields.List(
+        fields.String(), required=True, metadata={"description": "Skills the task requires"}
+    )
     location = fields.Nested(HomeSchema, required=True)
     window = fields.Nested(WindowSchema, required=True)
-    duration_hours = fields.Float(required=True)
-    priority = fields.Integer(required=True)
-    crew_size = fields.Integer(required=True)
+    duration_hours = fields.Float(
+        required=True, metadata={"description": "How long the task takes, in hours"}
+    )
+    priority = fields.Integer(
+        required=True, metadata={"description": "Urgency from 1 (low) to 5 (most urgent)"}
+    )
+    crew_size = fields.Integer(
+        required=True, metadata={"description": "How many members the task needs"}
+    )
     content = fields.String(required=True, allow_none=True, metadata={"description": "需求内容"})
     source = fields.String(
         required=True, allow_none=True, metadata={"description": "诉求来源", "enum": list(SOURCES)}
     )
-    building_id = fields.String(required=True, allow_none=True)
-    household_id = fields.String(required=True, allow_none=True)
-    resident_ref = fields.String(required=True, allow_none=True)
+    building_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the building, or null"}
+    )
+    household_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "The id of the household, or null"}
+    )
+    resident_ref = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "An opaque reference to the resident, or null"},
+    )
     contact = fields.Nested(ContactSchema, required=True)
-    status = fields.String(required=True, validate=validate.OneOf(DEMAND_STATUSES))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(DEMAND_STATUSES),
+        metadata={"description": "Where the demand stands (接诉即办: open to closed)"},
+    )
     overdue = fields.Boolean(
         required=True,
         metadata={"description": "the window ended and the demand is not completed or cancelled"},
     )
-    created_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
+    closed_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": ("When the demand was closed (ISO 8601 with UTC offset), or null")
+        },
+    )
 
 
 class TaskRecordSchema(Schema):
-    id = fields.String(required=True)
-    demand_id = fields.String(required=True)
-    member_id = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "The task's id"})
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     start = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
     end = fields.DateTime(required=True, metadata={"description": "ISO 8601, +08:00"})
-    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
-    decline_reason = fields.String(required=True, allow_none=True)
-    hours = fields.Float(required=True, allow_none=True)
-    rating = fields.Integer(required=True, allow_none=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(TASK_STATUSES),
+        metadata={"description": "offered, accepted, completed or declined"},
+    )
+    decline_reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why the member declined, or null"}
+    )
+    hours = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Hours served, in hours, or null before completion"},
+    )
+    rating = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The resident's rating from 1 to 5, or null"},
+    )
     overdue = fields.Boolean(
         required=True, metadata={"description": "offered or accepted, and its end has passed"}
     )
-    created_at = fields.DateTime(required=True)
-    completed_at = fields.DateTime(required=True, allow_none=True)
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
+    completed_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": ("When the task was completed (ISO 8601 with UTC offset), or null")
+        },
+    )
     redispatch = fields.Nested(
         "RedispatchSchema",
         allow_none=True,
@@ -683,14 +957,25 @@ class TaskRecordSchema(Schema):
 class RedispatchSchema(Schema):
     """A declined demand dispatched again, everyone else's tasks pinned."""
 
-    task = fields.Nested(TaskRecordSchema, required=True, allow_none=True)
+    task = fields.Nested(
+        TaskRecordSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The task the demand was offered as next (a crew's first)"},
+    )
     crew = fields.List(
         fields.Nested(TaskRecordSchema),
         required=True,
         metadata={"description": "a crew demand's other new tasks (empty for one member)"},
     )
-    reason = fields.String(required=True, allow_none=True)
-    detail = fields.String(required=True, allow_none=True)
+    reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why, as one code, or null"}
+    )
+    detail = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The reason in a sentence, or null"},
+    )
     params = fields.Dict(
         keys=fields.String(),
         dump_default=dict,
@@ -699,9 +984,9 @@ class RedispatchSchema(Schema):
 
 
 class LeftOutSchema(Schema):
-    demand_id = fields.String(required=True)
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
     reason = fields.String(required=True, metadata={"description": "the engine's reason"})
-    detail = fields.String(required=True)
+    detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
     params = fields.Dict(
         keys=fields.String(),
         dump_default=dict,
@@ -715,7 +1000,7 @@ class LeftOutSchema(Schema):
 class MemberLoadSchema(Schema):
     """A member's load in the dispatched plan (the engine's ``load``)."""
 
-    member_id = fields.String(required=True)
+    member_id = fields.String(required=True, metadata={"description": "The id of the member"})
     tasks = fields.Integer(required=True, metadata={"description": "tasks offered in this plan"})
     hours = fields.Float(required=True, metadata={"description": "hours of those tasks"})
 
@@ -724,8 +1009,16 @@ class DispatchResultSchema(Schema):
     status = fields.String(
         required=True, metadata={"description": "the engine's status; nothing_to_dispatch"}
     )
-    tasks = fields.List(fields.Nested(TaskRecordSchema), required=True)
-    left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+    tasks = fields.List(
+        fields.Nested(TaskRecordSchema),
+        required=True,
+        metadata={"description": "The tasks the run created"},
+    )
+    left_out = fields.List(
+        fields.Nested(LeftOutSchema),
+        required=True,
+        metadata={"description": "Demands the run left out, with a reason"},
+    )
     member_loads = fields.List(
         fields.Nested(MemberLoadSchema),
         required=True,
@@ -734,7 +1027,9 @@ class DispatchResultSchema(Schema):
 
 
 class DemandImportResultSchema(Schema):
-    dry_run = fields.Boolean(required=True)
+    dry_run = fields.Boolean(
+        required=True, metadata={"description": "Nothing was stored (a check only)"}
+    )
     count = fields.Integer(required=True, metadata={"description": "rows accepted"})
     demands = fields.List(
         fields.Nested(DemandRecordSchema),
@@ -746,10 +1041,16 @@ class DemandImportResultSchema(Schema):
 class DispatchRunSchema(Schema):
     """A community's dispatch run in the background (``Prefer: respond-async``)."""
 
-    id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(RUN_STATUSES))
-    time_limit_s = fields.Float(required=True)
+    id = fields.String(required=True, metadata={"description": "The dispatch run's id"})
+    community_id = fields.String(required=True, metadata={"description": "The id of the community"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(RUN_STATUSES),
+        metadata={"description": "queued, running, succeeded or failed"},
+    )
+    time_limit_s = fields.Float(
+        required=True, metadata={"description": "The solve's time limit, in seconds"}
+    )
     result = fields.Dict(
         required=True,
         allow_none=True,
@@ -758,10 +1059,25 @@ class DispatchRunSchema(Schema):
             "(status, tasks, left_out), times as ISO 8601 strings"
         },
     )
-    error = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    started_at = fields.DateTime(required=True, allow_none=True)
-    finished_at = fields.DateTime(required=True, allow_none=True)
+    error = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why it failed, or null"}
+    )
+    created_at = fields.DateTime(
+        required=True,
+        metadata={
+            "description": ("When it was created: an ISO 8601 date-time with its UTC offset")
+        },
+    )
+    started_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the run started (ISO 8601 with UTC offset), or null"},
+    )
+    finished_at = fields.DateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When the run ended (ISO 8601 with UTC offset), or null"},
+    )
 
 
 class CandidatesQuerySchema(Schema):
@@ -780,7 +1096,9 @@ class CandidatesQuerySchema(Schema):
 
 
 class CandidateSchema(Schema):
-    member_id = fields.String(required=True)
+    member_id = fields.String(
+        required=True, metadata={"description": "The id of a member who could serve the demand"}
+    )
     distance_km = fields.Float(required=True, metadata={"description": "rounded to 0.01 km"})
     earliest_start = fields.DateTime(
         required=True,
@@ -796,14 +1114,20 @@ class CandidateSchema(Schema):
 
 
 class DemandCandidatesSchema(Schema):
-    demand_id = fields.String(required=True)
-    candidates = fields.List(fields.Nested(CandidateSchema), required=True)
+    demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
+    candidates = fields.List(
+        fields.Nested(CandidateSchema),
+        required=True,
+        metadata={"description": "Members who could serve it, best first"},
+    )
     reason = fields.String(
         required=True,
         allow_none=True,
         metadata={"description": "the engine's reason when nobody can take it, else null"},
     )
-    detail = fields.String(required=True, allow_none=True)
+    detail = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why there is none, or null"}
+    )
     params = fields.Dict(
         keys=fields.String(),
         dump_default=dict,
