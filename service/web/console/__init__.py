@@ -33,6 +33,7 @@ def init_console(app: Flask) -> None:
         dispatcher,
         evaluations,
         member,
+        modes,
         records,
     )
 
