@@ -30,6 +30,8 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matcher.errors import InvalidProblemError
+from matcher.visits.validation import validate_visit_problem
 from matcher.vocabulary import CATEGORIES
 from service.db.longterm import (
     VULNERABLE_CATEGORIES,
@@ -103,8 +105,7 @@ VULNERABLE = {
     "disabled": _l("Disabled (助残)"),
     "poor": _l("Poor (助贫)"),
 }
-SESSION_STATUS = {"planned": _l("Planned"), "attended": _l("Recorded")}
-FIT_TEXT = {True: _l("holds the skills"), False: _l("skills not required")}
+SESSION_STATUS = {"planned": _l("Planned"), "attended": _l("Attendance recorded")}
 
 
 def period_text(period: str) -> str:
@@ -388,7 +389,7 @@ def groups(community_id: str) -> ResponseReturnValue:
             groups=shown,
             members=members,
             free=sorted(free, key=lambda m: m.name or ""),
-            grids=sorted(grids, key=lambda g: g.name),
+            grids=sorted(grids, key=lambda g: (g.created_at, g.name)),
             grid_names={g.id: g.name for g in grids},
         )
 
@@ -411,7 +412,10 @@ def groups_compute(community_id: str) -> ResponseReturnValue:
             }
         )
     except (ValueError, ValidationError):
-        flash(_("Group sizes are whole numbers from 2 to 200, the maximum not below the minimum."))
+        flash(
+            _("Group sizes are whole numbers from 2 to 200, the maximum not below the minimum."),
+            "error",
+        )
         return redirect(url_for("console.groups", community_id=community_id))
     with db() as s:
         try:
@@ -712,11 +716,15 @@ def _teams(s: Session, community_id: str) -> tuple[list[dict[str, Any]], list[di
     )
     teams: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
+    taken: set[str] = set()  # a household is visited by one group (the first whose area holds it)
     for group in _group_rows(s, community_id):
         row = s.get(Group, group["id"])
         assert row is not None
         members = [m for m in group["member_ids"] if m in active]
-        households = list(s.scalars(group_records.households_of_area(row)))
+        households = [
+            h for h in s.scalars(group_records.households_of_area(row)) if h.id not in taken
+        ]
+        taken.update(h.id for h in households)
         if len(members) < 2 or not households:
             continue
         lat = sum(h.lat for h in households) / len(households)
@@ -817,6 +825,13 @@ def visits_schedule(community_id: str) -> ResponseReturnValue:
             problem = VisitRequestSchema().load(body)
         except ValidationError as exc:
             _invalid(exc)
+            return redirect(url_for("console.visits", community_id=community_id))
+        try:
+            validate_visit_problem(problem)
+        except InvalidProblemError:
+            flash(
+                _("The groups' areas overlap or a group has no leader among its members."), "error"
+            )
             return redirect(url_for("console.visits", community_id=community_id))
         try:
             visit_records.create_schedule(

@@ -98,10 +98,12 @@ def test_a_dispatcher_sets_a_post_a_member_ranks_it_and_the_allocation_explains_
     assert 'class="msg msg-error"' in again.text and clean(again.text) == []
 
 
-def test_a_member_without_posts_to_rank_is_told_what_to_do(console_app: Flask) -> None:
-    """我的岗位选择 is for members: a dispatcher gets a refusal, a member a form."""
+def test_my_post_choices_are_a_member_page_with_its_own_tab(console_app: Flask) -> None:
+    """我的岗位选择 is for members (a tab of their pages); a dispatcher is refused it."""
     dispatcher = Login(console_app, "dispatcher")
     assert dispatcher.get("/console/my/posts").status_code == 403
+    tasks = Login(console_app, "member").get("/console/my/tasks")
+    assert 'href="/console/my/posts"' in tasks.text and "我的岗位选择" in tasks.text
 
 
 def _group_of(console_app: Flask, member_id: str) -> str | None:
