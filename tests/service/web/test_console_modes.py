@@ -63,6 +63,12 @@ def test_a_dispatcher_sets_a_post_a_member_ranks_it_and_the_allocation_explains_
     assert "每月宣讲一次" in created.text and clean(created.text) == []
     with console_app.extensions["linli"].sessions() as session:
         post_id = session.scalars(select(Post.id).where(Post.title == "楼道政策宣讲员")).one()
+    refused = dispatcher.post(
+        f"/console/c/{C}/posts/new",
+        {"category": "policy_publicity", "title": "没有名额的岗位", "seats": "0"},
+        follow_redirects=True,
+    )
+    assert "名额为1至100" in refused.text and "没有名额的岗位" not in refused.text
 
     member_id = demo_member_id(console_app)
     member = Login(console_app, "member")
@@ -113,6 +119,13 @@ def _group_of(console_app: Flask, member_id: str) -> str | None:
         ).first()
 
 
+def _members_of(console_app: Flask, group_id: str) -> list[str]:
+    with console_app.extensions["linli"].sessions() as session:
+        return list(
+            session.scalars(select(GroupMember.member_id).where(GroupMember.group_id == group_id))
+        )
+
+
 def test_a_dispatcher_computes_groups_moves_a_member_and_records_the_leader(
     console_app: Flask,
 ) -> None:
@@ -143,6 +156,11 @@ def test_a_dispatcher_computes_groups_moves_a_member_and_records_the_leader(
         name = session.get(Member, moving).name  # type: ignore[union-attr]
     page = dispatcher.get(f"/console/c/{C}/groups")
     assert name in page.text and clean(page.text) == []
+    outsider = next(m for m in _members_of(console_app, first.id) if m != moving)
+    refused = dispatcher.post(
+        f"/console/groups/{second.id}/leader", {"leader_id": outsider}, follow_redirects=True
+    )
+    assert "组长必须是本组组员" in refused.text and clean(refused.text) == []
 
 
 def test_a_dispatcher_pairs_households_ends_and_renews_and_pairs_a_unit(
@@ -154,7 +172,12 @@ def test_a_dispatcher_pairs_households_ends_and_renews_and_pairs_a_unit(
         households = list(
             session.scalars(select(Household.id).where(Household.community_id == C).limit(3))
         )
-        unit_id = session.scalars(select(Unit.id).order_by(Unit.name)).first()
+        paired = select(UnitPair.unit_id).where(
+            UnitPair.community_id == C, UnitPair.end_date.is_(None)
+        )
+        unit_id = session.scalars(
+            select(Unit.id).where(Unit.id.not_in(paired)).order_by(Unit.name)
+        ).first()
     assert households and unit_id
     form: dict[str, object] = {"household": households, "period": "2026H2"}
     form.update({f"cat-{h}": "elderly" for h in households})
@@ -174,6 +197,10 @@ def test_a_dispatcher_pairs_households_ends_and_renews_and_pairs_a_unit(
         f"/console/pairs/hand/{pairs[0].id}/renew", {"period": "2027H1"}, follow_redirects=True
     )
     assert "2027年上半年" in renewed.text and clean(renewed.text) == []
+    again = dispatcher.post(
+        f"/console/pairs/hand/{pairs[0].id}/renew", {"period": "2027H1"}, follow_redirects=True
+    )
+    assert "无法续期" in again.text and clean(again.text) == []
     if len(pairs) > 1:
         ended = dispatcher.post(f"/console/pairs/hand/{pairs[1].id}/end", follow_redirects=True)
         assert "结对已结束" in ended.text
@@ -226,6 +253,12 @@ def test_a_dispatcher_schedules_the_quarter_and_records_an_outing(console_app: F
         assert outing is not None and outing.visit_date < date.today()
         came = list(outing.attendees)[:2]
         visited = list(outing.households)[:1]
+    nobody = dispatcher.post(
+        f"/console/visit-sessions/{outing.id}/attendance",
+        {"households": visited},
+        follow_redirects=True,
+    )
+    assert "请至少勾选一名到场的党员" in nobody.text
     recorded = dispatcher.post(
         f"/console/visit-sessions/{outing.id}/attendance",
         {"members": came, "households": visited, "notes": "老人反映楼道灯坏了"},
