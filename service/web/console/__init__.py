@@ -35,6 +35,7 @@ def init_console(app: Flask) -> None:
         imports,
         member,
         member_form,
+        modes,
         records,
     )
 

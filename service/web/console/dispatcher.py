@@ -19,16 +19,10 @@ from sqlalchemy.orm import Session
 
 from service.db.base import utcnow
 from service.db.flow import DEMAND_STATUSES, Demand, DispatchRun, Task
-from service.db.longterm import Commitment, Group, UnitPair
 from service.db.registration import Community, Member, Unit
-from service.db.visits import VisitSchedule
-from service.domain import flow, ledger, visit_records
+from service.domain import flow, ledger
 from service.domain.availability import LOCAL
 from service.domain.errors import NotFound
-from service.domain.longterm import common as longterm_common
-from service.domain.longterm import groups as group_records
-from service.domain.longterm import pairs as pair_records
-from service.domain.longterm import posts as post_records
 from service.domain.members import member_label, phone_of, reveal_phone
 from service.domain.personal_data import mask_phone
 from service.domain.scope import get_scoped, readable_community, require_manager, scoped
@@ -567,103 +561,6 @@ def member_phone(community_id: str, member_id: str) -> ResponseReturnValue:
         found = reveal_phone(s, client(), member.id, cipher())
     revealed = {"name": member_label(member), "phone": found["phone"] or _("none on file")}
     return members(community_id, revealed=revealed)
-
-
-@bp.route("/c/<community_id>/groups")
-@login_required
-def groups(community_id: str) -> ResponseReturnValue:
-    with db() as s:
-        community = managed(s, community_id)
-        rows = list(
-            s.scalars(select(Group).where(Group.community_id == community.id).order_by(Group.name))
-        )
-        shown = group_records.present_groups(s, rows)
-        return community_page(
-            "groups.html",
-            community,
-            "groups",
-            groups=shown,
-            members=_members_by_id(s, community.id),
-        )
-
-
-@bp.route("/c/<community_id>/posts")
-@login_required
-def posts(community_id: str) -> ResponseReturnValue:
-    """设岗认岗: the post menu and the commitments (承诺) with their deadlines."""
-    with db() as s:
-        community = managed(s, community_id)
-        post_rows = [
-            post_records.present_post(p) for p in s.scalars(post_records.posts_of(community.id))
-        ]
-        titles = {p["id"]: p["title"] for p in post_rows}
-        day = longterm_common.today()
-        commitments = [
-            post_records.present_commitment(c, day)
-            for c in s.scalars(
-                post_records.visible_commitments(client())
-                .where(Commitment.community_id == community.id)
-                .order_by(Commitment.deadline, Commitment.id)
-            )
-        ]
-        return community_page(
-            "posts.html",
-            community,
-            "posts",
-            posts=post_rows,
-            titles=titles,
-            commitments=commitments,
-            members=_members_by_id(s, community.id),
-        )
-
-
-@bp.route("/c/<community_id>/pairs")
-@login_required
-def pairs(community_id: str) -> ResponseReturnValue:
-    """拉手式 and 结对共建 pairs."""
-    with db() as s:
-        community = managed(s, community_id)
-        hand = [
-            pair_records.present_pair(p)
-            for p in s.scalars(pair_records.hand_in_hand_of(client(), community.id))
-        ]
-        units = [
-            pair_records.present_pair(p)
-            for p in s.scalars(select(UnitPair).where(UnitPair.community_id == community.id))
-        ]
-        unit_names = {u.id: u.name for u in s.scalars(select(Unit))}
-        return community_page(
-            "pairs.html",
-            community,
-            "pairs",
-            hand=hand,
-            units=units,
-            unit_names=unit_names,
-            members=_members_by_id(s, community.id),
-        )
-
-
-@bp.route("/c/<community_id>/visits")
-@login_required
-def visits(community_id: str) -> ResponseReturnValue:
-    """组团走访: stored quarter schedules, their sessions and iCalendar downloads."""
-    with db() as s:
-        community = managed(s, community_id)
-        schedules = list(
-            s.scalars(
-                visit_records.schedules_query(client(), community.id).order_by(
-                    VisitSchedule.created_at.desc()
-                )
-            )
-        )
-        shown = [visit_records.present_schedule(s, row) for row in schedules[:3]]
-        return community_page(
-            "visits.html",
-            community,
-            "visits",
-            schedules=shown,
-            api=f"{request.script_root}{API_PREFIX}",
-        )
 
 
 # --------------------------------------------------------------------------------------------
