@@ -89,6 +89,16 @@ class Stats:
     search_s: float = 0.0  # wall time of the neighbourhood search
     neighbourhoods: int = 0  # neighbourhoods the search re-solved
     moves: int = 0  # of which improved the plan
+    bound_proof: Mapping[str, int] = field(default_factory=dict)
+    """How the bound was proved: for each method, the parts of the problem whose bound it gave
+    (:data:`BOUND_METHODS`); empty for an answer that says nothing of it."""
+
+
+BOUND_METHODS = ("fixed", "exact", "lagrangian", "lp", "trivial")
+"""How a part's bound is proved: ``fixed`` (demands nobody can serve and pinned tasks, whose
+cost is known), ``exact`` (a small component's exact model, its proven dual bound),
+``lagrangian`` / ``lp`` (a large batch's Lagrangian dual or LP relaxation, the larger of the
+two), ``trivial`` (each demand's cheapest option alone, when there was no time for more)."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -222,13 +223,18 @@ def solve_with_candidates(
     first = construct(arr, cands, base, run)
     split = split_demands(arr, cands, base, settings)
     deadline = answer_deadline(arr, run, first.plan)
-    best, bound = solve_small(arr, cands, base, split, first, settings, run, deadline=deadline)
+    proof: Counter[str] = Counter({"fixed": 1} if split.fixed_bound else {})
+    best, bound = solve_small(
+        arr, cands, base, split, first, settings, run, deadline=deadline, proof=proof
+    )
     best, prices = price(arr, cands, base, split, best, settings, run, deadline=deadline)
     deadline = answer_deadline(arr, run, best.plan)  # the priced plan may leave fewer out
     rank_cost = None if prices is None else prices.reduced
     rows = shortlist(arr, cands, solo_k=settings.shortlist_k, rank_cost=rank_cost)
 
-    large = LargeBounds(arr, cands, base, split.large, best.plan, stop=run.stop, warm=prices)
+    large = LargeBounds(
+        arr, cands, base, split.large, best.plan, stop=run.stop, warm=prices, proof=proof
+    )
     if run.cores > 1:
         large.start(deadline)  # beside the search; with one worker it takes the time left after
     floor = bound + sum(trivial_bound(arr, cands, d) for d in split.large)
@@ -247,7 +253,16 @@ def solve_with_candidates(
     bound += large.total(deadline)
     run.tell("done", objective=best.objective, bound=bound)
     return finish(
-        arr, cands, best, bound, run, build_s=build_s, greedy=first, split=split, searched=searched
+        arr,
+        cands,
+        best,
+        bound,
+        run,
+        build_s=build_s,
+        greedy=first,
+        split=split,
+        searched=searched,
+        proof=proof,
     )
 
 
@@ -386,8 +401,10 @@ def solve_small(
     run: Run,
     *,
     deadline: float,
+    proof: Counter[str] | None = None,
 ) -> tuple[Incumbent, float]:
-    """Exact models of the small batches: the better plan and the bound so far.
+    """Exact models of the small batches: the better plan and the bound so far (each batch
+    counted in ``proof`` by how its bound was proved).
 
     Each batch gets a share of ``settings.exact_share`` of the time left, in proportion to its
     candidate rows; a batch out of time counts its trivial bound. The bound returned includes
@@ -404,6 +421,8 @@ def solve_small(
         model = build_model(arr, cands, demands, base)
         if run.stop() or left <= 0.02:
             bound += model.trivial_bound
+            if proof is not None:
+                proof["trivial"] += 1
             continue
         hint = hint_from_plan(model, arr, cands, best.plan)
         result = solve_exact(
@@ -416,6 +435,8 @@ def solve_small(
             workers=run.cores,
         )
         bound += result.bound
+        if proof is not None:
+            proof["exact"] += 1
         if result.values is not None:
             trial = repair(arr, cands, model, result.values, best_without(best.plan, demands))
             fill(trial, cands, greedy_order(arr, cands, demands))
@@ -525,8 +546,10 @@ class LargeBounds:
         *,
         stop: StopFn,
         warm: Prices | None = None,
+        proof: Counter[str] | None = None,
     ):
         self.arr, self.cands, self.base, self.large, self.stop = arr, cands, base, large, stop
+        self.proof = proof  # each batch counted by the method whose bound it keeps
         self.warm = warm  # per batch: relaxation, multipliers and step factor to go on from
         self.uppers = [plan.part_objective(d) for d in large]  # a known plan's part, per batch
         self.values: list[float] = []
@@ -557,9 +580,11 @@ class LargeBounds:
             warm = None if self.warm is None else self.warm.batches[i]
             relaxation = None if self.warm is None else self.warm.relaxations[i]
             lagrangian_until = start + max(0.0, lagrangian_share * share)
+            method = "lagrangian"
             if relaxation is None and lagrangian_until - start < _SETUP_S_PER_ROW * rows:
                 # no time to set the relaxation up: the trivial bound, not a late answer
                 value = trivial_bound(arr, cands, demands)
+                method = "trivial"
             else:
                 value = lagrangian(
                     arr,
@@ -573,15 +598,18 @@ class LargeBounds:
                     theta0=1.0 if warm is None else warm.theta,
                     relaxation=relaxation,
                 ).bound
-            if warm is not None:
-                value = max(value, warm.bound)
+            if warm is not None and warm.bound > value:
+                value, method = warm.bound, "lagrangian"
             if lp_fits and start + share - time.perf_counter() > 0.5:
                 model = build_model(arr, cands, demands, self.base)
                 left = start + share - time.perf_counter()
                 if left > 0.2 and not self.stop():
                     lp = solve_model(model, time_limit_s=left - 0.1, relax=True, stop=self.stop)
-                    value = max(value, lp.bound)
+                    if lp.bound > value:
+                        value, method = lp.bound, "lp"
             self.values.append(value)
+            if self.proof is not None:
+                self.proof[method] += 1
 
 
 def search(
@@ -670,8 +698,10 @@ def finish(
     greedy: Incumbent,
     split: Split,
     searched: Searched,
+    proof: Counter[str] | None = None,
 ) -> Answer:
-    """The answer of the best plan with its bound, gap and stats."""
+    """The answer of the best plan with its bound, gap and stats (``proof``: how each part's
+    bound was proved, :data:`matcher.dispatch.answer.BOUND_METHODS`)."""
     objective = best.objective
     if bound > objective and bound - objective <= 1e-6 * max(1.0, abs(objective)):
         bound = objective  # rounding noise only; a larger excess is a bug that verify reports
@@ -687,6 +717,7 @@ def finish(
         search_s=searched.search_s,
         neighbourhoods=searched.neighbourhoods,
         moves=searched.moves,
+        bound_proof={k: int(v) for k, v in sorted((proof or {}).items()) if v},
     )
     return replace(answer, stats=stats)
 

@@ -689,6 +689,27 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+_PROOF_METHODS = frozenset({"fixed", "exact", "lagrangian", "lp", "trivial"})
+"""How a bound may be proved (``stats.bound_proof``: README, *Reading the answer*)."""
+
+
+def _check_proof(answer: Answer, own: bool) -> Iterator[Violation]:
+    """``stats.bound_proof`` counts parts by known methods; this project's own answers (``own``)
+    record it whenever they call themselves ``optimal`` with demands to serve."""
+    proof = answer.stats.bound_proof or {}
+    for method, parts in proof.items():
+        if method not in _PROOF_METHODS:
+            yield Violation("status", f"stats.bound_proof names an unknown method {method!r}")
+        elif isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+            yield Violation(
+                "status", f"stats.bound_proof[{method!r}] is {parts!r}, not a count of parts"
+            )
+    if own and answer.status == "optimal" and not proof and answer.objective != 0:
+        yield Violation(
+            "status", "status is optimal but stats.bound_proof says nothing of the bound"
+        )
+
+
 def _check_status(answer: Answer) -> Iterator[Violation]:
     """``optimal`` exactly when the gap that objective and bound give is within
     :data:`OPTIMAL_GAP_TOL`; ``no_solution`` only without a plan."""
@@ -975,9 +996,11 @@ def verify(
         Names from :data:`ENGINE_ALLOWANCES` of known engine bugs to let pass; ``()`` checks the
         contract alone.
     require_params
-        Every ``unassigned[]`` entry must carry ``params`` (this project's answers do; an answer
-        read back through a form without them may not). Params that are present are always
-        checked against :data:`matcher.dispatch.answer.REASON_PARAMS`.
+        This project's own answer: every ``unassigned[]`` entry must carry ``params``, and an
+        ``optimal`` answer must record how its bound was proved (``stats.bound_proof``); an
+        answer read back through a form without them may not. Params and a proof that are
+        present are always checked (:data:`matcher.dispatch.answer.REASON_PARAMS`, the proof's
+        methods and counts).
 
     Returns
     -------
@@ -1006,4 +1029,5 @@ def verify(
     found.extend(_check_distances_and_ends(ctx))
     found.extend(_check_load(ctx, answer))
     found.extend(_check_reasons(ctx, answer, checker, allow, require_params=require_params))
+    found.extend(_check_proof(answer, own=require_params))
     return found

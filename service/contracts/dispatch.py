@@ -701,6 +701,15 @@ class StatsSchema(StrictSchema):
         validate=at_least(0),
         metadata={"description": "Improving moves the local search made"},
     )
+    bound_proof = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        load_default=dict,
+        metadata={
+            "description": "How the bound was proved: for each method (fixed, exact, lagrangian, "
+            "lp, trivial) the number of parts of the problem whose bound it gave"
+        },
+    )
 
     @post_load
     def make_stats(self, data: dict[str, Any], **kwargs: Any) -> Stats:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from matcher import solve
 from matcher.dispatch.answer import REASON_PARAMS, REASONS, Answer, Unassigned
+from matcher.dispatch.generate import generate_district
 from matcher.dispatch.problem import Problem
 from matcher.dispatch.verify import verify
 from tests.matcher.dispatch.conftest import SolveChecked
@@ -214,3 +216,19 @@ def test_params_required_only_when_asked(solve_checked: SolveChecked) -> None:
     assert [(v.rule, v.demand) for v in verify(problem, bare, require_params=True)] == [
         ("reason", u.demand)
     ]
+
+
+def test_an_answer_records_how_its_bound_was_proved_and_the_verifier_checks_it() -> None:
+    """``stats.bound_proof`` counts the parts whose bound each method gave (#17: ``optimal``
+    only with a bound the engine proved, recorded in ``stats``); the
+    verifier refuses unknown methods and, for this project's own answers, an ``optimal``
+    answer that records none."""
+    problem = generate_district(members=20, demands=40, seed=1)
+    answer = solve(problem, time_limit_s=3)
+    assert answer.status == "optimal" and answer.stats.bound_proof.get("exact", 0) >= 1
+    assert verify(problem, answer, allow=(), require_params=True) == []
+    unproved = replace(answer, stats=replace(answer.stats, bound_proof={}))
+    assert [v.rule for v in verify(problem, unproved, allow=(), require_params=True)] == ["status"]
+    assert verify(problem, unproved, allow=()) == []  # read back from a form that drops stats
+    odd = replace(answer, stats=replace(answer.stats, bound_proof={"guess": 1}))
+    assert [v.rule for v in verify(problem, odd, allow=())] == ["status"]

@@ -874,3 +874,14 @@ def test_a_demand_may_need_no_particular_skill() -> None:
     data = valid_problem()
     data["demands"][1]["skills"] = []
     assert load_problem(data).demands[1].skills == ()
+
+
+def test_the_answer_carries_how_its_bound_was_proved() -> None:
+    """``stats.bound_proof`` goes out and comes back with the answer (#17)."""
+    from matcher import solve
+    from matcher.dispatch.generate import generate_district
+
+    answer = solve(generate_district(members=20, demands=40, seed=1), time_limit_s=3)
+    dumped = dump_answer(answer)
+    assert dumped["stats"]["bound_proof"] == dict(answer.stats.bound_proof) != {}
+    assert load_answer(dumped).stats.bound_proof == answer.stats.bound_proof
