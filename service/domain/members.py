@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from service.config.identity import Client
 from service.db.registration import Member
 from service.domain import audit
@@ -109,7 +111,7 @@ def present_member(member: Member, cipher: FieldCipher | None) -> dict[str, Any]
 
 
 def reveal_phone(
-    session: Any, client: Client, member_id: str, cipher: FieldCipher
+    session: Session, client: Client, member_id: str, cipher: FieldCipher
 ) -> dict[str, Any]:
     """A member's phone in clear, for a manager of their community or the district (403 for
     anyone else, 404 outside the scope); audited, never logged."""
