@@ -856,7 +856,7 @@ def _seed_quarter(session: Session, client: Client, today: date) -> None:
             "members": [{"id": m} for team in teams for m in team["members"]],
             "teams": teams,
             "areas": areas,
-            "options": {"time_limit_s": 2, "seed": 0, "min_days_between_visits": 7},
+            "options": {"time_limit_s": 1, "seed": 0, "min_days_between_visits": 7},
         }
     )
     stored = visit_records.create_schedule(
