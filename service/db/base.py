@@ -32,10 +32,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC) + _clock_offset
 
 
+def machine_now() -> datetime:
+    """The machine's time, timezone-aware UTC, never moved: the job runner's leases, heartbeats
+    and reaper compare times written by other processes, which do not share a moved clock."""
+    return datetime.now(UTC)
+
+
 def set_clock_offset(offset: timedelta) -> None:
     """Move the service's clock by ``offset`` (rehearsals and tests only: a task can be
     completed only after it started, so a test that completes one moves the clock past its
-    start instead of waiting). ``timedelta(0)`` puts it back."""
+    start instead of waiting). ``timedelta(0)`` puts it back. The job runner keeps the machine's
+    time (:func:`machine_now`)."""
     global _clock_offset
     _clock_offset = offset
 

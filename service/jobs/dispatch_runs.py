@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config.identity import Client
-from service.db.base import utcnow
+from service.db.base import machine_now
 from service.db.flow import ACTIVE_RUN_STATUSES, DispatchRun
 from service.db.registration import Community, new_id
 from service.domain import flow
@@ -99,7 +99,7 @@ def start_run(
         time_limit_s=time_limit_s,
         actor_role=client.role,
         actor_id=client.id,
-        created_at=utcnow(),
+        created_at=machine_now(),
     )
     session.add(run)
     try:
@@ -119,7 +119,7 @@ def execute_run(
         started = session.execute(
             update(DispatchRun)
             .where(DispatchRun.id == run_id, DispatchRun.status == "queued")
-            .values(status="running", started_at=utcnow())
+            .values(status="running", started_at=machine_now())
         )
         session.commit()
         if started.rowcount != 1:  # type: ignore[attr-defined]
@@ -139,7 +139,7 @@ def execute_run(
         except Exception as err:  # the run must end, whatever happened
             log.error("dispatch run %s failed (%s)", run_id, type(err).__name__)
             outcome["error"] = "An internal error stopped the dispatch; nothing was written."
-    outcome["finished_at"] = utcnow()
+    outcome["finished_at"] = machine_now()
     with sessions() as session:
         session.execute(update(DispatchRun).where(DispatchRun.id == run_id).values(**outcome))
         session.commit()
@@ -164,11 +164,11 @@ def _iso(value: Any) -> Any:
 
 def recover_runs_in(session: Session, now: datetime | None = None) -> int:
     """Mark stale runs (queued or running for :data:`STALE_AFTER`) failed; returns how many."""
-    cutoff = (now or utcnow()) - STALE_AFTER
+    cutoff = (now or machine_now()) - STALE_AFTER
     result = session.execute(
         update(DispatchRun)
         .where(DispatchRun.status.in_(ACTIVE_RUN_STATUSES), DispatchRun.created_at < cutoff)
-        .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
+        .values(status="failed", error=INTERRUPTED, finished_at=machine_now())
     )
     session.commit()
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -45,7 +45,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from service.db.base import utcnow
+from service.db.base import machine_now
 from service.db.clients import ApiClient, IdempotencyRecord
 from service.db.jobs import Job
 from service.jobs.worker import WorkerSettings, run_job, worker_id
@@ -223,7 +223,7 @@ class JobRunner:
 
     def lease_until(self, now: datetime | None = None) -> datetime:
         """When a queue lease taken now runs out."""
-        return (now or utcnow()) + timedelta(seconds=self.worker_settings.lease_ttl_s)
+        return (now or machine_now()) + timedelta(seconds=self.worker_settings.lease_ttl_s)
 
     def _current(self) -> Executor:
         if self._executor is None:
@@ -365,7 +365,7 @@ class JobRunner:
                 )
                 condition = mine & (others < self.tenant_cap)
             result = session.execute(
-                update(Job).where(condition).values(sent_at=utcnow()),
+                update(Job).where(condition).values(sent_at=machine_now()),
                 execution_options={"synchronize_session": False},
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -480,7 +480,7 @@ class JobRunner:
             self._waiting.clear()
             executor, self._executor = self._executor, None
         if ids:
-            now = utcnow()
+            now = machine_now()
             with self.sessions() as session:
                 for chunk in _chunks(ids):
                     session.execute(
@@ -529,7 +529,7 @@ def _expire(
 
 def recover_jobs(sessions: sessionmaker[Session]) -> list[uuid.UUID]:
     """At start-up: active jobs whose lease ran out are ``interrupted`` (resubmittable)."""
-    now = utcnow()
+    now = machine_now()
     with sessions() as session:
         running = _expire(
             session,
@@ -559,7 +559,7 @@ def requeue_lost_jobs(
     """Running jobs whose worker stopped heartbeating, with starts left (``attempts <
     max_attempts``): queued again under ``runner``'s lease (best plan so far kept) and handed
     to it. One conditional update, so of several front-ends' reapers exactly one takes each."""
-    now = utcnow()
+    now = machine_now()
     lost = (
         (Job.status == "running")
         & (Job.lease_expires_at < now)
@@ -619,7 +619,7 @@ def reap_lost_jobs(
         if runner is not None and max_attempts > 1
         else []
     )
-    now = utcnow()
+    now = machine_now()
     with sessions() as session:
         lost = _expire(session, now, "running", "failed", LOST_ERROR)
         orphaned = _expire(
@@ -636,7 +636,7 @@ def reap_lost_jobs(
 
 def purge_idempotency_records(sessions: sessionmaker[Session], older_than_h: float) -> int:
     """Forget idempotency records older than ``older_than_h`` hours."""
-    cutoff = utcnow() - timedelta(hours=older_than_h)
+    cutoff = machine_now() - timedelta(hours=older_than_h)
     with sessions() as session:
         result = session.execute(
             delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff),

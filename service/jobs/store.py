@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, undefer
 
-from service.db.base import utcnow
+from service.db.base import machine_now
 from service.db.jobs import ACTIVE_STATUSES, Job
 
 
@@ -56,7 +56,7 @@ def create_job(session: Session, new: NewJob) -> Job:
         lease_owner=new.lease_owner,
         lease_expires_at=new.lease_expires_at,
         resubmitted_from=new.resubmitted_from,
-        created_at=utcnow(),
+        created_at=machine_now(),
     )
     session.add(job)
     session.commit()
@@ -118,7 +118,7 @@ def request_cancel(session: Session, client_id: int, job_id: uuid.UUID) -> str |
     Returns:
         The job's status after the request, or ``None`` if the client has no such job.
     """
-    now = utcnow()
+    now = machine_now()
     mine = (Job.id == job_id) & (Job.client_id == client_id)
     session.execute(
         update(Job)

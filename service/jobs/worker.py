@@ -39,7 +39,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from service.contracts.solving import solve_json
-from service.db.base import utcnow
+from service.db.base import machine_now
 from service.db.engine import make_engine
 from service.db.jobs import Job
 from service.jobs.fan_out import cluster_executor
@@ -179,7 +179,7 @@ class Lease:
             self._stop.set()
 
     def _beat(self) -> None:
-        now = utcnow()
+        now = machine_now()
         values: dict[str, Any] = {
             "heartbeat_at": now,
             "lease_expires_at": now + timedelta(seconds=self.settings.lease_ttl_s),
@@ -205,7 +205,7 @@ class Lease:
 
 
 def _take_lease(engine: Engine, job_id: uuid.UUID, owner: str, settings: WorkerSettings) -> bool:
-    now = utcnow()
+    now = machine_now()
     with Session(engine) as session:
         result = session.execute(
             update(Job)
@@ -227,7 +227,7 @@ def _take_lease(engine: Engine, job_id: uuid.UUID, owner: str, settings: WorkerS
 
 
 def _finish(engine: Engine, lease: Lease, values: dict[str, Any]) -> bool:
-    now = utcnow()
+    now = machine_now()
     with Session(engine) as session:
         result = session.execute(
             update(Job)
@@ -281,7 +281,7 @@ def run_job(job_id: str, settings: WorkerSettings) -> dict[str, Any]:
             "objective": _finite(objective),
             "bound": _finite(bound),
             "message": "cancelled: best plan found so far" if lease.cancelled else "",
-            "updated_at": utcnow().isoformat(),
+            "updated_at": machine_now().isoformat(),
         }
         stored = _finish(
             engine, lease, {"status": status, "answer": answer_json, "progress": progress}

@@ -197,3 +197,27 @@ def test_a_running_job_shows_its_best_plan_so_far(
         assert best["bound"] <= best["objective"]
     finally:
         client.delete(f"/api/v1/jobs/{job_id}", headers=auth)
+
+
+def test_a_moved_service_clock_does_not_lose_a_running_job(
+    app: Flask, client: FlaskClient, auth: dict[str, str], large_problem: Problem
+) -> None:
+    """The service's clock may be moved (rehearsals, tests of the menu flow's guard rails), but
+    leases are written by worker processes on the machine's time: the reaper, on that time too,
+    leaves a running job alone and it ends with a verified answer (it once failed "worker lost"
+    when a test dispatched after moving the clock)."""
+    from datetime import timedelta
+
+    from service.db.base import set_clock_offset
+    from service.jobs.runner import reap_lost_jobs
+
+    job_id = _submit(client, auth, large_problem, time_limit_s=3)
+    wait_for_job(client, auth, job_id, until=lambda job: job["status"] == "running")
+    set_clock_offset(timedelta(hours=6))
+    try:
+        assert reap_lost_jobs(app.extensions["linli"].sessions) == []
+    finally:
+        set_clock_offset(timedelta(0))
+    job = wait_for_job(client, auth, job_id)
+    assert job["status"] == "succeeded", job.get("error")
+    assert_verified(large_problem, job["answer"])
