@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from service.config.identity import Client
 from service.db.base import utcnow
 from service.db.flow import Demand, DemandEvent, DemandFeedback, Task
-from service.db.registration import NAME_LENGTH, Member
+from service.db.registration import NAME_LENGTH
 from service.domain import audit
 from service.domain.availability import LOCAL
 from service.domain.demands import present_demand
 from service.domain.errors import Conflict, Invalid
-from service.domain.members import member_label
+from service.domain.members import member_names
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 
@@ -134,17 +134,6 @@ def requests_query(
 REQUESTS_ORDER = (Demand.created_at.desc(), Demand.id)
 
 
-def _names(session: Session, member_ids: Iterable[str]) -> dict[str, str]:
-    ids = sorted({m for m in member_ids if m})
-    out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        for member in session.scalars(
-            select(Member).where(Member.id.in_(ids[start : start + 500]))
-        ):
-            out[member.id] = member_label(member)
-    return out
-
-
 def ledger_entries(
     session: Session, demands: Sequence[Demand], cipher: FieldCipher | None
 ) -> list[dict[str, Any]]:
@@ -161,7 +150,7 @@ def ledger_entries(
             .order_by(Task.completed_at, Task.id)
         ):
             served[demand_id].append(member_id)
-    names = _names(
+    names = member_names(
         session,
         [e["member_id"] for h in histories.values() for e in h]
         + [m for ms in served.values() for m in ms],

@@ -9,8 +9,10 @@ ledgers, the board and the reports.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.config.identity import Client
@@ -32,6 +34,21 @@ def member_label(member: Member | None, fallback: str = "") -> str:
     if member.name:
         return member.name
     return f"{UNNAMED}（报到卡 {member.card_number}）"
+
+
+NAME_CHUNK = 500
+"""Ids per query when names are looked up (well within every database's parameter limit)."""
+
+
+def member_names(session: Session, member_ids: Iterable[str | None]) -> dict[str, str]:
+    """Each member's :func:`member_label` by id (ids of no member are left out)."""
+    ids = sorted({m for m in member_ids if m})
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), NAME_CHUNK):
+        chunk = ids[start : start + NAME_CHUNK]
+        for member in session.scalars(select(Member).where(Member.id.in_(chunk))):
+            out[member.id] = member_label(member)
+    return out
 
 
 def phone_of(member: Member, cipher: FieldCipher | None) -> str | None:

@@ -29,7 +29,7 @@ from service.domain import audit, flow
 from service.domain.availability import LOCAL
 from service.domain.demand_history import actor_name
 from service.domain.errors import Conflict, Invalid, NotFound
-from service.domain.members import member_label
+from service.domain.members import member_names
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import may_manage, plausible_id, readable_community, require_manager
 
@@ -87,12 +87,7 @@ NOTES_ORDER = (VisitNote.visited_on.desc(), VisitNote.created_at.desc(), VisitNo
 
 
 def visitor_names(session: Session, notes: list[VisitNote]) -> dict[str, str]:
-    ids = sorted({m for note in notes for m in note.visitors})
-    if not ids:
-        return {}
-    return {
-        m.id: member_label(m) for m in session.scalars(select(Member).where(Member.id.in_(ids)))
-    }
+    return member_names(session, (m for note in notes for m in note.visitors))
 
 
 def _errors(

@@ -41,7 +41,7 @@ from service.db.visits import VisitAttendance, VisitSchedule, VisitSessionRecord
 from service.domain import audit
 from service.domain.availability import LOCAL, TIMEZONE_NAME
 from service.domain.errors import Conflict, Invalid, NotFound, PlanRejected
-from service.domain.members import member_label
+from service.domain.members import member_names
 from service.domain.scope import (
     community_ids,
     plausible_id,
@@ -387,11 +387,7 @@ def schedule_calendar(
         timezone=row.timezone,
     )
     stats = ScheduleStats(len(sessions), sum(s.walk_km for s in sessions), 0.0, 0.0, 0, 0, 0, 0)
-    attendees = sorted({m for s in sessions for m in s.attendees})
-    names = {
-        m.id: member_label(m)
-        for m in session.scalars(select(Member).where(Member.id.in_(attendees)))
-    }
+    names = member_names(session, (m for s in sessions for m in s.attendees))
     return calendar_bytes(frame, Schedule(row.status, sessions, (), stats), team, names)
 
 

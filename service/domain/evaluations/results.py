@@ -36,7 +36,7 @@ from service.domain.evaluations.reports import (
 from service.domain.evaluations.scheme import (
     TIERS,
 )
-from service.domain.members import member_label
+from service.domain.members import member_names
 from service.domain.scope import (
     get_scoped,
     visible_member_ids,
@@ -197,11 +197,7 @@ def results(
 def _named(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with each member's name and each community's name (reports show people and
     places by name, never by id)."""
-    member_ids = sorted({r["member_id"] for r in rows})
-    members = {
-        m.id: member_label(m)
-        for m in session.scalars(select(Member).where(Member.id.in_(member_ids)))
-    }
+    members = member_names(session, (r["member_id"] for r in rows))
     community_ids = sorted({r["community_id"] for r in rows})
     communities = dict(
         session.execute(

@@ -32,7 +32,7 @@ from service.db.registration import Building, Community, Grid, Member, Unit, new
 from service.domain import audit, demand_history, flow, ledger, visit_notes
 from service.domain.errors import Invalid
 from service.domain.labels import DEMAND_ACTION_LABELS
-from service.domain.members import apply_profile, member_label, present_member
+from service.domain.members import apply_profile, member_names, present_member
 from service.domain.personal_data import FieldCipher
 from service.domain.scope import get_scoped, require_manager, scoped
 from service.web.api import API_PREFIX, AUTH_ERRORS, Blueprint
@@ -605,9 +605,7 @@ def export_rows(
 
 def _with_member_names(session: Session, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records with a ``member_id`` gain the member's ``member_name``."""
-    ids = {r["member_id"] for r in records if r.get("member_id")}
-    members = session.scalars(select(Member).where(Member.id.in_(ids)))
-    names = {m.id: member_label(m) for m in members}
+    names = member_names(session, (r.get("member_id") for r in records))
     return [{**r, "member_name": names.get(r.get("member_id") or "", "")} for r in records]
 
 

@@ -104,6 +104,18 @@ def id_filter() -> list[Any]:
     ]
 
 
+def reason_params_field() -> fields.Dict:
+    """A left-out demand's ``params``: the numbers and names its ``detail`` is built from."""
+    return fields.Dict(
+        keys=fields.String(),
+        dump_default=dict,
+        metadata={
+            "description": "the numbers and names detail is built from, keyed per reason as "
+            "docs/contracts/dispatch.md says (may be empty)"
+        },
+    )
+
+
 def labels_field(**kwargs: Any) -> StrictList:
     """A list of short labels (skills, specialties, service intentions)."""
     return StrictList(
@@ -976,25 +988,14 @@ class RedispatchSchema(Schema):
         allow_none=True,
         metadata={"description": "The reason in a sentence, or null"},
     )
-    params = fields.Dict(
-        keys=fields.String(),
-        dump_default=dict,
-        metadata={"description": "the numbers and names detail is built from (may be empty)"},
-    )
+    params = reason_params_field()
 
 
 class LeftOutSchema(Schema):
     demand_id = fields.String(required=True, metadata={"description": "The id of the demand"})
     reason = fields.String(required=True, metadata={"description": "the engine's reason"})
     detail = fields.String(required=True, metadata={"description": "The reason in a sentence"})
-    params = fields.Dict(
-        keys=fields.String(),
-        dump_default=dict,
-        metadata={
-            "description": "the numbers and names detail is built from; keys per reason in "
-            "docs/contracts/dispatch.md"
-        },
-    )
+    params = reason_params_field()
 
 
 class MemberLoadSchema(Schema):
@@ -1128,11 +1129,4 @@ class DemandCandidatesSchema(Schema):
     detail = fields.String(
         required=True, allow_none=True, metadata={"description": "Why there is none, or null"}
     )
-    params = fields.Dict(
-        keys=fields.String(),
-        dump_default=dict,
-        metadata={
-            "description": "the numbers and names detail is built from; keys per reason in "
-            "docs/contracts/dispatch.md"
-        },
-    )
+    params = reason_params_field()
