@@ -157,7 +157,7 @@ def demands(community_id: str) -> ResponseReturnValue:
             runs=runs,
             import_url=_api_import_url(community.id, "demands"),
             template_url=_api_template_url("demands"),
-            export_url=_api_export_url(community.id, "demands"),
+            export_url=api_export_url(community.id, "demands"),
         )
 
 
@@ -183,7 +183,7 @@ def _api_template_url(kind: str) -> str | None:
     return f"{request.script_root}{API_PREFIX}/sheets/{kind}/template.xlsx"
 
 
-def _api_export_url(community_id: str, name: str) -> str | None:
+def api_export_url(community_id: str, name: str) -> str | None:
     if not any("/exports/" in r.rule for r in current_app.url_map.iter_rules()):
         return None
     return f"{request.script_root}{API_PREFIX}/communities/{community_id}/exports/{name}.xlsx"
@@ -442,7 +442,7 @@ def tasks(community_id: str) -> ResponseReturnValue:
             status=status,
             member_id=member_id,
             overdue=overdue,
-            export_url=_api_export_url(community.id, "tasks"),
+            export_url=api_export_url(community.id, "tasks"),
         )
 
 
@@ -468,7 +468,7 @@ def services(community_id: str) -> ResponseReturnValue:
             members=members,
             member_id=member_id,
             unrated=unrated,
-            export_url=_api_export_url(community.id, "services"),
+            export_url=api_export_url(community.id, "services"),
         )
 
 
@@ -540,7 +540,7 @@ def members(community_id: str, revealed: dict[str, Any] | None = None) -> Respon
             phones=phones,
             name_of=member_label,
             revealed=revealed,
-            export_url=_api_export_url(community.id, "members"),
+            export_url=api_export_url(community.id, "members"),
             import_members_url=_api_import_url(community.id, "members"),
             members_template_url=_api_template_url("members"),
             import_residents_url=_api_import_url(community.id, "residents"),
@@ -601,7 +601,7 @@ def ledger_page(community_id: str) -> ResponseReturnValue:
             totals=totals,
             where=where,
             members=_members_by_id(s, community.id),
-            export_url=_api_export_url(community.id, "ledger"),
+            export_url=api_export_url(community.id, "ledger"),
         )
 
 

@@ -36,7 +36,7 @@ from service.domain.labels import (
 from service.domain.members import member_label
 from service.domain.scope import get_scoped, require_manager, scoped
 from service.web.console.base import bp, cipher, client, db, failure_text, login_required
-from service.web.console.dispatcher import community_page, managed
+from service.web.console.dispatcher import api_export_url, community_page, managed
 from service.web.console.forms import flatten, integer, local_datetime, message_text, number
 from service.web.errors import REFUSALS, status_of
 from service.web.schemas.records import (
@@ -53,10 +53,6 @@ LABELS = {
     "satisfaction": SATISFACTION_LABELS,
     "priorities": PRIORITY_LABELS,
 }
-
-
-def _api_export(community_id: str, name: str) -> str:
-    return f"/api/v1/communities/{community_id}/exports/{name}.xlsx"
 
 
 def household_labels(s: Session, community_id: str) -> dict[str, str]:
@@ -119,7 +115,7 @@ def requests_ledger(community_id: str) -> ResponseReturnValue:
             rows=rows,
             status=request.args.get("status", ""),
             source=request.args.get("source", ""),
-            export_url=_api_export(community.id, "requests"),
+            export_url=api_export_url(community.id, "requests"),
             limit=LIST_LIMIT,
             **LABELS,
         )
@@ -141,7 +137,7 @@ def feedback_ledger(community_id: str) -> ResponseReturnValue:
             awaiting=awaiting,
             status=request.args.get("status", ""),
             source=request.args.get("source", ""),
-            export_url=_api_export(community.id, "feedback"),
+            export_url=api_export_url(community.id, "feedback"),
             limit=LIST_LIMIT,
             **LABELS,
         )
@@ -240,7 +236,7 @@ def _note_context(s: Session, community_id: str) -> dict[str, Any]:
         "members": members,
         "member_label": member_label,
         "categories": list(CATEGORIES),
-        "export_url": _api_export(community_id, "visit-notes"),
+        "export_url": api_export_url(community_id, "visit-notes"),
         "limit": LIST_LIMIT,
     }
 
